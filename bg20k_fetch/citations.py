@@ -1,0 +1,159 @@
+"""The references the agreement requires or encourages, rendered offline in several formats.
+
+Titles and book titles in agreement/bg20k.yaml carry BibTeX brace protection (``{IJCAI-21}``);
+formats other than BibTeX and biblatex get the text without the braces.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Literal
+
+from .fsutil import atomic_write
+from .release import Person, Reference, Release
+
+Format = Literal["bibtex", "biblatex", "csl-json", "text"]
+FORMATS: tuple[Format, ...] = ("bibtex", "biblatex", "csl-json", "text")
+
+_KEY_RE = re.compile(r"@\s*[A-Za-z]+\s*[{(]\s*([^,\s]+)\s*,")
+
+
+def select(release: Release, *, include_encouraged: bool) -> list[Reference]:
+    return [r for r in release.references if include_encouraged or r.role == "required"]
+
+
+def reason(ref: Reference, release: Release) -> str:
+    agreement = f"{release.agreement.title} (clause 2)"
+    if ref.role == "required":
+        return f"required by the {agreement}"
+    return f"encouraged by the {agreement}"
+
+
+def _plain(text: str) -> str:
+    return text.replace("{", "").replace("}", "")
+
+
+def _tex(text: str) -> str:
+    # Escape the characters that break LaTeX when BibTeX copies a field into the .bbl.
+    return re.sub(r"(?<!\\)([&%#$])", r"\\\1", text)
+
+
+def _names(people: Iterable[Person]) -> str:
+    return " and ".join(f"{p.family}, {p.given}" for p in people)
+
+
+def _bib_fields(ref: Reference, dialect: Literal["bibtex", "biblatex"]) -> list[tuple[str, str]]:
+    fields: list[tuple[str, str]] = [("author", _names(ref.authors)), ("title", ref.title)]
+    if ref.type == "article":
+        journal_field = "journaltitle" if dialect == "biblatex" else "journal"
+        fields.append((journal_field, ref.journal or ""))
+    else:
+        fields.append(("booktitle", ref.booktitle or ""))
+        if ref.editors:
+            fields.append(("editor", _names(ref.editors)))
+        if ref.series:
+            fields.append(("series", ref.series))
+    fields.append(("date" if dialect == "biblatex" else "year", str(ref.year)))
+    for name, value in (("volume", ref.volume), ("number", ref.number)):
+        if value:
+            fields.append((name, value))
+    if ref.pages:
+        fields.append(("pages", f"{ref.pages[0]}--{ref.pages[1]}"))
+    if ref.publisher and ref.type != "article":
+        # Neither BibTeX styles nor biblatex's data model have a publisher for an article
+        # (biber warns about it); the journal identifies it.
+        fields.append(("publisher", ref.publisher))
+    if ref.address:
+        fields.append(("location" if dialect == "biblatex" else "address", ref.address))
+    fields.append(("doi", ref.doi))
+    return [(k, v if k == "doi" else _tex(v)) for k, v in fields if v]
+
+
+def _bib_entry(ref: Reference, release: Release, dialect: Literal["bibtex", "biblatex"]) -> str:
+    fields = _bib_fields(ref, dialect)
+    width = max(len(k) for k, _ in fields)
+    body = ",\n".join(f"  {k.ljust(width)} = {{{v}}}" for k, v in fields)
+    # BibTeX and biber ignore text between entries, so the reason travels with the entry
+    # without becoming a field. It must never contain an at-sign, which would open an entry.
+    comment = f"% {ref.key}: {reason(ref, release)}."
+    if ref.note:
+        comment += f"\n% {ref.note}"
+    return f"{comment}\n@{ref.type}{{{ref.key},\n{body}\n}}\n"
+
+
+def _csl(ref: Reference, release: Release, explain: bool) -> dict[str, object]:
+    item: dict[str, object] = {
+        "id": ref.key,
+        "type": "article-journal" if ref.type == "article" else "paper-conference",
+        "title": _plain(ref.title),
+        "author": [{"family": p.family, "given": p.given} for p in ref.authors],
+        "issued": {"date-parts": [[ref.year]]},
+        "DOI": ref.doi,
+    }
+    optional: dict[str, object | None] = {
+        "container-title": _plain(ref.journal or ref.booktitle or ""),
+        "container-title-short": ref.journal_abbrev,
+        "collection-title": ref.series,
+        "volume": ref.volume,
+        "issue": ref.number,
+        "page": f"{ref.pages[0]}-{ref.pages[1]}" if ref.pages else None,
+        "publisher": ref.publisher,
+        "publisher-place": ref.address,
+        "editor": [{"family": p.family, "given": p.given} for p in ref.editors] or None,
+        "note": reason(ref, release) if explain else None,
+    }
+    item.update({k: v for k, v in optional.items() if v})
+    return item
+
+
+def _initials(given: str) -> str:
+    return " ".join(f"{part[0]}." for part in given.replace(".", " ").split())
+
+
+def _text(ref: Reference, release: Release, explain: bool) -> str:
+    names = [f"{p.family}, {_initials(p.given)}" for p in ref.authors]
+    authors = ", ".join(names[:-1]) + f", & {names[-1]}" if len(names) > 1 else names[0]
+    where = _plain(ref.journal or ref.booktitle or "")
+    if ref.volume:
+        where += f", {ref.volume}" + (f"({ref.number})" if ref.number else "")
+    if ref.pages:
+        where += f", {ref.pages[0]}–{ref.pages[1]}"
+    line = f"{authors} ({ref.year}). {_plain(ref.title)}. {where}. https://doi.org/{ref.doi}"
+    return f"{line} [{reason(ref, release)}]" if explain else line
+
+
+def render(
+    refs: Sequence[Reference], release: Release, fmt: Format, *, explain: bool = False
+) -> str:
+    if fmt == "csl-json":
+        return (
+            json.dumps([_csl(r, release, explain) for r in refs], indent=2, ensure_ascii=False)
+            + "\n"
+        )
+    if fmt == "text":
+        return "".join(_text(r, release, explain) + "\n" for r in refs)
+    return "\n".join(_bib_entry(r, release, fmt) for r in refs)
+
+
+def existing_keys(bib_text: str) -> set[str]:
+    return {m.group(1) for m in _KEY_RE.finditer(bib_text)}
+
+
+def merge_into_bib(
+    path: Path, refs: Sequence[Reference], release: Release, fmt: Format
+) -> list[str]:
+    """Add to ``path`` only the entries whose keys it lacks; return the keys added."""
+    current = path.read_text(encoding="utf-8") if path.exists() else ""
+    have = existing_keys(current)
+    missing = [r for r in refs if r.key not in have]
+    if missing:
+        separator = (
+            ""
+            if not current or current.endswith("\n\n")
+            else ("\n" if current.endswith("\n") else "\n\n")
+        )
+        atomic_write(path, (current + separator + render(missing, release, fmt)).encode("utf-8"))
+    return [r.key for r in missing]

@@ -1,0 +1,105 @@
+"""The `bg20k` command: parses, renders and exits. The only module that prints or prompts."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+
+from .._version import __version__
+from ..citations import FORMATS
+from ..errors import Bg20kError, ExitCode
+from .cite_cmd import cmd_cite
+from .consent_cmds import cmd_accept, cmd_agreement, cmd_history, cmd_revoke, cmd_status
+from .fetch_cmds import add_fetch_parsers
+from .ui import Ui
+
+Handler = Callable[[argparse.Namespace, Ui], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bg20k",
+        description="Get the BG-20k dataset the right way: agreement, consent, verified data, "
+        "citations.",
+        epilog="Exit codes: 0 ok, 1 internal error, 2 usage, 3 consent, 4 source, 5 integrity, "
+        "6 unsafe archive, 7 local storage, 130 interrupted.",
+    )
+    parser.add_argument("--version", action="version", version=f"bg20k {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("agreement", help="show the release agreement")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--sha256", action="store_true", help="print only the text's SHA-256")
+    group.add_argument("--json", action="store_true", help="title, version, sha256 and text")
+    p.set_defaults(handler=cmd_agreement)
+
+    p = sub.add_parser("accept", help="read and accept the release agreement")
+    p.add_argument("--yes", action="store_true", help="accept without a prompt (for scripts)")
+    _add_pin(p)
+    p.add_argument("--name", help="your name, recorded with the consent")
+    p.add_argument("--email", help="your e-mail, recorded with the consent")
+    p.add_argument("--affiliation", help="your institution, recorded with the consent")
+    p.set_defaults(handler=cmd_accept)
+
+    p = sub.add_parser("status", help="is consent in force, and where every file lives")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_status)
+
+    p = sub.add_parser("history", help="every acceptance and revocation")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_history)
+
+    p = sub.add_parser("revoke", help="withdraw consent")
+    p.set_defaults(handler=cmd_revoke)
+
+    p = sub.add_parser("cite", help="print the citations the agreement requires")
+    p.add_argument("--all", action="store_true", help="add the two encouraged references")
+    p.add_argument("--format", choices=FORMATS, default="bibtex")
+    p.add_argument("--explain", action="store_true", help="say why each entry is there")
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="write to FILE; an existing .bib only gains the missing entries",
+    )
+    p.set_defaults(handler=cmd_cite)
+
+    add_fetch_parsers(sub, _add_pin)
+    return parser
+
+
+def _add_pin(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--agreement-sha256",
+        metavar="HEX",
+        help="accept only if the shipped text has this digest (12+ hex digits)",
+    )
+
+
+def main(argv: Sequence[str] | None = None, ui: Ui | None = None) -> int:
+    ui = ui or Ui()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return handler(args, ui)
+    except Bg20kError as exc:
+        if args.debug:
+            traceback.print_exc(file=ui.stderr)
+        ui.error(str(exc))
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        ui.error("interrupted.")
+        return int(ExitCode.INTERRUPTED)
+    except Exception as exc:
+        if args.debug:
+            traceback.print_exc(file=ui.stderr)
+        ui.error(f"internal error: {type(exc).__name__}: {exc}. Rerun with --debug and report it.")
+        return int(ExitCode.INTERNAL)
+
+
+def run() -> None:
+    sys.exit(main())

@@ -1,0 +1,163 @@
+"""`bg20k agreement`, `accept`, `status`, `history` and `revoke`."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..agreement import load_agreement, validate_pin
+from ..consent import (
+    ConsentRecord,
+    Method,
+    State,
+    check_pin,
+    describe,
+    environment_pin,
+    read_history,
+    read_status,
+    record_acceptance,
+    revoke,
+)
+from ..errors import ConsentError
+from ..paths import Paths
+from ..release import release_file
+from .ui import Ui
+
+
+def cmd_agreement(args: argparse.Namespace, ui: Ui) -> int:
+    agreement = load_agreement()
+    if args.sha256:
+        ui.raw(agreement.sha256 + "\n")
+    elif args.json:
+        ui.json(agreement.to_json())
+    else:
+        ui.show_agreement(agreement, pager=True)
+    return 0
+
+
+def accepted_line(record: ConsentRecord, paths: Paths) -> str:
+    return (
+        f"Accepted the {record.agreement_title} ({record.agreement_version}, SHA-256 "
+        f"{record.agreement_sha256}) by {record.method}; recorded in {paths.consent_file}."
+    )
+
+
+def cmd_accept(args: argparse.Namespace, ui: Ui) -> int:
+    paths = Paths.from_env()
+    agreement = load_agreement()
+    pin = validate_pin(args.agreement_sha256) if args.agreement_sha256 else None
+    check_pin(pin, agreement)
+    identity = {"name": args.name, "email": args.email, "affiliation": args.affiliation}
+    status = read_status(paths, agreement)
+    if status.state is State.DAMAGED:
+        ui.info(f"The consent file {paths.consent_file} {status.reason}; it will be kept aside.")
+    if status.in_force and not args.yes and not any(identity.values()):
+        assert status.record is not None
+        ui.info(
+            f"Already accepted on {status.record.accepted_at:%Y-%m-%d %H:%M UTC} "
+            f"({status.record.method}); nothing to do."
+        )
+        return 0
+    method: Method
+    if args.yes:
+        method = "flag"
+    elif ui.interactive:
+        if not ui.ask_consent(agreement, status):
+            raise ConsentError("The agreement was not accepted; nothing was recorded.")
+        method = "prompt"
+    elif environment_pin() is not None:
+        check_pin(environment_pin(), agreement)
+        method = "environment"
+    else:
+        raise ConsentError(
+            "No terminal to ask on, so nothing was accepted.",
+            hint="Read the text with `bg20k agreement`, then run `bg20k accept --yes` "
+            f"(optionally --agreement-sha256 {agreement.sha256[:12]}).",
+        )
+    record = record_acceptance(paths, agreement, method, **identity)
+    ui.info(accepted_line(record, paths))
+    return 0
+
+
+def cmd_status(args: argparse.Namespace, ui: Ui) -> int:
+    paths = Paths.from_env()
+    agreement = load_agreement()
+    status = read_status(paths, agreement)
+    record = status.record
+    files = {
+        "consent": str(paths.consent_file),
+        "history": str(paths.history_file),
+        "accepted_texts": str(paths.accepted_texts_dir),
+        "config": str(paths.config_file),
+        "data_dir": str(paths.data_dir),
+        "cache_dir": str(paths.cache_dir),
+        "dataset_description": str(release_file()),
+    }
+    data = {
+        "in_force": status.in_force,
+        "state": status.state.value,
+        "detail": describe(status),
+        "agreement": {
+            "title": agreement.title,
+            "version": agreement.version,
+            "sha256": agreement.sha256,
+        },
+        "record": record.model_dump(mode="json") if record else None,
+        "files": files,
+    }
+    if args.json:
+        ui.json(data)
+        return 0
+    ui.out.print(f"Agreement: {agreement.title} {agreement.version}", markup=False)
+    ui.out.print(f"  SHA-256: {agreement.sha256}", markup=False)
+    verdict = "in force" if status.in_force else f"NOT in force: {describe(status)}"
+    ui.out.print(f"Consent:   {verdict}", markup=False, style="green" if status.in_force else "red")
+    if record is not None:
+        ui.out.print(
+            f"  {record.status} {record.accepted_at:%Y-%m-%d %H:%M:%S UTC} by "
+            f"{record.method}, user {record.os_user} on {record.host}, "
+            f"bg20k {record.tool_version}",
+            markup=False,
+        )
+        if record.revoked_at:
+            ui.out.print(f"  revoked {record.revoked_at:%Y-%m-%d %H:%M:%S UTC}", markup=False)
+    ui.out.print("Files:", markup=False)
+    for name, path in files.items():
+        ui.out.print(f"  {name:20} {path}", markup=False)
+    return 0
+
+
+def cmd_history(args: argparse.Namespace, ui: Ui) -> int:
+    events = read_history(Paths.from_env())
+    if args.json:
+        ui.json(events)
+        return 0
+    if not events:
+        ui.info("No consent has been given or revoked yet.")
+    for event in events:
+        when = (
+            event.get("revoked_at") if event.get("event") == "revoked" else event.get("accepted_at")
+        )
+        ui.out.print(
+            f"{when}  {event.get('event'):9} {event.get('agreement_version')} "
+            f"{str(event.get('agreement_sha256'))[:12]}  by {event.get('method')}  "
+            f"{event.get('os_user')}@{event.get('host')}",
+            markup=False,
+        )
+    return 0
+
+
+def cmd_revoke(args: argparse.Namespace, ui: Ui) -> int:
+    paths = Paths.from_env()
+    record = revoke(paths, load_agreement())
+    if record is None:
+        ui.info("No consent is in force; nothing to revoke.")
+        return 0
+    ui.info(
+        f"Consent to the {record.agreement_title} ({record.agreement_version}) is revoked; "
+        "nothing counts as accepted until you accept again."
+    )
+    if record.datasets:
+        ui.info("Data fetched under the earlier consent lies at: " + ", ".join(record.datasets))
+    else:
+        ui.info("No data was fetched under it.")
+    return 0

@@ -1,0 +1,77 @@
+"""Typed errors. Each carries the exit code the CLI uses and a message that says what to do next."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Exit statuses documented in README.md. Scripts depend on these: never renumber."""
+
+    OK = 0
+    INTERNAL = 1
+    USAGE = 2
+    CONSENT = 3
+    SOURCE = 4
+    INTEGRITY = 5
+    UNSAFE_ARCHIVE = 6
+    STORAGE = 7
+    INTERRUPTED = 130
+
+
+class Bg20kError(Exception):
+    """Root of every error the library raises on purpose."""
+
+    exit_code: ExitCode = ExitCode.INTERNAL
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} {self.hint}" if self.hint else self.message
+
+
+class UsageError(Bg20kError):
+    exit_code = ExitCode.USAGE
+
+
+class ConsentError(Bg20kError):
+    """Consent is missing, was declined, or a pinned digest does not match the shipped text."""
+
+    exit_code = ExitCode.CONSENT
+
+
+class SourceError(Bg20kError):
+    """A source is unreachable or refuses to serve (network, quota, permission, not found)."""
+
+    exit_code = ExitCode.SOURCE
+
+
+class IntegrityError(Bg20kError):
+    """Bytes or layout are not what they must be (checksum, size, layout, lock, HTML as data)."""
+
+    exit_code = ExitCode.INTEGRITY
+
+
+class UnsafeArchiveError(Bg20kError):
+    """An archive member could write outside the destination or exhaust the disk."""
+
+    exit_code = ExitCode.UNSAFE_ARCHIVE
+
+
+class StorageError(Bg20kError):
+    """A local storage problem: disk full, permission denied, lock held."""
+
+    exit_code = ExitCode.STORAGE
+
+
+class ReleaseDescriptionError(Bg20kError):
+    """The shipped (or overriding) dataset description is missing or invalid."""
+
+    exit_code = ExitCode.INTERNAL
+
+
+class NotImplementedYetError(Bg20kError):
+    exit_code = ExitCode.INTERNAL

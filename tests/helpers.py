@@ -1,0 +1,79 @@
+"""Helpers shared by the tests: run the real command as a child process."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pexpect
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+SEED_AGREEMENT = REPO.parent / "shared" / "seeds" / "BG-20k_Dataset_v1.0_Release_Agreement.md"
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+def run_bg20k(
+    *args: str,
+    env: dict[str, str] | None = None,
+    stdin: str | None = None,
+    cwd: Path | None = None,
+    timeout: float = 120,
+) -> Result:
+    """Run the real command in a child process, with no terminal (as a script or CI would)."""
+    full_env = {**os.environ, **(env or {})}
+    proc = subprocess.run(
+        [sys.executable, "-m", "bg20k_fetch", *args],
+        input=stdin if stdin is not None else "",
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=cwd,
+        timeout=timeout,
+    )
+    return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+def spawn_bg20k(*args: str, env: dict[str, str] | None = None) -> pexpect.spawn:
+    """Run the real command on a real pseudo-terminal, as a person at a workstation would."""
+    full_env = {**os.environ, "PAGER": "cat", "TERM": "xterm", "COLUMNS": "100", **(env or {})}
+    return pexpect.spawn(
+        sys.executable,
+        ["-m", "bg20k_fetch", *args],
+        env=full_env,
+        encoding="utf-8",
+        timeout=30,
+        dimensions=(50, 100),
+    )
+
+
+def write_release(
+    tmp: Path, *, agreement_text: bytes | None = None, counts: dict[str, int] | None = None
+) -> Path:
+    """A test-only dataset description: the shipped one with another text and/or small counts."""
+    release = yaml.safe_load((REPO / "agreement" / "bg20k.yaml").read_text())
+    text = (
+        agreement_text
+        if agreement_text is not None
+        else (REPO / "agreement" / release["agreement"]["file"]).read_bytes()
+    )
+    tmp.mkdir(parents=True, exist_ok=True)
+    (tmp / "agreement.md").write_bytes(text)
+    release["agreement"]["file"] = "agreement.md"
+    release["agreement"]["sha256"] = hashlib.sha256(text).hexdigest()
+    for split in release["layout"]["splits"]:
+        if counts and split["name"] in counts:
+            split["count"] = counts[split["name"]]
+    path = tmp / "bg20k.yaml"
+    path.write_text(yaml.safe_dump(release, sort_keys=False))
+    return path
