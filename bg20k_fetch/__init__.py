@@ -19,6 +19,7 @@ from .errors import (
     UnsafeArchiveError,
     UsageError,
 )
+from .fetch import FetchOptions, fetch
 from .paths import Paths
 from .release import Release, load_release
 
@@ -28,6 +29,7 @@ __all__ = [
     "ConsentError",
     "ConsentRecord",
     "ExitCode",
+    "FetchOptions",
     "IntegrityError",
     "Paths",
     "Release",
@@ -36,6 +38,7 @@ __all__ = [
     "UnsafeArchiveError",
     "UsageError",
     "__version__",
+    "fetch",
     "load_agreement",
     "load_release",
     "read_status",

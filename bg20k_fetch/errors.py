@@ -75,3 +75,7 @@ class ReleaseDescriptionError(Bg20kError):
 
 class NotImplementedYetError(Bg20kError):
     exit_code = ExitCode.INTERNAL
+
+
+class Interrupted(Bg20kError):
+    exit_code = ExitCode.INTERRUPTED

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.fileserver import FileServer
+
 
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Path]]:
@@ -16,3 +18,22 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[di
     for var in ("BG20K_ACCEPT_AGREEMENT", "BG20K_RELEASE_FILE", "CI"):
         monkeypatch.delenv(var, raising=False)
     yield dirs
+
+
+@pytest.fixture
+def small_release(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A test-only description expecting 6 train and 3 testval images (the shipped one is
+    untouched); fast retries so failure tests do not wait minutes."""
+    from tests.data import SMALL
+    from tests.helpers import write_release
+
+    path = write_release(tmp_path / "release", counts=SMALL)
+    monkeypatch.setenv("BG20K_RELEASE_FILE", str(path))
+    monkeypatch.setenv("BG20K_BACKOFF", "0.05")
+    return path
+
+
+@pytest.fixture
+def server() -> Iterator[FileServer]:
+    with FileServer() as srv:
+        yield srv

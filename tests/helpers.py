@@ -68,8 +68,7 @@ def write_release(
         else (REPO / "agreement" / release["agreement"]["file"]).read_bytes()
     )
     tmp.mkdir(parents=True, exist_ok=True)
-    (tmp / "agreement.md").write_bytes(text)
-    release["agreement"]["file"] = "agreement.md"
+    (tmp / release["agreement"]["file"]).write_bytes(text)
     release["agreement"]["sha256"] = hashlib.sha256(text).hexdigest()
     for split in release["layout"]["splits"]:
         if counts and split["name"] in counts:

@@ -1,16 +1,28 @@
-"""`bg20k fetch` (and, later, verify and lock)."""
+"""`bg20k fetch`, `verify` and `lock`."""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from ..agreement import load_agreement
-from ..consent import require_consent
-from ..errors import NotImplementedYetError
+from ..consent import read_status
+from ..dataset import read_manifest, read_provenance, verify
+from ..disk import require_space
+from ..errors import IntegrityError, Interrupted
+from ..fetch import FetchOptions, fetch
+from ..fsutil import atomic_write
+from ..manifest import LockFile
 from ..paths import Paths
+from ..plan import dry_run
+from ..progress import Reporter
+from ..release import load_release
 from .consent_cmds import accepted_line
+from .reporters import JsonReporter, PlainReporter, QuietReporter, RichReporter
 from .ui import Ui
 
 
@@ -18,7 +30,7 @@ def add_fetch_parsers(sub: Any, add_pin: Callable[[argparse.ArgumentParser], Non
     p = sub.add_parser("fetch", help="accept (if needed), download and verify BG-20k")
     p.add_argument("--accept", action="store_true", help="accept the agreement (for scripts)")
     add_pin(p)
-    p.add_argument("--dest", metavar="DIR", help="where BG-20k/ goes (default: BG20K_DATA_DIR)")
+    _add_dest(p)
     p.add_argument(
         "--source",
         action="append",
@@ -34,15 +46,220 @@ def add_fetch_parsers(sub: Any, add_pin: Callable[[argparse.ArgumentParser], Non
         metavar="PATH",
         help="local archives/directories that together make the dataset",
     )
+    p.add_argument("--sha256", metavar="HEX", help="the expected SHA-256 of a single --source")
+    p.add_argument("--keep-archive", action="store_true", help="keep the downloaded archive")
+    p.add_argument(
+        "--allow-partial",
+        action="store_true",
+        help="keep a short dataset (recorded as partial) instead of failing",
+    )
+    p.add_argument("--force", action="store_true", help="fetch again even if already complete")
+    p.add_argument("--lock", metavar="FILE", type=Path, help="require the dataset in this lock")
+    p.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="exit 7 instead of waiting when another fetch holds the destination",
+    )
+    p.add_argument("--dry-run", action="store_true", help="print the plan; write nothing")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--quiet", action="store_true", help="no progress output")
+    out.add_argument("--json", action="store_true", help="one JSON event per line on stdout")
     p.set_defaults(handler=cmd_fetch)
+
+    p = sub.add_parser("verify", help="check a fetched dataset against its manifest")
+    _add_dest(p)
+    p.add_argument("--deep", action="store_true", help="re-hash every file (uses every core)")
+    p.add_argument("--lock", metavar="FILE", type=Path, help="require the dataset in this lock")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_verify)
+
+    p = sub.add_parser("lock", help="write the dataset digest and manifest to a lock file")
+    _add_dest(p)
+    p.add_argument("-o", "--output", metavar="FILE", type=Path, required=True)
+    p.set_defaults(handler=cmd_lock)
+
+
+def _add_dest(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--dest",
+        metavar="DIR",
+        help="the directory holding BG-20k/ (default: BG20K_DATA_DIR, else the user data dir)",
+    )
+
+
+def _root(dest: str | None) -> Path:
+    base = Path(dest).expanduser() if dest else Paths.from_env().data_dir
+    return base / load_release().layout.root
+
+
+@contextmanager
+def _reporter(args: argparse.Namespace, ui: Ui) -> Iterator[Reporter]:
+    if args.json:
+        yield JsonReporter(ui.stdout)
+    elif args.quiet:
+        yield QuietReporter(ui.stderr)
+    elif ui.err.is_terminal:
+        with RichReporter(ui.err) as rich:
+            yield rich
+    else:
+        yield PlainReporter(ui.stderr)
 
 
 def cmd_fetch(args: argparse.Namespace, ui: Ui) -> int:
-    paths = Paths.from_env()
-    agreement = load_agreement()
-    ask = ui.ask_consent if ui.interactive else None
-    record = require_consent(
-        paths, agreement, accept=args.accept, pin=args.agreement_sha256, ask=ask
+    if args.dry_run:
+        return _dry_run(args, ui)
+    paths, agreement = Paths.from_env(), load_agreement()
+    was_in_force = read_status(paths, agreement).in_force
+    options = FetchOptions(
+        sha256=args.sha256,
+        keep_archive=args.keep_archive,
+        allow_partial=args.allow_partial,
+        force=args.force,
+        lock=args.lock,
+        wait=not args.no_wait,
     )
-    ui.info(accepted_line(record, paths))
-    raise NotImplementedYetError("Downloading is not implemented yet; consent is recorded.")
+    with _reporter(args, ui) as reporter:
+        try:
+            root = fetch(
+                args.dest,
+                args.source,
+                args.accept,
+                from_paths=args.from_paths,
+                agreement_sha256=args.agreement_sha256,
+                options=options,
+                reporter=_AnnounceConsent(reporter, paths, was_in_force),
+                ask=ui.ask_consent if ui.interactive else None,
+            )
+        except KeyboardInterrupt:
+            raise Interrupted(
+                "Interrupted; finished work and the partial download are kept.",
+                hint="Run the same command again to resume.",
+            ) from None
+    provenance = read_provenance(root)
+    if isinstance(reporter, JsonReporter):
+        reporter.emit(
+            event="done",
+            path=str(root),
+            digest=provenance.digest,
+            files=provenance.file_count,
+            complete=provenance.complete,
+        )
+    else:
+        state = "complete" if provenance.complete else "PARTIAL"
+        ui.info(
+            f"BG-20k is ready at {root}: {provenance.file_count} files, {state}, "
+            f"digest {provenance.digest}. Cite it: `bg20k cite`."
+        )
+    return 0
+
+
+class _AnnounceConsent:
+    """Says, once, that consent was recorded, before the first line of progress."""
+
+    def __init__(self, inner: Reporter, paths: Paths, was_in_force: bool) -> None:
+        self.inner, self.paths, self.pending = inner, paths, not was_in_force
+
+    def _announce(self) -> None:
+        if self.pending:
+            self.pending = False
+            status = read_status(self.paths, load_agreement())
+            if status.record is not None and status.in_force:
+                self.inner.note(accepted_line(status.record, self.paths))
+
+    def phase(self, name: str, total: int | None, unit: str = "bytes") -> None:
+        self._announce()
+        self.inner.phase(name, total, unit)
+
+    def advance(self, amount: int) -> None:
+        self.inner.advance(amount)
+
+    def note(self, message: str) -> None:
+        self._announce()
+        self.inner.note(message)
+
+
+def _dry_run(args: argparse.Namespace, ui: Ui) -> int:
+    plan = dry_run(
+        args.dest,
+        args.source,
+        args.from_paths,
+        accept=args.accept,
+        agreement_sha256=args.agreement_sha256,
+        sha256=args.sha256,
+    )
+    if args.json:
+        ui.json(plan.to_json())
+    else:
+        say = ui.out.print
+        say(f"Consent:     {plan.consent}", markup=False)
+        say(f"Agreement:   {plan.agreement_version} ({plan.agreement_sha256})", markup=False)
+        say(f"Destination: {plan.destination} ({plan.existing})", markup=False)
+        for i, src in enumerate(plan.sources, 1):
+            size = f"{src.size} bytes" if src.size else "size unknown"
+            say(f"Source {i}:    {src.source} ({src.kind}, {size})", markup=False)
+        if not plan.sources:
+            say("Source:      the official Google Drive folder (not supported yet)")
+        for d in plan.disk:
+            say(
+                f"Disk:        {d.path}: {d.free} bytes free, {d.needed} needed"
+                + ("" if d.enough else "  NOT ENOUGH"),
+                markup=False,
+            )
+        say("Dry run: nothing was written or downloaded.", markup=False)
+    require_space(plan.disk)
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace, ui: Ui) -> int:
+    root = _root(args.dest)
+    report = verify(root, load_release(), deep=args.deep)
+    lock_problem = None
+    if args.lock:
+        try:
+            LockFile.read(args.lock).require(read_manifest(root), str(root))
+        except IntegrityError as exc:
+            lock_problem = exc
+    if args.json:
+        ui.raw(
+            json.dumps(
+                {
+                    "path": str(root),
+                    "ok": report.ok and lock_problem is None,
+                    "deep": args.deep,
+                    "digest": report.digest,
+                    "complete": report.complete,
+                    "missing": report.missing,
+                    "added": report.added,
+                    "changed": report.changed,
+                },
+                indent=2,
+            )
+            + "\n"
+        )
+    if not report.ok:
+        raise IntegrityError(
+            f"{root} differs from its manifest: {report.describe()}.",
+            hint="Run `bg20k fetch --force` to restore it.",
+        )
+    if lock_problem:
+        raise lock_problem
+    if not args.json:
+        how = "every file re-hashed" if args.deep else "names, sizes and counts checked"
+        partial = "" if report.complete else " (recorded as PARTIAL)"
+        ui.info(f"{root}: {report.file_count} files OK{partial}, {how}; digest {report.digest}.")
+    return 0
+
+
+def cmd_lock(args: argparse.Namespace, ui: Ui) -> int:
+    root = _root(args.dest)
+    report = verify(root, load_release())
+    if not report.ok:
+        raise IntegrityError(
+            f"{root} differs from its manifest: {report.describe()}; "
+            "refusing to lock an unverified dataset."
+        )
+    release = load_release()
+    lock = LockFile(release.dataset, release.release, report.digest, read_manifest(root))
+    atomic_write(args.output, lock.to_json().encode("utf-8"))
+    ui.info(f"Wrote {args.output}: {report.file_count} files, digest {report.digest}.")
+    return 0

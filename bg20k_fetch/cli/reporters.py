@@ -1,0 +1,159 @@
+"""Progress for people (rich bars on a terminal), for logs (a plain line now and then) and for
+machines (one JSON object per line on stdout)."""
+
+from __future__ import annotations
+
+import json
+import time
+from types import TracebackType
+from typing import TextIO
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+
+class _Counting:
+    def __init__(self) -> None:
+        self.name, self.done, self.unit = "", 0, "bytes"
+        self.total: int | None = None
+        self.started = time.monotonic()
+
+    def phase(self, name: str, total: int | None, unit: str = "bytes") -> None:
+        self.name, self.total, self.done, self.unit = name, total, 0, unit
+        self.started = time.monotonic()
+        self._on_phase()
+
+    def advance(self, amount: int) -> None:
+        self.done += amount
+        self._on_advance()
+
+    def _on_phase(self) -> None: ...
+    def _on_advance(self) -> None: ...
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.1f} {unit}" if unit != "B" else f"{int(n)} B"
+        n /= 1024
+    return f"{n:.1f} GiB"
+
+
+class PlainReporter(_Counting):
+    """At most a line every few seconds or every 5 %, with no control characters, for logs."""
+
+    def __init__(self, stream: TextIO, every: float = 5.0) -> None:
+        super().__init__()
+        self.stream, self.every = stream, every
+        self._last_time, self._last_pct = 0.0, -5.0
+
+    def _emit(self, text: str) -> None:
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def _on_phase(self) -> None:
+        self._last_time, self._last_pct = time.monotonic(), 0.0
+        size = f" ({_size(self.total)})" if self.total and self.unit == "bytes" else ""
+        self._emit(f"{self.name}{size}")
+
+    def _on_advance(self) -> None:
+        now = time.monotonic()
+        pct = 100.0 * self.done / self.total if self.total else 0.0
+        if now - self._last_time < self.every and pct - self._last_pct < 5.0:
+            return
+        self._last_time, self._last_pct = now, pct
+        rate = self.done / max(now - self.started, 1e-6)
+        if self.unit == "bytes":
+            amount = f"{_size(self.done)}" + (f" of {_size(self.total)}" if self.total else "")
+            speed = f", {_size(rate)}/s"
+        else:
+            amount = f"{self.done}" + (f" of {self.total}" if self.total else "") + f" {self.unit}"
+            speed = ""
+        self._emit(f"{self.name}: " + (f"{pct:.0f}% " if self.total else "") + f"({amount}{speed})")
+
+    def note(self, message: str) -> None:
+        self._emit(message)
+
+
+class JsonReporter(_Counting):
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__()
+        self.stream = stream
+        self._last = 0.0
+
+    def emit(self, **event: object) -> None:
+        self.stream.write(json.dumps(event, default=str) + "\n")
+        self.stream.flush()
+
+    def _on_phase(self) -> None:
+        self.emit(event="phase", name=self.name, total=self.total, unit=self.unit)
+
+    def _on_advance(self) -> None:
+        now = time.monotonic()
+        if now - self._last >= 1.0 or (self.total and self.done >= self.total):
+            self._last = now
+            self.emit(event="progress", name=self.name, done=self.done, total=self.total)
+
+    def note(self, message: str) -> None:
+        self.emit(event="note", message=message)
+
+
+class RichReporter:
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=False,
+        )
+        self.task: TaskID | None = None
+
+    def __enter__(self) -> RichReporter:
+        self.progress.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.progress.stop()
+
+    def phase(self, name: str, total: int | None, unit: str = "bytes") -> None:
+        if self.task is not None:
+            self.progress.stop_task(self.task)
+        self.task = self.progress.add_task(name, total=total)
+
+    def advance(self, amount: int) -> None:
+        if self.task is not None:
+            self.progress.advance(self.task, amount)
+
+    def note(self, message: str) -> None:
+        self.progress.console.print(message, markup=False, highlight=False)
+
+
+class QuietReporter:
+    """--quiet: no progress, but notes (failovers, retries) still reach the log."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def phase(self, name: str, total: int | None, unit: str = "bytes") -> None:
+        pass
+
+    def advance(self, amount: int) -> None:
+        pass
+
+    def note(self, message: str) -> None:
+        self.stream.write(message + "\n")
+        self.stream.flush()

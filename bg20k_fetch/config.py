@@ -1,0 +1,39 @@
+"""The user's config file (``config.yaml`` beside the consent record): mirrors and base URLs."""
+
+from __future__ import annotations
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import UsageError
+from .paths import Paths
+
+
+class Mirror(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: str
+    sha256: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{64}$")
+    size: int | None = Field(default=None, ge=0)
+
+
+class Config(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    mirrors: list[Mirror] = []
+
+
+def load_config(paths: Paths) -> Config:
+    path = paths.config_file
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return Config()
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise UsageError(f"Cannot read the config file {path}: {exc}.") from exc
+    try:
+        return Config.model_validate(raw or {})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "top level"
+        raise UsageError(f"The config file {path} is invalid at {where}: {first['msg']}.") from exc

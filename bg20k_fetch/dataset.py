@@ -1,0 +1,215 @@
+"""A finished BG-20k directory: installing it with its compliance trail, and verifying it later.
+
+Next to the images the tool keeps the agreement (verbatim), the consent record it was fetched
+under, CITATION.bib, MANIFEST.sha256 (``sha256sum -c`` works with no Python) and PROVENANCE.yaml.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from ._version import __version__
+from .agreement import Agreement
+from .citations import render, select
+from .consent import ConsentRecord
+from .errors import IntegrityError, StorageError
+from .fsutil import atomic_write, fsync_dir
+from .manifest import MANIFEST_NAME, LayoutReport, dataset_digest, manifest_text, parse_manifest
+from .release import Release
+from .staging import Staging, hash_file
+
+PROVENANCE_NAME = "PROVENANCE.yaml"
+CONSENT_NAME = "CONSENT.yaml"
+CITATION_NAME = "CITATION.bib"
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # 20,000 sizes load 10x faster in C
+
+
+class SourceAttempt(BaseModel):
+    source: str
+    error: str | None = None
+
+
+class ArchiveInfo(BaseModel):
+    name: str
+    origin: str
+    size: int
+    sha256: str
+
+
+class Provenance(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    tool: str
+    created_at: datetime
+    dataset: str
+    release: str
+    agreement_version: str
+    agreement_sha256: str
+    complete: bool
+    served_by: str
+    failed_sources: list[SourceAttempt] = []
+    archives: list[ArchiveInfo] = []
+    counts: dict[str, int]
+    file_count: int
+    digest: str
+    extras_ignored: int = 0
+    sizes: dict[str, int]
+
+
+def install(
+    staging: Staging,
+    dest: Path,
+    *,
+    release: Release,
+    agreement: Agreement,
+    record: ConsentRecord,
+    report: LayoutReport,
+    served_by: str,
+    failed: list[SourceAttempt],
+    archives: list[ArchiveInfo],
+) -> Path:
+    """Write the compliance trail into the staging tree, then move it to ``dest`` in one rename."""
+    root = staging.root
+    hashes = {p: i.sha256 for p, i in staging.files.items()}
+    provenance = Provenance(
+        tool=f"bg20k {__version__}",
+        created_at=datetime.now(UTC).replace(microsecond=0),
+        dataset=release.dataset,
+        release=release.release,
+        agreement_version=agreement.version,
+        agreement_sha256=agreement.sha256,
+        complete=report.complete,
+        served_by=served_by,
+        failed_sources=failed,
+        archives=archives,
+        counts=report.counts,
+        file_count=len(hashes),
+        digest=dataset_digest(hashes),
+        extras_ignored=len(staging.extras),
+        sizes={p: staging.files[p].size for p in sorted(staging.files)},
+    )
+    receipts = {
+        release.agreement.file: agreement.text,
+        CONSENT_NAME: yaml.safe_dump(record.model_dump(mode="json"), sort_keys=False),
+        CITATION_NAME: render(select(release, include_encouraged=True), release, "bibtex"),
+        MANIFEST_NAME: manifest_text(hashes),
+        PROVENANCE_NAME: yaml.safe_dump(provenance.model_dump(mode="json"), sort_keys=False),
+    }
+    for name, text in receipts.items():
+        atomic_write(root / name, text.encode("utf-8"))
+    old = dest.with_name(f".{dest.name}.old-{os.getpid()}")
+    try:
+        if dest.exists():
+            os.replace(dest, old)
+        os.replace(root, dest)
+        fsync_dir(dest.parent)
+    except OSError as exc:
+        raise StorageError(f"Cannot move the finished dataset to {dest}: {exc.strerror}.") from exc
+    shutil.rmtree(old, ignore_errors=True)
+    return dest
+
+
+def read_provenance(root: Path) -> Provenance:
+    try:
+        raw = yaml.load((root / PROVENANCE_NAME).read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 - a safe loader
+        return Provenance.model_validate(raw)
+    except FileNotFoundError as exc:
+        raise IntegrityError(
+            f"{root} has no {PROVENANCE_NAME}: it was not made by bg20k fetch.",
+            hint="Fetch it with `bg20k fetch`.",
+        ) from exc
+    except (OSError, yaml.YAMLError, ValidationError) as exc:
+        raise IntegrityError(
+            f"{root / PROVENANCE_NAME} is damaged.",
+            hint="Run `bg20k fetch --force` to rebuild the dataset.",
+        ) from exc
+
+
+def read_manifest(root: Path) -> dict[str, str]:
+    try:
+        return parse_manifest((root / MANIFEST_NAME).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise IntegrityError(
+            f"{root / MANIFEST_NAME} cannot be read: {exc.strerror}.",
+            hint="Run `bg20k fetch --force` to rebuild the dataset.",
+        ) from exc
+
+
+@dataclass
+class VerifyReport:
+    root: Path
+    digest: str
+    file_count: int
+    complete: bool
+    missing: list[str] = field(default_factory=list)
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing or self.added or self.changed)
+
+    def describe(self) -> str:
+        parts = [
+            f"{len(v)} {k}"
+            for k, v in (
+                ("missing", self.missing),
+                ("added", self.added),
+                ("changed", self.changed),
+            )
+            if v
+        ]
+        first = (self.missing + self.added + self.changed)[:3]
+        return ", ".join(parts) + (f" (e.g. {', '.join(first)})" if first else "")
+
+
+def _listed_images(root: Path, splits: set[str]) -> set[str]:
+    found: set[str] = set()
+    for split in splits:
+        base = root / split
+        if base.is_dir():
+            found.update(p.relative_to(root).as_posix() for p in base.rglob("*") if p.is_file())
+    return found
+
+
+def verify(
+    root: Path, release: Release, *, deep: bool = False, workers: int | None = None
+) -> VerifyReport:
+    provenance = read_provenance(root)
+    manifest = read_manifest(root)
+    if dataset_digest(manifest) != provenance.digest:
+        raise IntegrityError(
+            f"{root / MANIFEST_NAME} does not match the digest in {PROVENANCE_NAME}."
+        )
+    splits = {s.name for s in (*release.layout.splits, *release.layout.optional_splits)}
+    splits |= {p.split("/", 1)[0] for p in manifest}
+    on_disk = _listed_images(root, splits)
+    report = VerifyReport(
+        root,
+        provenance.digest,
+        len(manifest),
+        provenance.complete,
+        missing=sorted(set(manifest) - on_disk),
+        added=sorted(on_disk - set(manifest)),
+    )
+    present = sorted(set(manifest) & on_disk)
+    for path in present:
+        if (root / path).stat().st_size != provenance.sizes.get(path):
+            report.changed.append(path)
+    if deep:
+        # hashlib releases the GIL on large reads, so threads use every core.
+        todo = [p for p in present if p not in report.changed]
+        with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 2) as pool:
+            for path, info in zip(todo, pool.map(lambda p: hash_file(root / p), todo), strict=True):
+                if info.sha256 != manifest[path]:
+                    report.changed.append(path)
+        report.changed.sort()
+    return report

@@ -1,0 +1,234 @@
+"""The orchestration: consent, then sources in order, then a verified dataset. Nothing else."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from .agreement import load_agreement
+from .archive import Limits
+from .config import load_config
+from .consent import Asker, note_dataset, require_consent
+from .dataset import ArchiveInfo, SourceAttempt, install, verify
+from .disk import plan_space, require_space
+from .download import RetryPolicy
+from .errors import Bg20kError, IntegrityError, SourceError, UnsafeArchiveError, UsageError
+from .http import make_session
+from .locking import destination_lock
+from .manifest import LayoutReport, LockFile, check_layout
+from .paths import Paths
+from .progress import NullReporter, Reporter
+from .release import Release, load_release
+from .sources import (
+    Source,
+    download_archive,
+    local_path,
+    official_sources,
+    parse_source,
+    remote_size,
+)
+from .staging import Staging, hash_file
+
+FAILOVER_ERRORS = (SourceError, IntegrityError, UnsafeArchiveError)
+
+
+@dataclass
+class FetchOptions:
+    sha256: str | None = None
+    keep_archive: bool = False
+    allow_partial: bool = False
+    force: bool = False
+    lock: Path | None = None
+    wait: bool = True
+    policy: RetryPolicy | None = None
+    limits: Limits = field(default_factory=Limits)
+
+
+def fetch(
+    dest: str | Path | None = None,
+    sources: Sequence[str] = (),
+    accept: bool = False,
+    *,
+    from_paths: Sequence[str] = (),
+    agreement_sha256: str | None = None,
+    options: FetchOptions | None = None,
+    reporter: Reporter | None = None,
+    ask: Asker | None = None,
+) -> Path:
+    """Make ``<dest>/BG-20k`` a verified dataset and return its path; raises Bg20kError kinds."""
+    options = options or FetchOptions()
+    reporter = reporter or NullReporter()
+    paths = Paths.from_env()
+    agreement = load_agreement()
+    release_ = load_release()
+    config = load_config(paths)
+    if options.sha256 and (len(sources) != 1 or from_paths):
+        raise UsageError("--sha256 pins one archive: give exactly one --source with it.")
+    if sources and from_paths:
+        raise UsageError("Give --source or --from, not both.")
+    record = require_consent(paths, agreement, accept=accept, pin=agreement_sha256, ask=ask)
+    dest_dir = Path(dest).expanduser() if dest else paths.data_dir
+    root = dest_dir / release_.layout.root
+    lock_file = LockFile.read(options.lock) if options.lock else None
+
+    with destination_lock(dest_dir, wait=options.wait, reporter=reporter):
+        if not options.force and already_complete(
+            root, release_, lock_file, options.allow_partial, reporter
+        ):
+            return root
+        plan: list[list[Source]]
+        if from_paths:
+            plan = [[parse_source(p, config) for p in from_paths]]
+        elif sources:
+            plan = [[parse_source(s, config, sha256=options.sha256)] for s in sources]
+        else:
+            plan = [[s] for s in official_sources(config)]
+            if not plan:
+                raise SourceError(
+                    "The official Google Drive source is not supported yet.",
+                    hint="Give a mirror with --source URL, or a local copy (browser zip parts, "
+                    "the Baidu download) with --from PATH.",
+                )
+        session = make_session()
+        failed: list[SourceAttempt] = []
+        for index, group in enumerate(plan):
+            label = " + ".join(str(s) for s in group)
+            staging = Staging(
+                dest_dir / f".{root.name}.staging-{os.getpid()}", release_, reporter, options.limits
+            )
+            staging.discard()
+            downloaded: list[Path] = []
+            try:
+                staging.root.mkdir(parents=True)
+                archives = _gather(
+                    group, staging, session, paths, dest_dir, options, reporter, downloaded
+                )
+                report = check_layout(staging.files, release_)
+                _judge(report, dest_dir, root.name, label, options.allow_partial)
+                if lock_file:
+                    lock_file.require({p: i.sha256 for p, i in staging.files.items()}, label)
+                install(
+                    staging,
+                    root,
+                    release=release_,
+                    agreement=agreement,
+                    record=record,
+                    report=report,
+                    served_by=label,
+                    failed=failed,
+                    archives=archives,
+                )
+            except FAILOVER_ERRORS as exc:
+                failed.append(SourceAttempt(source=label, error=str(exc)))
+                if index + 1 == len(plan):
+                    if len(plan) > 1:
+                        exc.message = f"All {len(plan)} sources failed; the last: {exc.message}"
+                    raise
+                reporter.note(f"Source {label} failed: {exc}; trying the next one.")
+                continue
+            finally:
+                staging.discard()
+            note_dataset(paths, agreement, root)
+            if not options.keep_archive:
+                for path in downloaded:
+                    path.unlink(missing_ok=True)
+            return root
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _gather(
+    group: list[Source],
+    staging: Staging,
+    session: requests.Session,
+    paths: Paths,
+    dest_dir: Path,
+    options: FetchOptions,
+    reporter: Reporter,
+    downloaded: list[Path],
+) -> list[ArchiveInfo]:
+    archives: list[ArchiveInfo] = []
+    for source in group:
+        if source.kind == "http":
+            size = source.size or remote_size(session, source.location)
+            if size:
+                require_space(plan_space(paths.cache_dir, dest_dir, size))
+            got = download_archive(source, session, paths.cache_dir, reporter, options.policy)
+            downloaded.append(got.path)
+            staging.add_archive(got.path)
+            archives.append(
+                ArchiveInfo(
+                    name=got.path.name, origin=source.location, size=got.size, sha256=got.sha256
+                )
+            )
+            continue
+        path = local_path(source)
+        if path.is_dir():
+            staging.add_directory(path)
+            continue
+        info = hash_file(path)
+        if source.sha256 and info.sha256 != source.sha256:
+            raise IntegrityError(
+                f"{path} has SHA-256 {info.sha256}, not the pinned {source.sha256}."
+            )
+        staging.add_archive(path)
+        archives.append(
+            ArchiveInfo(name=path.name, origin=str(path), size=info.size, sha256=info.sha256)
+        )
+    return archives
+
+
+def _judge(
+    report: LayoutReport, dest_dir: Path, name: str, label: str, allow_partial: bool
+) -> None:
+    if report.complete:
+        return
+    fatal = report.damaged or report.surplus or report.unexpected or not allow_partial
+    problems = dest_dir / f"{name}.problems.txt"
+    problems.write_text("\n".join(report.problem_lines()) + "\n", encoding="utf-8")
+    if fatal:
+        raise IntegrityError(
+            f"{label} does not give a complete {name}: {report.summary()}; "
+            f"the full list is in {problems}.",
+            hint="Use another source"
+            + (
+                ""
+                if allow_partial
+                else ", or --allow-partial to keep a short dataset (recorded as partial)"
+            )
+            + ".",
+        )
+
+
+def already_complete(
+    root: Path,
+    release: Release,
+    lock_file: LockFile | None,
+    allow_partial: bool,
+    reporter: Reporter,
+) -> bool:
+    """A verified dataset already in place means no network at all."""
+    if not root.exists():
+        return False
+    try:
+        report = verify(root, release)
+    except Bg20kError as exc:
+        reporter.note(f"{root} exists but cannot be verified ({exc.message}); rebuilding it.")
+        return False
+    if not report.ok:
+        reporter.note(f"{root} differs from its manifest ({report.describe()}); rebuilding it.")
+        return False
+    if not report.complete and not allow_partial:
+        reporter.note(f"{root} is a partial dataset; fetching the complete one.")
+        return False
+    if lock_file and lock_file.digest != report.digest:
+        reporter.note(f"{root} is not the dataset the lock file requires; rebuilding it.")
+        return False
+    reporter.note(
+        f"{root} is already there and verified ({report.file_count} files, "
+        f"digest {report.digest[:16]}…); nothing to do. Use --force to fetch again."
+    )
+    return True

@@ -1,0 +1,62 @@
+"""One fetch per destination at a time.
+
+filelock takes an OS lock (fcntl/flock), which the kernel drops when the holding process dies,
+so a crashed fetch never leaves a lock that blocks forever.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+from .errors import StorageError
+from .progress import Reporter
+
+LOCK_NAME = ".bg20k-fetch.lock"
+
+
+@contextmanager
+def destination_lock(dest_dir: Path, *, wait: bool, reporter: Reporter) -> Iterator[None]:
+    try:
+        dest_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StorageError(f"Cannot create {dest_dir}: {exc.strerror}.") from exc
+    path = dest_dir / LOCK_NAME
+    lock = FileLock(str(path))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        holder = _holder(path)
+        if not wait:
+            raise StorageError(
+                f"Another bg20k fetch{holder} is writing to {dest_dir}.",
+                hint="Wait for it to finish, or run without --no-wait to wait.",
+            ) from None
+        reporter.note(f"Another bg20k fetch{holder} is writing to {dest_dir}; waiting for it.")
+        lock.acquire()
+    try:
+        _record_holder(path)
+        yield
+    finally:
+        lock.release()
+
+
+def _holder_file(path: Path) -> Path:
+    return path.with_name(path.name + ".pid")
+
+
+def _record_holder(path: Path) -> None:
+    with contextlib.suppress(OSError):  # informational only
+        _holder_file(path).write_text(str(os.getpid()))
+
+
+def _holder(path: Path) -> str:
+    try:
+        return f" (process {int(_holder_file(path).read_text())})"
+    except (OSError, ValueError):
+        return ""

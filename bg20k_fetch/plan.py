@@ -1,0 +1,119 @@
+"""`fetch --dry-run`: what a fetch would do, without writing anything or opening a connection
+before consent is in force."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from .agreement import load_agreement, validate_pin
+from .config import load_config
+from .consent import check_pin, describe, environment_pin, read_status
+from .dataset import verify
+from .disk import Space, plan_space
+from .errors import Bg20kError
+from .http import make_session
+from .paths import Paths
+from .release import load_release
+from .sources import Source, official_sources, parse_source, remote_size
+
+
+@dataclass(frozen=True)
+class PlannedSource:
+    source: str
+    kind: str
+    size: int | None
+    sha256: str | None
+
+
+@dataclass(frozen=True)
+class Plan:
+    consent: str
+    agreement_version: str
+    agreement_sha256: str
+    destination: Path
+    existing: str
+    sources: list[PlannedSource]
+    cache_dir: Path
+    disk: list[Space]
+
+    def to_json(self) -> dict[str, object]:
+        data = asdict(self)
+        for item, space in zip(data["disk"], self.disk, strict=True):
+            item["enough"] = space.enough
+        return data
+
+
+def _local_size(path: Path) -> int | None:
+    if path.is_file():
+        return path.stat().st_size
+    if path.is_dir():
+        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    return None
+
+
+def dry_run(
+    dest: str | Path | None,
+    sources: Sequence[str],
+    from_paths: Sequence[str],
+    *,
+    accept: bool,
+    agreement_sha256: str | None,
+    sha256: str | None,
+) -> Plan:
+    paths, agreement, release = Paths.from_env(), load_agreement(), load_release()
+    config = load_config(paths)
+    if agreement_sha256:
+        check_pin(validate_pin(agreement_sha256), agreement)
+    status = read_status(paths, agreement)
+    if status.in_force:
+        consent = "in force"
+    elif accept or environment_pin() is not None:
+        consent = f"not yet recorded ({describe(status)}); the fetch would record it"
+    else:
+        consent = f"missing ({describe(status)}); the fetch would ask or exit 3"
+    dest_dir = Path(dest).expanduser() if dest else paths.data_dir
+    root = dest_dir / release.layout.root
+    try:
+        report = verify(root, release) if root.exists() else None
+        existing = (
+            "absent"
+            if report is None
+            else ("verified, nothing to do" if report.ok else f"differs: {report.describe()}")
+        )
+    except Bg20kError as exc:
+        existing = f"unverifiable ({exc.message}); it would be rebuilt"
+
+    chosen: list[Source]
+    if from_paths:
+        chosen = [parse_source(p, config) for p in from_paths]
+    elif sources:
+        chosen = [parse_source(s, config, sha256=sha256) for s in sources]
+    else:
+        chosen = official_sources(config)
+    session = make_session() if status.in_force else None
+    planned: list[PlannedSource] = []
+    for source in chosen:
+        size = source.size
+        if source.kind == "path":
+            size = _local_size(Path(source.location))
+        elif size is None and session is not None:
+            size = remote_size(session, source.location)
+        planned.append(PlannedSource(source.location, source.kind, size, source.sha256))
+    first = next((p.size for p in planned if p.size), None)
+    need = first if not from_paths else sum(p.size or 0 for p in planned)
+    local = all(p.kind == "path" for p in planned)  # nothing goes through the cache
+    space = (
+        plan_space(paths.cache_dir, dest_dir, need, partial=need if local else 0) if need else []
+    )
+    return Plan(
+        consent,
+        agreement.version,
+        agreement.sha256,
+        root,
+        existing,
+        planned,
+        paths.cache_dir,
+        space,
+    )

@@ -1,0 +1,99 @@
+"""What a source string names, and turning a source into files on disk."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+from urllib.parse import unquote, urlsplit
+
+import requests
+
+from .archive import archive_kind, sniff
+from .config import Config
+from .download import Download, Downloaded, RetryPolicy
+from .errors import SourceError, UsageError
+from .http import RetryableHTTPError, get
+from .progress import Reporter
+
+Kind = Literal["http", "path"]
+
+
+@dataclass(frozen=True)
+class Source:
+    location: str
+    kind: Kind
+    sha256: str | None = None
+    size: int | None = None
+
+    def __str__(self) -> str:
+        return self.location
+
+
+def parse_source(text: str, config: Config, *, sha256: str | None = None) -> Source:
+    mirror = next((m for m in config.mirrors if m.url == text), None)
+    pinned = sha256 or (mirror.sha256 if mirror else None)
+    size = mirror.size if mirror else None
+    scheme = urlsplit(text).scheme.lower()
+    if scheme in ("http", "https"):
+        return Source(text, "http", pinned.lower() if pinned else None, size)
+    if scheme and len(scheme) > 1:
+        raise UsageError(f"Unsupported source {text!r}: give an http(s) URL or a local path.")
+    return Source(str(Path(text).expanduser()), "path", pinned.lower() if pinned else None, size)
+
+
+def official_sources(config: Config) -> list[Source]:
+    return [
+        Source(m.url, "http", m.sha256.lower() if m.sha256 else None, m.size)
+        for m in config.mirrors
+    ]
+
+
+def cache_name(url: str) -> str:
+    """Stable per URL (so resume finds its .part), readable, and never a path."""
+    base = Path(unquote(urlsplit(url).path)).name or "download"
+    base = "".join(c if c.isalnum() or c in "-_." else "_" for c in base)[-80:]
+    return f"{hashlib.sha256(url.encode()).hexdigest()[:12]}-{base}"
+
+
+def download_archive(
+    source: Source,
+    session: requests.Session,
+    cache_dir: Path,
+    reporter: Reporter,
+    policy: RetryPolicy | None,
+) -> Downloaded:
+    dest = cache_dir / cache_name(source.location)
+    return Download(
+        session,
+        source.location,
+        dest,
+        expected_sha256=source.sha256,
+        expected_size=source.size,
+        sniff=sniff,
+        reporter=reporter,
+        policy=policy,
+    ).run()
+
+
+def local_path(source: Source) -> Path:
+    path = Path(source.location)
+    if not path.exists():
+        raise SourceError(
+            f"{path} does not exist.", hint="Check the path given to --source/--from."
+        )
+    if path.is_file() and archive_kind(path) is None:
+        raise SourceError(f"{path} is not a .zip, .tar, .tar.gz or .tgz archive.")
+    return path
+
+
+def remote_size(session: requests.Session, url: str) -> int | None:
+    """The size the server announces, for the disk check; None when it will not say."""
+    try:
+        response = get(session, url, method="HEAD", stream=False)
+    except (requests.RequestException, RetryableHTTPError, SourceError):
+        return None  # the download itself will report what is wrong
+    with response:
+        length = response.headers.get("Content-Length", "")
+        return int(length) if response.status_code == 200 and length.isdigit() else None

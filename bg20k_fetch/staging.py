@@ -1,0 +1,134 @@
+"""Build the dataset tree in a staging directory from archives and directories, hashing as it goes.
+
+Whatever wraps the images (``BG-20k/``, ``something/BG-20k/``, or ``train/`` at the top), files
+land at ``<split>/<name>``. Several parts merge; an identical file twice is fine, two different
+files at one path are an integrity error. Each file's SHA-256, size and JPEG markers are taken
+while it is written, so the manifest needs no second read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import IO
+
+from .archive import Limits, archive_kind, list_members, open_members
+from .errors import IntegrityError, StorageError
+from .progress import NullReporter, Reporter
+from .release import Release
+
+CHUNK = 1 << 20
+JPEG_HEAD = b"\xff\xd8\xff"
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    sha256: str
+    size: int
+    jpeg_ok: bool
+
+
+@dataclass
+class Staging:
+    root: Path
+    release: Release
+    reporter: Reporter = field(default_factory=NullReporter)
+    limits: Limits = field(default_factory=Limits)
+    files: dict[str, FileInfo] = field(default_factory=dict)
+    extras: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        layout = self.release.layout
+        self.splits = {s.name for s in (*layout.splits, *layout.optional_splits)}
+        self.extensions = tuple(e.lower() for e in layout.extensions)
+
+    def target_for(self, name: str) -> str | None:
+        """Where a file belongs inside BG-20k/, or None for extras (readme, OS clutter …)."""
+        parts = PurePosixPath(name).parts
+        if "__MACOSX" in parts or parts[-1].startswith("."):
+            return None
+        for i, part in enumerate(parts[:-1]):
+            if part in self.splits:
+                rel = "/".join(parts[i:])
+                return rel if rel.lower().endswith(self.extensions) else None
+        return None
+
+    def add_archive(self, path: Path, label: str | None = None) -> None:
+        members = list_members(path, self.limits)
+        wanted_names = {m.name for m in members if self.target_for(m.name) is not None}
+        self.extras.extend(
+            f"{label or path.name}:{m.name}" for m in members if m.name not in wanted_names
+        )
+        total = sum(m.size for m in members if m.name in wanted_names)
+        self.reporter.phase(f"extract {path.name}", total, "bytes")
+        with open_members(path, members) as stream:
+            for member, handle in stream:
+                if member.name in wanted_names:
+                    rel = self.target_for(member.name)
+                    assert rel is not None
+                    self._store(rel, handle, f"{path.name}:{member.name}", member.size)
+
+    def add_directory(self, path: Path) -> None:
+        for dirpath, dirnames, filenames in os.walk(path):
+            dirnames.sort()
+            for filename in sorted(filenames):
+                file = Path(dirpath, filename)
+                if archive_kind(file):
+                    self.add_archive(file)
+                    continue
+                rel = self.target_for(file.relative_to(path).as_posix())
+                if rel is None:
+                    self.extras.append(str(file))
+                    continue
+                with file.open("rb") as handle:
+                    self._store(rel, handle, str(file), file.stat().st_size)
+
+    def _store(self, rel: str, stream: IO[bytes], origin: str, declared: int) -> None:
+        target = self.root / rel
+        if rel in self.files:
+            info = _consume(stream, None)
+            if info.sha256 != self.files[rel].sha256:
+                raise IntegrityError(
+                    f"Two different files claim {rel} (the second from {origin}).",
+                    hint="The parts come from different copies of the dataset; use one copy.",
+                )
+            return
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with target.open("xb") as out:
+                info = _consume(stream, out)
+        except OSError as exc:
+            raise StorageError(
+                f"Cannot write {target}: {exc.strerror}.",
+                hint="Check free space and permissions at the destination.",
+            ) from exc
+        if info.size != declared:
+            raise IntegrityError(f"{origin} gave {info.size} bytes where {declared} were declared.")
+        self.files[rel] = info
+        self.reporter.advance(info.size)
+
+    def discard(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _consume(stream: IO[bytes], out: IO[bytes] | None) -> FileInfo:
+    hasher, size, head, tail = hashlib.sha256(), 0, b"", b""
+    while block := stream.read(CHUNK):
+        if len(head) < 3:
+            head = (head + block)[:3]
+        tail = (tail + block)[-64:]
+        hasher.update(block)
+        size += len(block)
+        if out is not None:
+            out.write(block)
+    # Some encoders pad after the end-of-image marker; the marker must still be there.
+    jpeg_ok = head == JPEG_HEAD and tail.rstrip(b"\x00\r\n\t ").endswith(b"\xff\xd9")
+    return FileInfo(hasher.hexdigest(), size, jpeg_ok)
+
+
+def hash_file(path: Path) -> FileInfo:
+    with path.open("rb") as handle:
+        return _consume(handle, None)

@@ -1,0 +1,149 @@
+"""A small threaded HTTP server on 127.0.0.1 that serves files and misbehaves on request.
+
+pytest-httpserver cannot cut a connection mid-body or stream slowly, so the download tests use
+this. Each path has a Behaviour; every request is logged for assertions.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class Behaviour:
+    data: bytes
+    etag: str | None = None  # default: a strong ETag from the content
+    honour_range: bool = True
+    always_416: bool = False
+    statuses: list[tuple[int, str | None]] = field(default_factory=list)  # served first, in order
+    cut_after: list[int] = field(default_factory=list)  # per request: close after K body bytes
+    declared_extra: int = 0  # lie in Content-Length by this many bytes
+    delay_per_chunk: float = 0.0
+    chunk: int = 64 * 1024
+    content_type: str = "application/octet-stream"
+    redirect: str | None = None
+
+
+@dataclass
+class LoggedRequest:
+    method: str
+    path: str
+    headers: dict[str, str]
+
+
+class FileServer:
+    def __init__(self) -> None:
+        self.routes: dict[str, Behaviour] = {}
+        self.log: list[LoggedRequest] = []
+        self._lock = threading.Lock()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def do_HEAD(self) -> None:
+                outer._handle(self, head=True)
+
+            def do_GET(self) -> None:
+                outer._handle(self, head=False)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> FileServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def url(self, path: str) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host!s}:{port}{path}"
+
+    def requests_for(self, path: str, method: str = "GET") -> list[LoggedRequest]:
+        return [r for r in self.log if r.path == path and r.method == method]
+
+    def _handle(self, h: BaseHTTPRequestHandler, head: bool) -> None:
+        with self._lock:
+            self.log.append(LoggedRequest(h.command, h.path, dict(h.headers.items())))
+            b = self.routes.get(h.path.split("?")[0])
+            status = b.statuses.pop(0) if b and b.statuses and not head else None
+            cut = b.cut_after.pop(0) if b and b.cut_after and not head else None
+        if b is None:
+            return _reply(h, 404, b"not found", "text/plain")
+        if status is not None:
+            code, retry_after = status
+            extra = {"Retry-After": retry_after} if retry_after else {}
+            return _reply(h, code, b"<html><title>busy</title></html>", "text/html", extra)
+        if b.redirect:
+            return _reply(h, 302, b"", "text/plain", {"Location": b.redirect})
+        etag = b.etag or '"' + hashlib.sha256(b.data).hexdigest()[:16] + '"'
+        total = len(b.data)
+        headers = {
+            "ETag": etag,
+            "Accept-Ranges": "bytes",
+            "Last-Modified": email.utils.formatdate(1_700_000_000, usegmt=True),
+        }
+        start, code = 0, 200
+        wanted = h.headers.get("Range")
+        if wanted and b.honour_range and h.headers.get("If-Range", etag) == etag:
+            first = int(wanted[6:].rstrip("-")) if wanted.startswith("bytes=") else total
+            if b.always_416 or first >= total:
+                return _reply(h, 416, b"", "text/plain", {"Content-Range": f"bytes */{total}"})
+            start, code = int(wanted[6:].rstrip("-")), 206
+            headers["Content-Range"] = f"bytes {start}-{total - 1}/{total}"
+        body = b.data[start:]
+        h.send_response(code)
+        for k, v in headers.items():
+            h.send_header(k, v)
+        h.send_header("Content-Type", b.content_type)
+        h.send_header("Content-Length", str(len(body) + b.declared_extra))
+        if cut is not None or b.declared_extra:
+            h.send_header("Connection", "close")
+            h.close_connection = True
+        h.end_headers()
+        if head:
+            return
+        sent = 0
+        try:
+            while sent < len(body):
+                if cut is not None and sent >= cut:
+                    break
+                piece = body[sent : sent + (b.chunk if cut is None else min(b.chunk, cut - sent))]
+                h.wfile.write(piece)
+                h.wfile.flush()
+                sent += len(piece)
+                if b.delay_per_chunk:
+                    time.sleep(b.delay_per_chunk)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        if cut is not None or b.declared_extra:
+            h.close_connection = True
+
+
+def _reply(
+    h: BaseHTTPRequestHandler,
+    code: int,
+    body: bytes,
+    ctype: str,
+    extra: dict[str, str] | None = None,
+) -> None:
+    h.send_response(code)
+    h.send_header("Content-Type", ctype)
+    h.send_header("Content-Length", str(len(body)))
+    for k, v in (extra or {}).items():
+        h.send_header(k, v)
+    h.end_headers()
+    if h.command != "HEAD":
+        h.wfile.write(body)
