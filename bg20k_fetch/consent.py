@@ -279,6 +279,13 @@ def require_consent(
     )
 
 
+def accepted_line(record: ConsentRecord, paths: Paths) -> str:
+    return (
+        f"Accepted the {record.agreement_title} ({record.agreement_version}, SHA-256 "
+        f"{record.agreement_sha256}) by {record.method}; recorded in {paths.consent_file}."
+    )
+
+
 def describe(status: ConsentStatus) -> str:
     if status.state is State.MISSING:
         return "no consent recorded"

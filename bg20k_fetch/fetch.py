@@ -12,7 +12,7 @@ import requests
 from .agreement import load_agreement
 from .archive import Limits
 from .config import load_config
-from .consent import Asker, note_dataset, require_consent
+from .consent import Asker, accepted_line, note_dataset, read_status, require_consent
 from .dataset import ArchiveInfo, SourceAttempt, install, verify
 from .disk import plan_space, require_space
 from .download import RetryPolicy
@@ -70,7 +70,10 @@ def fetch(
         raise UsageError("--sha256 pins one archive: give exactly one --source with it.")
     if sources and from_paths:
         raise UsageError("Give --source or --from, not both.")
+    was_in_force = read_status(paths, agreement).in_force
     record = require_consent(paths, agreement, accept=accept, pin=agreement_sha256, ask=ask)
+    if not was_in_force:
+        reporter.note(accepted_line(record, paths))
     dest_dir = Path(dest).expanduser() if dest else paths.data_dir
     root = dest_dir / release_.layout.root
     lock_file = LockFile.read(options.lock) if options.lock else None

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import email.utils
 import hashlib
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 
 @dataclass
@@ -37,7 +39,7 @@ class LoggedRequest:
 
 
 class FileServer:
-    def __init__(self) -> None:
+    def __init__(self, tls: tuple[Path, Path] | None = None) -> None:
         self.routes: dict[str, Behaviour] = {}
         self.log: list[LoggedRequest] = []
         self._lock = threading.Lock()
@@ -57,6 +59,12 @@ class FileServer:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
+        self.scheme = "http"
+        if tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
+            self.scheme = "https"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     def __enter__(self) -> FileServer:
@@ -69,7 +77,7 @@ class FileServer:
 
     def url(self, path: str) -> str:
         host, port = self.httpd.server_address[:2]
-        return f"http://{host!s}:{port}{path}"
+        return f"{self.scheme}://{host!s}:{port}{path}"
 
     def requests_for(self, path: str, method: str = "GET") -> list[LoggedRequest]:
         return [r for r in self.log if r.path == path and r.method == method]

@@ -334,3 +334,51 @@ def test_python_api(
     with pytest.raises(bg20k_fetch.SourceError) as info:
         bg20k_fetch.fetch(dest=tmp_path / "e", sources=[server.url("/nope.zip")])
     assert info.value.exit_code == 4
+
+
+def test_workstation_journey_on_a_terminal(
+    server: FileServer, files: dict[str, bytes], small_release: Path, tmp_path: Path
+) -> None:
+    import pexpect
+
+    from tests.helpers import spawn_bg20k
+
+    server.routes["/x.zip"] = Behaviour(zip_bytes(files))
+    child = spawn_bg20k("fetch", "--source", server.url("/x.zip"), "--dest", str(tmp_path / "d"))
+    child.expect("Indemnification")
+    child.expect("to accept this agreement")
+    assert server.log == []  # nothing is fetched while the person reads
+    child.sendline("I agree")
+    child.expect("by prompt")
+    child.expect("ready at")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert_dataset(tmp_path / "d" / "BG-20k", files)
+
+
+def test_json_events_for_machines(
+    server: FileServer, files: dict[str, bytes], small_release: Path, tmp_path: Path
+) -> None:
+    server.routes["/x.zip"] = Behaviour(zip_bytes(files))
+    result = fetch("--source", server.url("/x.zip"), "--dest", str(tmp_path / "d"), "--json")
+    assert result.code == 0, result.err
+    events = [json.loads(line) for line in result.out.splitlines()]
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "note" and "Accepted" in events[0]["message"]
+    assert "phase" in kinds and "progress" in kinds
+    done = events[-1]
+    assert done["event"] == "done" and done["complete"] is True
+    assert done["path"] == str(tmp_path / "d" / "BG-20k") and len(done["digest"]) == 64
+
+
+def test_quiet_prints_only_the_result(
+    server: FileServer, files: dict[str, bytes], small_release: Path, tmp_path: Path
+) -> None:
+    server.routes["/x.zip"] = Behaviour(zip_bytes(files))
+    assert run_bg20k("accept", "--yes").code == 0
+    result = run_bg20k(
+        "fetch", "--quiet", "--source", server.url("/x.zip"), "--dest", str(tmp_path / "d")
+    )
+    assert result.code == 0 and result.out == ""
+    assert result.err.count("\n") == 1 and "ready at" in result.err

@@ -6,9 +6,9 @@ import argparse
 
 from ..agreement import load_agreement, validate_pin
 from ..consent import (
-    ConsentRecord,
     Method,
     State,
+    accepted_line,
     check_pin,
     describe,
     environment_pin,
@@ -32,13 +32,6 @@ def cmd_agreement(args: argparse.Namespace, ui: Ui) -> int:
     else:
         ui.show_agreement(agreement, pager=True)
     return 0
-
-
-def accepted_line(record: ConsentRecord, paths: Paths) -> str:
-    return (
-        f"Accepted the {record.agreement_title} ({record.agreement_version}, SHA-256 "
-        f"{record.agreement_sha256}) by {record.method}; recorded in {paths.consent_file}."
-    )
 
 
 def cmd_accept(args: argparse.Namespace, ui: Ui) -> int:

@@ -9,8 +9,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ..agreement import load_agreement
-from ..consent import read_status
 from ..dataset import read_manifest, read_provenance, verify
 from ..disk import require_space
 from ..errors import IntegrityError, Interrupted
@@ -21,7 +19,6 @@ from ..paths import Paths
 from ..plan import dry_run
 from ..progress import Reporter
 from ..release import load_release
-from .consent_cmds import accepted_line
 from .reporters import JsonReporter, PlainReporter, QuietReporter, RichReporter
 from .ui import Ui
 
@@ -108,8 +105,6 @@ def _reporter(args: argparse.Namespace, ui: Ui) -> Iterator[Reporter]:
 def cmd_fetch(args: argparse.Namespace, ui: Ui) -> int:
     if args.dry_run:
         return _dry_run(args, ui)
-    paths, agreement = Paths.from_env(), load_agreement()
-    was_in_force = read_status(paths, agreement).in_force
     options = FetchOptions(
         sha256=args.sha256,
         keep_archive=args.keep_archive,
@@ -127,7 +122,7 @@ def cmd_fetch(args: argparse.Namespace, ui: Ui) -> int:
                 from_paths=args.from_paths,
                 agreement_sha256=args.agreement_sha256,
                 options=options,
-                reporter=_AnnounceConsent(reporter, paths, was_in_force),
+                reporter=reporter,
                 ask=ui.ask_consent if ui.interactive else None,
             )
         except KeyboardInterrupt:
@@ -151,31 +146,6 @@ def cmd_fetch(args: argparse.Namespace, ui: Ui) -> int:
             f"digest {provenance.digest}. Cite it: `bg20k cite`."
         )
     return 0
-
-
-class _AnnounceConsent:
-    """Says, once, that consent was recorded, before the first line of progress."""
-
-    def __init__(self, inner: Reporter, paths: Paths, was_in_force: bool) -> None:
-        self.inner, self.paths, self.pending = inner, paths, not was_in_force
-
-    def _announce(self) -> None:
-        if self.pending:
-            self.pending = False
-            status = read_status(self.paths, load_agreement())
-            if status.record is not None and status.in_force:
-                self.inner.note(accepted_line(status.record, self.paths))
-
-    def phase(self, name: str, total: int | None, unit: str = "bytes") -> None:
-        self._announce()
-        self.inner.phase(name, total, unit)
-
-    def advance(self, amount: int) -> None:
-        self.inner.advance(amount)
-
-    def note(self, message: str) -> None:
-        self._announce()
-        self.inner.note(message)
 
 
 def _dry_run(args: argparse.Namespace, ui: Ui) -> int:

@@ -121,7 +121,8 @@ class RichReporter:
         self.task: TaskID | None = None
 
     def __enter__(self) -> RichReporter:
-        self.progress.start()
+        # The live display starts with the first phase, so a consent prompt before it is
+        # not drawn over.
         return self
 
     def __exit__(
@@ -130,7 +131,9 @@ class RichReporter:
         self.progress.stop()
 
     def phase(self, name: str, total: int | None, unit: str = "bytes") -> None:
-        if self.task is not None:
+        if self.task is None:
+            self.progress.start()
+        else:
             self.progress.stop_task(self.task)
         self.task = self.progress.add_task(name, total=total)
 

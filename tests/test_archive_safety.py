@@ -1,0 +1,192 @@
+"""Hostile archives: each is refused (exit 6) before anything is written anywhere."""
+
+from __future__ import annotations
+
+import io
+import stat
+import tarfile
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.data import SMALL, jpeg, make_tree
+from tests.helpers import run_bg20k
+
+
+def _zip(entries: list[tuple[str, bytes, int | None]]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data, mode in entries:
+            info = zipfile.ZipInfo(name)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            if mode is not None:
+                info.external_attr = mode << 16
+            zf.writestr(info, data)
+    return out.getvalue()
+
+
+def _tar(add: Callable[[tarfile.TarFile], None]) -> bytes:
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w") as tf:
+        good = tarfile.TarInfo("BG-20k/train/h_1.jpg")
+        data = jpeg(1)
+        good.size = len(data)
+        tf.addfile(good, io.BytesIO(data))
+        add(tf)
+    return out.getvalue()
+
+
+def _tar_member(name: str, kind: bytes, linkname: str = "") -> Callable[[tarfile.TarFile], None]:
+    def add(tf: tarfile.TarFile) -> None:
+        info = tarfile.TarInfo(name)
+        info.type = kind
+        info.linkname = linkname
+        tf.addfile(info)
+
+    return add
+
+
+def _overlapping_zip() -> bytes:
+    """Two central-directory entries pointing at one local body (the overlapping-bomb trick)."""
+    raw = bytearray(
+        _zip([("BG-20k/train/a.jpg", jpeg(1), None), ("BG-20k/train/b.jpg", jpeg(2), None)])
+    )
+    cd = raw.find(b"PK\x01\x02", raw.find(b"PK\x01\x02") + 4)  # second central entry
+    raw[cd + 42 : cd + 46] = (0).to_bytes(4, "little")  # its local header offset -> 0
+    return bytes(raw)
+
+
+GOOD = jpeg(0)
+HOSTILE: dict[str, tuple[str, bytes, str]] = {
+    "parent dir": ("a.zip", _zip([("BG-20k/train/../../../evil.jpg", GOOD, None)]), "evil.jpg"),
+    "absolute": ("a.zip", _zip([("/tmp/evil.jpg", GOOD, None)]), "/tmp/evil.jpg"),
+    "backslash": ("a.zip", _zip([("BG-20k\\train\\..\\..\\evil.jpg", GOOD, None)]), "evil.jpg"),
+    "drive letter": ("a.zip", _zip([("C:/evil.jpg", GOOD, None)]), "C:/evil.jpg"),
+    "zip symlink": (
+        "a.zip",
+        _zip([("BG-20k/train/link.jpg", b"/etc/passwd", stat.S_IFLNK | 0o777)]),
+        "link.jpg",
+    ),
+    "duplicate": (
+        "a.zip",
+        _zip([("BG-20k/train/x.jpg", GOOD, None), ("BG-20k/train/x.jpg", jpeg(5), None)]),
+        "x.jpg",
+    ),
+    "bomb": ("a.zip", _zip([("BG-20k/train/bomb.jpg", b"\0" * (64 * 2**20), None)]), "bomb.jpg"),
+    "overlap": ("a.zip", _overlapping_zip(), "overlaps"),
+    "tar symlink": (
+        "a.tar",
+        _tar(_tar_member("BG-20k/train/s.jpg", tarfile.SYMTYPE, "/etc")),
+        "s.jpg",
+    ),
+    "tar hardlink": (
+        "a.tar",
+        _tar(_tar_member("BG-20k/train/h.jpg", tarfile.LNKTYPE, "/etc/passwd")),
+        "h.jpg",
+    ),
+    "tar device": ("a.tar", _tar(_tar_member("BG-20k/train/dev.jpg", tarfile.CHRTYPE)), "dev.jpg"),
+    "tar fifo": ("a.tar", _tar(_tar_member("BG-20k/train/fifo.jpg", tarfile.FIFOTYPE)), "fifo.jpg"),
+    "tar parent": ("a.tar", _tar(_tar_member("../../evil.jpg", tarfile.REGTYPE)), "evil.jpg"),
+}
+
+
+@pytest.mark.parametrize("kind", list(HOSTILE))
+def test_hostile_archive_is_refused(kind: str, tmp_path: Path, small_release: Path) -> None:
+    name, data, named = HOSTILE[kind]
+    work = tmp_path / "work" / "inner"
+    work.mkdir(parents=True)
+    archive = work / name
+    archive.write_bytes(data)
+    dest = work / "dest"
+    before = {p for p in tmp_path.rglob("*")}
+    result = run_bg20k("fetch", "--accept", "--from", str(archive), "--dest", str(dest))
+    assert result.code == 6, result.err
+    assert named in result.err and "Traceback" not in result.err
+    written = {p for p in tmp_path.rglob("*")} - before
+    # Only bg20k's own bookkeeping (consent, the destination's lock) may appear.
+    assert not [p for p in written if p.suffix == ".jpg" or "evil" in p.name], written
+    assert not (dest / "BG-20k").exists()
+    assert not list(dest.glob(".BG-20k.staging-*"))
+
+
+def test_multi_part_local_zips_merge(tmp_path: Path, small_release: Path) -> None:
+    files = make_tree(tmp_path / "orig", SMALL)
+    names = sorted(files)
+    parts = [names[:5], names[4:]]  # one file appears in both parts, byte-identical
+    for i, part in enumerate(parts, 1):
+        _write_zip(
+            tmp_path / f"BG-20k-20240101T000000Z-00{i}.zip",
+            {f"BG-20k/{n}": files[n] for n in part} | {"BG-20k/readme.txt": b"hi"},
+        )
+    dest = tmp_path / "dest"
+    result = run_bg20k(
+        "fetch",
+        "--accept",
+        "--dest",
+        str(dest),
+        "--from",
+        str(tmp_path / "BG-20k-20240101T000000Z-001.zip"),
+        "--from",
+        str(tmp_path / "BG-20k-20240101T000000Z-002.zip"),
+    )
+    assert result.code == 0, result.err
+    for rel, data in files.items():
+        assert (dest / "BG-20k" / rel).read_bytes() == data
+    assert not (dest / "BG-20k" / "readme.txt").exists()
+    # The user's own files are never moved or deleted.
+    assert (tmp_path / "BG-20k-20240101T000000Z-001.zip").exists()
+
+
+def test_a_directory_copy_such_as_baidu(tmp_path: Path, small_release: Path) -> None:
+    files = make_tree(tmp_path / "baidu" / "BG-20k", SMALL)
+    dest = tmp_path / "dest"
+    result = run_bg20k("fetch", "--accept", "--from", str(tmp_path / "baidu"), "--dest", str(dest))
+    assert result.code == 0, result.err
+    assert sorted(
+        p.relative_to(dest / "BG-20k").as_posix() for p in (dest / "BG-20k").rglob("*.jpg")
+    ) == sorted(files)
+    assert (tmp_path / "baidu" / "BG-20k" / sorted(files)[0]).exists()
+
+
+def test_conflicting_parts_are_an_integrity_error(tmp_path: Path, small_release: Path) -> None:
+    files = make_tree(tmp_path / "orig", SMALL)
+    first = sorted(files)[0]
+    _write_zip(tmp_path / "a.zip", {f"BG-20k/{n}": d for n, d in files.items()})
+    _write_zip(tmp_path / "b.zip", {f"BG-20k/{first}": jpeg(999)})
+    result = run_bg20k(
+        "fetch",
+        "--accept",
+        "--from",
+        str(tmp_path / "a.zip"),
+        "--from",
+        str(tmp_path / "b.zip"),
+        "--dest",
+        str(tmp_path / "dest"),
+    )
+    assert result.code == 5 and first in result.err
+    assert not (tmp_path / "dest" / "BG-20k").exists()
+
+
+def test_damaged_zip_crc_is_caught(tmp_path: Path, small_release: Path) -> None:
+    files = make_tree(tmp_path / "orig", SMALL)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as zf:
+        for n, d in files.items():
+            zf.writestr(f"BG-20k/{n}", d)
+    raw = bytearray(out.getvalue())
+    body = raw.find(b"\xff\xd8\xff")  # first stored JPEG's bytes
+    raw[body + 200] ^= 0xFF
+    (tmp_path / "a.zip").write_bytes(bytes(raw))
+    result = run_bg20k(
+        "fetch", "--accept", "--from", str(tmp_path / "a.zip"), "--dest", str(tmp_path / "dest")
+    )
+    assert result.code == 5 and "CRC" in result.err
+    assert not (tmp_path / "dest" / "BG-20k").exists()
+
+
+def _write_zip(path: Path, members: dict[str, bytes]) -> None:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)

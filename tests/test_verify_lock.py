@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.data import SMALL, jpeg, make_tree, zip_bytes
+from tests.helpers import run_bg20k
+
+
+@pytest.fixture
+def fetched(tmp_path: Path, small_release: Path) -> Path:
+    files = make_tree(tmp_path / "orig", SMALL)
+    (tmp_path / "a.zip").write_bytes(zip_bytes(files))
+    dest = tmp_path / "dest"
+    result = run_bg20k("fetch", "--accept", "--from", str(tmp_path / "a.zip"), "--dest", str(dest))
+    assert result.code == 0, result.err
+    return dest
+
+
+def verify(dest: Path, *args: str):  # type: ignore[no-untyped-def]
+    return run_bg20k("verify", "--dest", str(dest), *args)
+
+
+def test_verify_passes_on_a_fresh_dataset(fetched: Path) -> None:
+    quick, deep = verify(fetched), verify(fetched, "--deep")
+    assert quick.code == 0 and "names, sizes and counts" in quick.err
+    assert deep.code == 0 and "re-hashed" in deep.err
+
+
+def test_flipped_byte_needs_deep(fetched: Path) -> None:
+    victim = sorted((fetched / "BG-20k" / "train").iterdir())[2]
+    data = bytearray(victim.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    victim.write_bytes(bytes(data))
+    assert verify(fetched).code == 0  # same size: the quick check cannot see it
+    deep = verify(fetched, "--deep", "--json")
+    assert deep.code == 5
+    report = json.loads(deep.out)
+    assert report["changed"] == [f"train/{victim.name}"] and report["ok"] is False
+
+
+def test_deleted_file(fetched: Path) -> None:
+    victim = sorted((fetched / "BG-20k" / "testval").iterdir())[0]
+    victim.unlink()
+    result = verify(fetched)
+    assert result.code == 5 and "1 missing" in result.err and victim.name in result.err
+
+
+def test_added_file(fetched: Path) -> None:
+    (fetched / "BG-20k" / "train" / "h_intruder.jpg").write_bytes(jpeg(77))
+    result = verify(fetched)
+    assert result.code == 5 and "1 added" in result.err and "h_intruder.jpg" in result.err
+
+
+def test_refetch_repairs_a_damaged_dataset(fetched: Path, tmp_path: Path) -> None:
+    sorted((fetched / "BG-20k" / "train").iterdir())[0].unlink()
+    result = run_bg20k("fetch", "--from", str(tmp_path / "a.zip"), "--dest", str(fetched))
+    assert result.code == 0 and "rebuilding" in result.err
+    assert verify(fetched, "--deep").code == 0
+
+
+def test_lock_round_trip(fetched: Path, tmp_path: Path) -> None:
+    lock = tmp_path / "bg20k.lock"
+    made = run_bg20k("lock", "--dest", str(fetched), "-o", str(lock))
+    assert made.code == 0, made.err
+    data = json.loads(lock.read_text())
+    provenance_digest = data["digest"]
+    assert data["file_count"] == sum(SMALL.values())
+    assert verify(fetched, "--lock", str(lock)).code == 0
+    # The lock pins the same dataset however it is fetched again.
+    again = run_bg20k(
+        "fetch",
+        "--from",
+        str(tmp_path / "a.zip"),
+        "--dest",
+        str(tmp_path / "d2"),
+        "--lock",
+        str(lock),
+    )
+    assert again.code == 0, again.err and provenance_digest in again.err
+    # A different dataset is refused by both fetch and verify, and nothing is installed.
+    other = make_tree(tmp_path / "other", SMALL, start=100)
+    (tmp_path / "b.zip").write_bytes(zip_bytes(other))
+    refused = run_bg20k(
+        "fetch",
+        "--from",
+        str(tmp_path / "b.zip"),
+        "--dest",
+        str(tmp_path / "d3"),
+        "--lock",
+        str(lock),
+    )
+    assert refused.code == 5 and "lock file requires" in refused.err
+    assert not (tmp_path / "d3" / "BG-20k").exists()
+    assert verify(tmp_path / "d2", "--lock", str(lock)).code == 0
+    lock.write_text(lock.read_text().replace(data["digest"], "0" * 64))
+    assert verify(fetched, "--lock", str(lock)).code == 5
+
+
+def test_verify_without_a_dataset(tmp_path: Path, small_release: Path) -> None:
+    result = verify(tmp_path / "nothing")
+    assert result.code == 5 and "bg20k fetch" in result.err
