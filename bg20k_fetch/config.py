@@ -17,10 +17,23 @@ class Mirror(BaseModel):
     size: int | None = Field(default=None, ge=0)
 
 
+class DriveConfig(BaseModel):
+    """Base URLs for Google Drive (defaults are Google's), and an optional API key."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    drive: str | None = None
+    usercontent: str | None = None
+    accounts: str | None = None
+    api: str | None = None
+    api_key: str | None = None
+
+
 class Config(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     mirrors: list[Mirror] = []
+    gdrive: DriveConfig | None = None
 
 
 def load_config(paths: Paths) -> Config:

@@ -13,7 +13,7 @@ import os
 import random
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -29,6 +29,9 @@ from .progress import NullReporter, Reporter
 
 CHUNK = 64 * 1024  # small enough that a cut connection loses little of what arrived
 Sniffer = Callable[[bytes], str | None]  # returns a complaint about the first bytes, or None
+# Opens the response for one attempt, given the Range/If-Range headers; sources whose URL
+# must be worked out per request (Google Drive's confirmation form) pass their own.
+Opener = Callable[[Mapping[str, str]], requests.Response]
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,10 @@ class Downloaded:
     url: str
     size: int
     sha256: str
+
+
+class RetriesExhausted(SourceError):
+    """Every attempt failed with a retryable error; the partial file is kept for a re-run."""
 
 
 class _Restart(Exception):
@@ -110,9 +117,12 @@ class Download:
         sniff: Sniffer | None = None,
         reporter: Reporter | None = None,
         policy: RetryPolicy | None = None,
+        opener: Opener | None = None,
+        label: str | None = None,
     ) -> None:
         self.session, self.url, self.dest = session, url, dest
-        self.label = Path(urlsplit(url).path).name or url
+        self.opener = opener
+        self.label = label or Path(urlsplit(url).path).name or url
         self.part = dest.with_name(dest.name + ".part")
         self.meta = dest.with_name(dest.name + ".part.json")
         self.expected_sha256 = expected_sha256.lower() if expected_sha256 else None
@@ -149,7 +159,7 @@ class Download:
             elapsed = time.monotonic() - started
             delay = self.policy.delay(attempt, retry_after)
             if attempt >= self.policy.attempts or elapsed + delay > self.policy.total_budget:
-                raise SourceError(
+                raise RetriesExhausted(
                     f"Giving up on {self.url} after {attempt} attempts: {last_error}.",
                     hint="The partial download is kept; run the same command again to resume.",
                 )
@@ -168,7 +178,10 @@ class Download:
         elif offset:
             self._discard()  # nothing proves the server still has the same bytes
             offset = 0
-        response = get(self.session, self.url, headers=headers)
+        if self.opener is not None:
+            response = self.opener(headers)
+        else:
+            response = get(self.session, self.url, headers=headers)
         with response:
             if response.status_code == 416:
                 raise _Restart(f"{self.url} answered 416 Range Not Satisfiable")

@@ -3,35 +3,28 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import requests
 
 from .agreement import load_agreement
 from .archive import Limits
 from .config import load_config
 from .consent import Asker, accepted_line, note_dataset, read_status, require_consent
-from .dataset import ArchiveInfo, SourceAttempt, install, verify
-from .disk import plan_space, require_space
+from .dataset import SourceAttempt, install, verify
 from .download import RetryPolicy
 from .errors import Bg20kError, IntegrityError, SourceError, UnsafeArchiveError, UsageError
+from .gather import Gatherer
+from .gdrive.links import DriveUrls
 from .http import make_session
 from .locking import destination_lock
 from .manifest import LayoutReport, LockFile, check_layout
 from .paths import Paths
 from .progress import NullReporter, Reporter
 from .release import Release, load_release
-from .sources import (
-    Source,
-    download_archive,
-    local_path,
-    official_sources,
-    parse_source,
-    remote_size,
-)
-from .staging import Staging, hash_file
+from .sources import Source, official_sources, parse_source
+from .staging import Staging
 
 FAILOVER_ERRORS = (SourceError, IntegrityError, UnsafeArchiveError)
 
@@ -44,6 +37,7 @@ class FetchOptions:
     force: bool = False
     lock: Path | None = None
     wait: bool = True
+    jobs: int = 8
     policy: RetryPolicy | None = None
     limits: Limits = field(default_factory=Limits)
 
@@ -89,14 +83,9 @@ def fetch(
         elif sources:
             plan = [[parse_source(s, config, sha256=options.sha256)] for s in sources]
         else:
-            plan = [[s] for s in official_sources(config)]
-            if not plan:
-                raise SourceError(
-                    "The official Google Drive source is not supported yet.",
-                    hint="Give a mirror with --source URL, or a local copy (browser zip parts, "
-                    "the Baidu download) with --from PATH.",
-                )
+            plan = [[s] for s in official_sources(config, release_)]
         session = make_session()
+        urls = DriveUrls.resolve(config)
         failed: list[SourceAttempt] = []
         for index, group in enumerate(plan):
             label = " + ".join(str(s) for s in group)
@@ -104,12 +93,12 @@ def fetch(
                 dest_dir / f".{root.name}.staging-{os.getpid()}", release_, reporter, options.limits
             )
             staging.discard()
-            downloaded: list[Path] = []
+            gatherer = Gatherer(
+                session, urls, paths, dest_dir, reporter, options.policy, options.jobs
+            )
             try:
                 staging.root.mkdir(parents=True)
-                archives = _gather(
-                    group, staging, session, paths, dest_dir, options, reporter, downloaded
-                )
+                gatherer.gather(group, staging)
                 report = check_layout(staging.files, release_)
                 _judge(report, dest_dir, root.name, label, options.allow_partial)
                 if lock_file:
@@ -123,7 +112,7 @@ def fetch(
                     report=report,
                     served_by=label,
                     failed=failed,
-                    archives=archives,
+                    archives=gatherer.archives,
                 )
             except FAILOVER_ERRORS as exc:
                 failed.append(SourceAttempt(source=label, error=str(exc)))
@@ -137,51 +126,13 @@ def fetch(
                 staging.discard()
             note_dataset(paths, agreement, root)
             if not options.keep_archive:
-                for path in downloaded:
-                    path.unlink(missing_ok=True)
+                for path in gatherer.caches:
+                    if path.is_dir():
+                        shutil.rmtree(path, ignore_errors=True)
+                    else:
+                        path.unlink(missing_ok=True)
             return root
     raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _gather(
-    group: list[Source],
-    staging: Staging,
-    session: requests.Session,
-    paths: Paths,
-    dest_dir: Path,
-    options: FetchOptions,
-    reporter: Reporter,
-    downloaded: list[Path],
-) -> list[ArchiveInfo]:
-    archives: list[ArchiveInfo] = []
-    for source in group:
-        if source.kind == "http":
-            size = source.size or remote_size(session, source.location)
-            if size:
-                require_space(plan_space(paths.cache_dir, dest_dir, size))
-            got = download_archive(source, session, paths.cache_dir, reporter, options.policy)
-            downloaded.append(got.path)
-            staging.add_archive(got.path)
-            archives.append(
-                ArchiveInfo(
-                    name=got.path.name, origin=source.location, size=got.size, sha256=got.sha256
-                )
-            )
-            continue
-        path = local_path(source)
-        if path.is_dir():
-            staging.add_directory(path)
-            continue
-        info = hash_file(path)
-        if source.sha256 and info.sha256 != source.sha256:
-            raise IntegrityError(
-                f"{path} has SHA-256 {info.sha256}, not the pinned {source.sha256}."
-            )
-        staging.add_archive(path)
-        archives.append(
-            ArchiveInfo(name=path.name, origin=str(path), size=info.size, sha256=info.sha256)
-        )
-    return archives
 
 
 def _judge(

@@ -91,16 +91,16 @@ def dry_run(
     elif sources:
         chosen = [parse_source(s, config, sha256=sha256) for s in sources]
     else:
-        chosen = official_sources(config)
+        chosen = official_sources(config, release)
     session = make_session() if status.in_force else None
     planned: list[PlannedSource] = []
     for source in chosen:
         size = source.size
         if source.kind == "path":
             size = _local_size(Path(source.location))
-        elif size is None and session is not None:
+        elif size is None and session is not None and source.kind == "http":
             size = remote_size(session, source.location)
-        planned.append(PlannedSource(source.location, source.kind, size, source.sha256))
+        planned.append(PlannedSource(str(source), source.kind, size, source.sha256))
     first = next((p.size for p in planned if p.size), None)
     need = first if not from_paths else sum(p.size or 0 for p in planned)
     local = all(p.kind == "path" for p in planned)  # nothing goes through the cache

@@ -19,6 +19,9 @@ class Reporter(Protocol):
     def note(self, message: str) -> None:
         """Something a person should read: a failover, a retry, a skipped step."""
 
+    def transferred(self, amount: int) -> None:
+        """Bytes moved during a phase counted in other units (files of a folder)."""
+
 
 class NullReporter:
     def phase(self, name: str, total: int | None, unit: str = "bytes") -> None:
@@ -28,4 +31,7 @@ class NullReporter:
         pass
 
     def note(self, message: str) -> None:
+        pass
+
+    def transferred(self, amount: int) -> None:
         pass

@@ -14,10 +14,12 @@ from .archive import archive_kind, sniff
 from .config import Config
 from .download import Download, Downloaded, RetryPolicy
 from .errors import SourceError, UsageError
+from .gdrive.links import DriveUrls, parse_drive_link
 from .http import RetryableHTTPError, get
 from .progress import Reporter
+from .release import Release
 
-Kind = Literal["http", "path"]
+Kind = Literal["http", "path", "gdrive-file", "gdrive-folder"]
 
 
 @dataclass(frozen=True)
@@ -28,10 +30,19 @@ class Source:
     size: int | None = None
 
     def __str__(self) -> str:
+        if self.kind == "gdrive-folder":
+            return f"gdrive-folder:{self.location}"
+        if self.kind == "gdrive-file":
+            return f"gdrive:{self.location}"
         return self.location
 
 
 def parse_source(text: str, config: Config, *, sha256: str | None = None) -> Source:
+    link = parse_drive_link(text, DriveUrls.resolve(config))
+    if link is not None:
+        if link.kind == "folder" and sha256:
+            raise UsageError("--sha256 pins one archive; a Drive folder has many files.")
+        return Source(link.id, f"gdrive-{link.kind}", sha256.lower() if sha256 else None)  # type: ignore[arg-type]
     mirror = next((m for m in config.mirrors if m.url == text), None)
     pinned = sha256 or (mirror.sha256 if mirror else None)
     size = mirror.size if mirror else None
@@ -43,11 +54,16 @@ def parse_source(text: str, config: Config, *, sha256: str | None = None) -> Sou
     return Source(str(Path(text).expanduser()), "path", pinned.lower() if pinned else None, size)
 
 
-def official_sources(config: Config) -> list[Source]:
-    return [
+def official_sources(config: Config, release: Release) -> list[Source]:
+    """The mirrors from config.yaml, in order, then the official Drive folder."""
+    sources = [
         Source(m.url, "http", m.sha256.lower() if m.sha256 else None, m.size)
         for m in config.mirrors
     ]
+    folder = release.official_folder
+    if folder is not None and folder.id:
+        sources.append(Source(folder.id, "gdrive-folder"))
+    return sources
 
 
 def cache_name(url: str) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO
@@ -71,7 +72,10 @@ class Staging:
                     assert rel is not None
                     self._store(rel, handle, f"{path.name}:{member.name}", member.size)
 
-    def add_directory(self, path: Path) -> None:
+    def add_directory(self, path: Path, known: Mapping[str, FileInfo] | None = None) -> None:
+        """Add a directory's images (and archives). Files whose hashes are ``known`` (relative
+        POSIX path -> info, from a download that hashed them) are hard-linked, not copied."""
+        known = known or {}
         for dirpath, dirnames, filenames in os.walk(path):
             dirnames.sort()
             for filename in sorted(filenames):
@@ -79,9 +83,12 @@ class Staging:
                 if archive_kind(file):
                     self.add_archive(file)
                     continue
-                rel = self.target_for(file.relative_to(path).as_posix())
+                source_rel = file.relative_to(path).as_posix()
+                rel = self.target_for(source_rel)
                 if rel is None:
                     self.extras.append(str(file))
+                    continue
+                if source_rel in known and self._adopt(rel, file, known[source_rel]):
                     continue
                 with file.open("rb") as handle:
                     self._store(rel, handle, str(file), file.stat().st_size)
@@ -109,6 +116,22 @@ class Staging:
             raise IntegrityError(f"{origin} gave {info.size} bytes where {declared} were declared.")
         self.files[rel] = info
         self.reporter.advance(info.size)
+
+    def _adopt(self, rel: str, file: Path, info: FileInfo) -> bool:
+        """Link an already hashed file into place; False when it must be copied instead."""
+        if rel in self.files:
+            if info.sha256 != self.files[rel].sha256:
+                raise IntegrityError(f"Two different files claim {rel} (the second is {file}).")
+            return True
+        target = self.root / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(file, target)
+        except OSError:
+            return False  # another file system, or links not allowed: copy and hash
+        self.files[rel] = info
+        self.reporter.advance(info.size)
+        return True
 
     def discard(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)

@@ -15,8 +15,18 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[di
     monkeypatch.setenv("BG20K_CONFIG_DIR", str(dirs["config"]))
     monkeypatch.setenv("BG20K_DATA_DIR", str(dirs["data"]))
     monkeypatch.setenv("BG20K_CACHE_DIR", str(dirs["cache"]))
-    for var in ("BG20K_ACCEPT_AGREEMENT", "BG20K_RELEASE_FILE", "CI"):
+    for var in ("BG20K_ACCEPT_AGREEMENT", "BG20K_RELEASE_FILE", "CI", "BG20K_GDRIVE_API_KEY"):
         monkeypatch.delenv(var, raising=False)
+    # No test may reach Google: every Drive base URL points at a closed loopback port unless
+    # a test points it at the emulator.
+    for var in (
+        "BG20K_GDRIVE_URL",
+        "BG20K_GDRIVE_USERCONTENT_URL",
+        "BG20K_GDRIVE_ACCOUNTS_URL",
+        "BG20K_GDRIVE_API_URL",
+    ):
+        monkeypatch.setenv(var, "http://127.0.0.1:9")
+    monkeypatch.setenv("BG20K_BACKOFF", "0.05")
     yield dirs
 
 

@@ -44,7 +44,18 @@ def add_fetch_parsers(sub: Any, add_pin: Callable[[argparse.ArgumentParser], Non
         help="local archives/directories that together make the dataset",
     )
     p.add_argument("--sha256", metavar="HEX", help="the expected SHA-256 of a single --source")
-    p.add_argument("--keep-archive", action="store_true", help="keep the downloaded archive")
+    p.add_argument(
+        "--keep-archive",
+        action="store_true",
+        help="keep the downloaded archive (or Drive folder cache)",
+    )
+    p.add_argument(
+        "--jobs",
+        type=_positive,
+        default=8,
+        metavar="N",
+        help="files downloaded at once from a Drive folder (default 8)",
+    )
     p.add_argument(
         "--allow-partial",
         action="store_true",
@@ -74,6 +85,13 @@ def add_fetch_parsers(sub: Any, add_pin: Callable[[argparse.ArgumentParser], Non
     _add_dest(p)
     p.add_argument("-o", "--output", metavar="FILE", type=Path, required=True)
     p.set_defaults(handler=cmd_lock)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 64:
+        raise argparse.ArgumentTypeError("must be between 1 and 64")
+    return value
 
 
 def _add_dest(p: argparse.ArgumentParser) -> None:
@@ -112,6 +130,7 @@ def cmd_fetch(args: argparse.Namespace, ui: Ui) -> int:
         force=args.force,
         lock=args.lock,
         wait=not args.no_wait,
+        jobs=args.jobs,
     )
     with _reporter(args, ui) as reporter:
         try:
@@ -168,7 +187,7 @@ def _dry_run(args: argparse.Namespace, ui: Ui) -> int:
             size = f"{src.size} bytes" if src.size else "size unknown"
             say(f"Source {i}:    {src.source} ({src.kind}, {size})", markup=False)
         if not plan.sources:
-            say("Source:      the official Google Drive folder (not supported yet)")
+            say("Source:      none")
         for d in plan.disk:
             say(
                 f"Disk:        {d.path}: {d.free} bytes free, {d.needed} needed"

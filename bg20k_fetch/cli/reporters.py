@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import (
     BarColumn,
     DownloadColumn,
+    MofNCompleteColumn,
     Progress,
     TaskID,
     TextColumn,
@@ -22,7 +23,7 @@ from rich.progress import (
 
 class _Counting:
     def __init__(self) -> None:
-        self.name, self.done, self.unit = "", 0, "bytes"
+        self.name, self.done, self.unit, self.bytes = "", 0, "bytes", 0
         self.total: int | None = None
         self.started = time.monotonic()
 
@@ -34,6 +35,9 @@ class _Counting:
     def advance(self, amount: int) -> None:
         self.done += amount
         self._on_advance()
+
+    def transferred(self, amount: int) -> None:
+        self.bytes += amount
 
     def _on_phase(self) -> None: ...
     def _on_advance(self) -> None: ...
@@ -76,7 +80,9 @@ class PlainReporter(_Counting):
             speed = f", {_size(rate)}/s"
         else:
             amount = f"{self.done}" + (f" of {self.total}" if self.total else "") + f" {self.unit}"
-            speed = ""
+            speed = (
+                f", {_size(self.bytes)} at {_size(self.bytes / max(now - self.started, 1e-6))}/s"
+            )
         self._emit(f"{self.name}: " + (f"{pct:.0f}% " if self.total else "") + f"({amount}{speed})")
 
     def note(self, message: str) -> None:
@@ -100,7 +106,14 @@ class JsonReporter(_Counting):
         now = time.monotonic()
         if now - self._last >= 1.0 or (self.total and self.done >= self.total):
             self._last = now
-            self.emit(event="progress", name=self.name, done=self.done, total=self.total)
+            self.emit(
+                event="progress",
+                name=self.name,
+                done=self.done,
+                total=self.total,
+                unit=self.unit,
+                bytes=self.bytes,
+            )
 
     def note(self, message: str) -> None:
         self.emit(event="note", message=message)
@@ -109,16 +122,22 @@ class JsonReporter(_Counting):
 class RichReporter:
     def __init__(self, console: Console) -> None:
         self.console = console
-        self.progress = Progress(
+        self.bytes_columns = (
             TextColumn("{task.description}"),
             BarColumn(),
             DownloadColumn(),
             TransferSpeedColumn(),
             TimeRemainingColumn(),
-            console=console,
-            transient=False,
         )
+        self.count_columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+        )
+        self.progress = Progress(*self.bytes_columns, console=console, transient=False)
         self.task: TaskID | None = None
+        self.name, self.bytes = "", 0
 
     def __enter__(self) -> RichReporter:
         # The live display starts with the first phase, so a consent prompt before it is
@@ -135,6 +154,9 @@ class RichReporter:
             self.progress.start()
         else:
             self.progress.stop_task(self.task)
+        self.name, self.bytes = name, 0
+        columns = self.bytes_columns if unit == "bytes" else self.count_columns
+        self.progress.columns = columns
         self.task = self.progress.add_task(name, total=total)
 
     def advance(self, amount: int) -> None:
@@ -143,6 +165,11 @@ class RichReporter:
 
     def note(self, message: str) -> None:
         self.progress.console.print(message, markup=False, highlight=False)
+
+    def transferred(self, amount: int) -> None:
+        self.bytes += amount
+        if self.task is not None:
+            self.progress.update(self.task, description=f"{self.name} ({_size(self.bytes)})")
 
 
 class QuietReporter:
@@ -160,3 +187,6 @@ class QuietReporter:
     def note(self, message: str) -> None:
         self.stream.write(message + "\n")
         self.stream.flush()
+
+    def transferred(self, amount: int) -> None:
+        pass

@@ -1,0 +1,112 @@
+"""One Drive file: the redirect, the virus-scan confirmation form, and Drive's failure pages.
+
+The opener runs on every attempt of the download engine, so a resumed download gets a fresh
+confirmation (Drive's ``uuid`` is single-use) and the Range header reaches the final request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from urllib.parse import urlencode
+
+import requests
+
+from ..download import Opener
+from ..errors import IntegrityError, SourceError
+from ..http import get
+from .links import DriveUrls
+from .pages import PageKind, classify, download_form, legacy_confirm_token, title
+
+MAX_PAGE = 2 * 2**20
+QUOTA_HINT = (
+    "Only waiting (often a day), another source, or a copy you download in a browser helps: "
+    "`bg20k fetch --from ~/Downloads/BG-20k-<time>-001.zip --from …-002.zip` for the browser's "
+    "zip parts, or `bg20k fetch --from PATH` for the Baidu Wangpan copy (password in "
+    "`bg20k status`/README)."
+)
+
+
+class DriveQuotaError(SourceError):
+    """Drive's "Quota exceeded" page: too many downloads of this file recently."""
+
+
+class DriveAccessError(SourceError):
+    """The file is not shared publicly (a sign-in or "You need access" page)."""
+
+
+def quota_error(file_id: str) -> DriveQuotaError:
+    return DriveQuotaError(
+        f"Google Drive says the download quota of file {file_id} is exceeded "
+        "(too many users have downloaded it recently).",
+        hint=QUOTA_HINT,
+    )
+
+
+def _is_html(response: requests.Response) -> bool:
+    return "text/html" in response.headers.get("Content-Type", "").lower()
+
+
+def _read_page(response: requests.Response) -> str:
+    with response:
+        body = response.raw.read(MAX_PAGE, decode_content=True)
+    return body.decode(response.encoding or "utf-8", "replace")
+
+
+def drive_opener(
+    session: requests.Session, urls: DriveUrls, file_id: str, *, first_url: str | None = None
+) -> Opener:
+    def open_(headers: Mapping[str, str]) -> requests.Response:
+        url = first_url or urls.file_url(file_id)
+        for _ in range(4):  # page -> form -> file; legacy token; then it is a loop
+            response = get(session, url, headers=headers)
+            if response.url.startswith(f"{urls.accounts}/ServiceLogin"):
+                response.close()
+                raise _access_error(file_id)
+            if response.status_code == 404:
+                response.close()
+                raise SourceError(
+                    f"Google Drive has no file with id {file_id} (404).",
+                    hint="Check the link, or use another --source.",
+                )
+            if not _is_html(response) and response.status_code in (200, 206, 416):
+                return response
+            page = _read_page(response)
+            kind = classify(page)
+            if kind is PageKind.QUOTA:
+                raise quota_error(file_id)
+            if kind is PageKind.NEEDS_SIGN_IN or response.status_code in (401, 403):
+                raise _access_error(file_id)
+            form = download_form(page, response.url) if kind is PageKind.WARNING else None
+            token = None if form else legacy_confirm_token(page) or _cookie_token(session)
+            if form is not None:
+                url = f"{form.action}?{urlencode(form.params)}"
+            elif token is not None:
+                query = urlencode({"export": "download", "confirm": token, "id": file_id})
+                url = f"{urls.drive}/uc?{query}"
+            else:
+                raise IntegrityError(
+                    f"Google Drive sent an HTML page titled {title(page)!r} for file {file_id} "
+                    "instead of data; nothing was saved.",
+                    hint="Open the link in a browser to see what Drive says.",
+                )
+        raise SourceError(
+            f"Google Drive kept asking to confirm the download of file {file_id}.",
+            hint="Drive may have changed its confirmation page; please report it, and use "
+            "another source meanwhile.",
+        )
+
+    return open_
+
+
+def _cookie_token(session: requests.Session) -> str | None:
+    for cookie in session.cookies:
+        if cookie.name.startswith("download_warning") and cookie.value:
+            return cookie.value
+    return None
+
+
+def _access_error(file_id: str) -> DriveAccessError:
+    return DriveAccessError(
+        f"Google Drive file {file_id} is not shared publicly (Drive asks to sign in).",
+        hint="Ask the owner to share it with 'anyone with the link', or use another source.",
+    )

@@ -1,0 +1,106 @@
+"""Listing a Drive folder recursively: the public folder view, or the Drive API with a key."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import requests
+
+from ..errors import SourceError
+from ..http import get
+from ..progress import Reporter
+from .links import DriveUrls
+from .pages import PageKind, classify, folder_entries
+
+FOLDER_MIME = "application/vnd.google-apps.folder"
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    id: str
+    path: str  # POSIX path relative to the listed folder
+    size: int | None = None
+    md5: str | None = None
+
+
+def _clean(name: str) -> str:
+    # A Drive name may hold a slash or be "..": never let it become a path component that moves.
+    name = name.replace("/", "_").replace("\\", "_").strip()
+    return "_" if name in ("", ".", "..") else name
+
+
+def list_folder(
+    session: requests.Session, urls: DriveUrls, folder_id: str, reporter: Reporter
+) -> list[RemoteFile]:
+    lister = _list_api if urls.api_key else _list_view
+    files: list[RemoteFile] = []
+    queue = [(folder_id, "")]
+    while queue:
+        fid, prefix = queue.pop(0)
+        for child_id, name, is_folder, size, md5 in lister(session, urls, fid):
+            path = prefix + _clean(name)
+            if is_folder:
+                queue.append((child_id, path + "/"))
+            else:
+                files.append(RemoteFile(child_id, path, size, md5))
+        reporter.note(f"Listed {prefix or 'the folder'}: {len(files)} files so far.")
+    return files
+
+
+Row = tuple[str, str, bool, int | None, str | None]
+
+
+def _list_view(session: requests.Session, urls: DriveUrls, folder_id: str) -> list[Row]:
+    response = get(session, urls.folder_view(folder_id), stream=False)
+    if response.status_code == 404:
+        raise SourceError(
+            f"Google Drive has no folder with id {folder_id} (404).",
+            hint="Check the link, or use another --source.",
+        )
+    if response.url.startswith(f"{urls.accounts}/ServiceLogin") or (
+        response.status_code in (401, 403) or classify(response.text) is PageKind.NEEDS_SIGN_IN
+    ):
+        raise SourceError(
+            f"Google Drive folder {folder_id} is not shared publicly.",
+            hint="Ask the owner to share it with 'anyone with the link'.",
+        )
+    if response.status_code != 200:
+        raise SourceError(
+            f"Listing Google Drive folder {folder_id} failed: HTTP {response.status_code}."
+        )
+    return [(e.id, e.name, e.is_folder, None, None) for e in folder_entries(response.text)]
+
+
+def _list_api(session: requests.Session, urls: DriveUrls, folder_id: str) -> list[Row]:
+    rows: list[Row] = []
+    token: str | None = None
+    while True:
+        params = {
+            "q": f"'{folder_id}' in parents and trashed = false",
+            "key": urls.api_key or "",
+            "fields": "nextPageToken,files(id,name,mimeType,size,md5Checksum)",
+            "pageSize": "1000",
+        }
+        if token:
+            params["pageToken"] = token
+        response = get(session, f"{urls.api}/drive/v3/files", params=params, stream=False)
+        if response.status_code != 200:
+            raise SourceError(
+                f"The Drive API refused to list folder {folder_id}: HTTP {response.status_code}.",
+                hint="Check BG20K_GDRIVE_API_KEY, or unset it to use the public folder view.",
+            )
+        data = response.json()
+        for item in data.get("files", []):
+            size = item.get("size")
+            rows.append(
+                (
+                    item["id"],
+                    item["name"],
+                    item.get("mimeType") == FOLDER_MIME,
+                    int(size) if size is not None else None,
+                    item.get("md5Checksum"),
+                )
+            )
+        token = data.get("nextPageToken")
+        if not token:
+            return rows

@@ -1,0 +1,130 @@
+"""Reading the HTML pages Drive answers with: the virus-scan form, failures, folder listings.
+
+Parsed with the standard library's HTML parser, so attribute order, quoting and line breaks do
+not matter.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+from enum import Enum
+from html.parser import HTMLParser
+from urllib.parse import urljoin
+
+
+class PageKind(Enum):
+    WARNING = "virus-scan warning"
+    QUOTA = "quota exceeded"
+    NEEDS_SIGN_IN = "not shared publicly"
+    OTHER = "other"
+
+
+@dataclass
+class Form:
+    action: str
+    params: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    name: str
+    is_folder: bool
+
+
+def title(page: str) -> str:
+    m = re.search(r"<title[^>]*>(.*?)</title>", page, re.IGNORECASE | re.DOTALL)
+    return " ".join(html.unescape(m.group(1)).split()) if m else "(untitled)"
+
+
+def classify(page: str) -> PageKind:
+    heading = title(page).lower()
+    if "quota exceeded" in heading or "too many users have viewed or downloaded" in page.lower():
+        return PageKind.QUOTA
+    if "sign in" in heading or "sign-in" in heading or "need access" in page.lower():
+        return PageKind.NEEDS_SIGN_IN
+    if "virus scan warning" in heading or 'id="download-form"' in page or "download-form" in page:
+        return PageKind.WARNING
+    return PageKind.OTHER
+
+
+class _FormParser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.form: Form | None = None
+        self._inside = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form" and a.get("id") == "download-form":
+            self.form, self._inside = Form(a.get("action", "")), True
+        elif tag == "input" and self._inside and self.form is not None and a.get("name"):
+            self.form.params[a["name"]] = a.get("value", "")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self._inside = False
+
+
+def download_form(page: str, base_url: str) -> Form | None:
+    """The confirmation form's absolute action and every named input, if the page has one."""
+    parser = _FormParser()
+    parser.feed(page)
+    if parser.form is None or not parser.form.action:
+        return None
+    parser.form.action = urljoin(base_url, parser.form.action)
+    return parser.form
+
+
+def legacy_confirm_token(page: str) -> str | None:
+    """Before 2022 the page linked to ``uc?export=download&confirm=TOKEN&id=ID``."""
+    m = re.search(r"confirm=([0-9A-Za-z_-]+)", html.unescape(page))
+    return m.group(1) if m else None
+
+
+class _FolderParser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.entries: list[Entry] = []
+        self._id: str | None = None
+        self._folder = False
+        self._in_title = False
+        self._title: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        classes = a.get("class", "").split()
+        if tag == "div" and "flip-entry" in classes and a.get("id", "").startswith("entry-"):
+            self._flush()
+            self._id, self._folder, self._title = a["id"][len("entry-") :], False, []
+        elif tag == "a" and self._id is not None and "/folders/" in a.get("href", ""):
+            self._folder = True
+        elif tag == "div" and "flip-entry-title" in classes:
+            self._in_title = True
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "div" and self._in_title:
+            self._in_title = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self._title.append(data)
+
+    def _flush(self) -> None:
+        name = "".join(self._title).strip()
+        if self._id and name:
+            self.entries.append(Entry(self._id, name, self._folder))
+        self._id = None
+
+    def close(self) -> None:
+        super().close()
+        self._flush()
+
+
+def folder_entries(page: str) -> list[Entry]:
+    parser = _FolderParser()
+    parser.feed(page)
+    parser.close()
+    return parser.entries
