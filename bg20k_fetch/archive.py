@@ -46,13 +46,14 @@ def archive_kind(path: Path) -> str | None:
 
 
 def kind_of(path: Path) -> str:
-    """By name, else by the first bytes (a download URL need not end in .zip)."""
-    kind = archive_kind(path)
-    if kind:
-        return kind
+    """By the first bytes, which a mislabelled mirror cannot get wrong; else by name."""
     with path.open("rb") as handle:
         head = handle.read(512)
-    return "zip" if head.startswith((b"PK\x03\x04", b"PK\x05\x06")) else "tar"
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return "zip"
+    if head.startswith(b"\x1f\x8b") or head[257:262] == b"ustar":
+        return "tar"
+    return archive_kind(path) or "tar"
 
 
 def sniff(head: bytes) -> str | None:
@@ -159,8 +160,9 @@ def list_members(path: Path, limits: Limits | None = None) -> list[Member]:
         with tarfile.open(path, "r:*") as tf:
             return _tar_members(tf, path, limits, max(path.stat().st_size, 1))
     except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as exc:
+        first_line = (str(exc).splitlines() or [type(exc).__name__])[0].rstrip(":")
         raise IntegrityError(
-            f"{path.name} is not a readable archive: {exc}.",
+            f"{path.name} is not a readable archive: {first_line}.",
             hint="The download may be damaged; fetch it again.",
         ) from exc
 

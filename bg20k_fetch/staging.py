@@ -76,6 +76,7 @@ class Staging:
         """Add a directory's images (and archives). Files whose hashes are ``known`` (relative
         POSIX path -> info, from a download that hashed them) are hard-linked, not copied."""
         known = known or {}
+        self.reporter.phase(f"collect {path.name}", None, "bytes")
         for dirpath, dirnames, filenames in os.walk(path):
             dirnames.sort()
             for filename in sorted(filenames):

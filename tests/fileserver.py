@@ -89,58 +89,92 @@ class FileServer:
             status = b.statuses.pop(0) if b and b.statuses and not head else None
             cut = b.cut_after.pop(0) if b and b.cut_after and not head else None
         if b is None:
-            return _reply(h, 404, b"not found", "text/plain")
+            return reply(h, 404, b"not found", "text/plain")
         if status is not None:
             code, retry_after = status
             extra = {"Retry-After": retry_after} if retry_after else {}
-            return _reply(h, code, b"<html><title>busy</title></html>", "text/html", extra)
+            return reply(h, code, b"<html><title>busy</title></html>", "text/html", extra)
         if b.redirect:
-            return _reply(h, 302, b"", "text/plain", {"Location": b.redirect})
+            return reply(h, 302, b"", "text/plain", {"Location": b.redirect})
         etag = b.etag or '"' + hashlib.sha256(b.data).hexdigest()[:16] + '"'
-        total = len(b.data)
-        headers = {
-            "ETag": etag,
-            "Accept-Ranges": "bytes",
-            "Last-Modified": email.utils.formatdate(1_700_000_000, usegmt=True),
-        }
-        start, code = 0, 200
-        wanted = h.headers.get("Range")
-        if wanted and b.honour_range and h.headers.get("If-Range", etag) == etag:
-            first = int(wanted[6:].rstrip("-")) if wanted.startswith("bytes=") else total
-            if b.always_416 or first >= total:
-                return _reply(h, 416, b"", "text/plain", {"Content-Range": f"bytes */{total}"})
-            start, code = int(wanted[6:].rstrip("-")), 206
-            headers["Content-Range"] = f"bytes {start}-{total - 1}/{total}"
-        body = b.data[start:]
-        h.send_response(code)
-        for k, v in headers.items():
-            h.send_header(k, v)
-        h.send_header("Content-Type", b.content_type)
-        h.send_header("Content-Length", str(len(body) + b.declared_extra))
-        if cut is not None or b.declared_extra:
-            h.send_header("Connection", "close")
-            h.close_connection = True
-        h.end_headers()
-        if head:
-            return
-        sent = 0
-        try:
-            while sent < len(body):
-                if cut is not None and sent >= cut:
-                    break
-                piece = body[sent : sent + (b.chunk if cut is None else min(b.chunk, cut - sent))]
-                h.wfile.write(piece)
-                h.wfile.flush()
-                sent += len(piece)
-                if b.delay_per_chunk:
-                    time.sleep(b.delay_per_chunk)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
-        if cut is not None or b.declared_extra:
-            h.close_connection = True
+        serve_bytes(
+            h,
+            b.data,
+            head=head,
+            etag=etag,
+            honour_range=b.honour_range,
+            always_416=b.always_416,
+            cut=cut,
+            declared_extra=b.declared_extra,
+            delay_per_chunk=b.delay_per_chunk,
+            chunk=b.chunk,
+            content_type=b.content_type,
+        )
 
 
-def _reply(
+def serve_bytes(
+    h: BaseHTTPRequestHandler,
+    data: bytes,
+    *,
+    head: bool = False,
+    etag: str | None = None,
+    last_modified: float = 1_700_000_000,
+    honour_range: bool = True,
+    always_416: bool = False,
+    cut: int | None = None,
+    declared_extra: int = 0,
+    delay_per_chunk: float = 0.0,
+    chunk: int = 64 * 1024,
+    content_type: str = "application/octet-stream",
+    extra: dict[str, str] | None = None,
+) -> None:
+    """Serve ``data`` with Range/If-Range (206/416), optionally cut after ``cut`` body bytes."""
+    total = len(data)
+    validator = etag or email.utils.formatdate(last_modified, usegmt=True)
+    headers = {
+        "Accept-Ranges": "bytes",
+        "Last-Modified": email.utils.formatdate(last_modified, usegmt=True),
+        **(extra or {}),
+    }
+    if etag:
+        headers["ETag"] = etag
+    start, code = 0, 200
+    wanted = h.headers.get("Range")
+    if wanted and honour_range and h.headers.get("If-Range", validator) == validator:
+        first = int(wanted[6:].split("-")[0]) if wanted.startswith("bytes=") else total
+        if always_416 or first >= total:
+            return reply(h, 416, b"", "text/plain", {"Content-Range": f"bytes */{total}"})
+        start, code = first, 206
+        headers["Content-Range"] = f"bytes {start}-{total - 1}/{total}"
+    body = data[start:]
+    h.send_response(code)
+    for k, v in headers.items():
+        h.send_header(k, v)
+    h.send_header("Content-Type", content_type)
+    h.send_header("Content-Length", str(len(body) + declared_extra))
+    if cut is not None or declared_extra:
+        h.send_header("Connection", "close")
+        h.close_connection = True
+    h.end_headers()
+    if head:
+        return None
+    sent = 0
+    try:
+        while sent < len(body):
+            if cut is not None and sent >= cut:
+                break
+            size = chunk if cut is None else min(chunk, cut - sent)
+            h.wfile.write(body[sent : sent + size])
+            h.wfile.flush()
+            sent += size
+            if delay_per_chunk:
+                time.sleep(delay_per_chunk)
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    return None
+
+
+def reply(
     h: BaseHTTPRequestHandler,
     code: int,
     body: bytes,

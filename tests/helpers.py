@@ -58,7 +58,11 @@ def spawn_bg20k(*args: str, env: dict[str, str] | None = None) -> pexpect.spawn:
 
 
 def write_release(
-    tmp: Path, *, agreement_text: bytes | None = None, counts: dict[str, int] | None = None
+    tmp: Path,
+    *,
+    agreement_text: bytes | None = None,
+    counts: dict[str, int] | None = None,
+    official_folder: str | None = None,
 ) -> Path:
     """A test-only dataset description: the shipped one with another text and/or small counts."""
     release = yaml.safe_load((REPO / "agreement" / "bg20k.yaml").read_text())
@@ -73,6 +77,10 @@ def write_release(
     for split in release["layout"]["splits"]:
         if counts and split["name"] in counts:
             split["count"] = counts[split["name"]]
+    if official_folder:
+        for source in release["sources"]:
+            if source["kind"] == "gdrive-folder":
+                source["id"] = official_folder
     path = tmp / "bg20k.yaml"
     path.write_text(yaml.safe_dump(release, sort_keys=False))
     return path

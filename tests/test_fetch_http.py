@@ -382,3 +382,18 @@ def test_quiet_prints_only_the_result(
     )
     assert result.code == 0 and result.out == ""
     assert result.err.count("\n") == 1 and "ready at" in result.err
+
+
+def test_a_mislabelled_or_unreadable_archive(
+    server: FileServer, files: dict[str, bytes], small_release: Path, tmp_path: Path
+) -> None:
+    # A zip named .tar.gz is recognised by its bytes ...
+    server.routes["/wrong-name.tar.gz"] = Behaviour(zip_bytes(files))
+    ok = fetch("--source", server.url("/wrong-name.tar.gz"), "--dest", str(tmp_path / "a"))
+    assert ok.code == 0, ok.err
+    # ... and a truncated gzip gets one clear line, not tarfile's multi-line report.
+    server.routes["/broken.tar.gz"] = Behaviour(tar_bytes(files)[:300])
+    bad = fetch("--source", server.url("/broken.tar.gz"), "--dest", str(tmp_path / "b"))
+    assert bad.code == 5
+    last = bad.err.splitlines()[-1]
+    assert last.startswith("bg20k: error:") and "not a readable archive" in last

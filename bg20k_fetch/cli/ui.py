@@ -38,7 +38,9 @@ class Ui:
             self.err.print(message, markup=False)
 
     def error(self, message: str) -> None:
-        self.err.print(f"bg20k: error: {message}", markup=False, style="bold red")
+        # One line, always: a log reader greps for it and a script reads the last line.
+        line = " ".join(message.split())
+        self.err.print(f"bg20k: error: {line}", markup=False, style="bold red")
 
     def raw(self, text: str) -> None:
         self.stdout.write(text)

@@ -69,7 +69,7 @@ class FolderFetch:
     throttle: Throttle | None = None
 
     def __post_init__(self) -> None:
-        self.throttle = self.throttle or Throttle()
+        self.throttle = self.throttle or Throttle.from_env()
         self._local = threading.local()
         self._index_lock = threading.Lock()
         self._report_lock = threading.Lock()

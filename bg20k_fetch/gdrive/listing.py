@@ -35,6 +35,7 @@ def list_folder(
     lister = _list_api if urls.api_key else _list_view
     files: list[RemoteFile] = []
     queue = [(folder_id, "")]
+    folders = 0
     while queue:
         fid, prefix = queue.pop(0)
         for child_id, name, is_folder, size, md5 in lister(session, urls, fid):
@@ -43,7 +44,9 @@ def list_folder(
                 queue.append((child_id, path + "/"))
             else:
                 files.append(RemoteFile(child_id, path, size, md5))
-        reporter.note(f"Listed {prefix or 'the folder'}: {len(files)} files so far.")
+        folders += 1
+    how = "the Drive API" if urls.api_key else "the folder view"
+    reporter.note(f"Listed {len(files)} files in {folders} folder(s) through {how}.")
     return files
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import random
 import threading
 import time
+
+from ..errors import UsageError
 
 
 class Throttle:
@@ -15,6 +18,15 @@ class Throttle:
         self._streak = 0
         self.waited = 0.0  # total pause imposed, checked against the budget
         self.hits = 0
+
+    @classmethod
+    def from_env(cls) -> Throttle:
+        """BG20K_THROTTLE_BUDGET: seconds of pausing allowed before a folder fetch stops."""
+        try:
+            budget = float(os.environ.get("BG20K_THROTTLE_BUDGET", "900"))
+        except ValueError as exc:
+            raise UsageError(f"BG20K_THROTTLE_BUDGET must be a number of seconds ({exc}).") from exc
+        return cls(budget=budget)
 
     def wait(self) -> None:
         with self._lock:

@@ -1,0 +1,342 @@
+"""A Google Drive emulator on 127.0.0.1, faithful to shared/reference/google-drive.md.
+
+It serves, on one port, what Drive serves on several hosts (point every BG20K_GDRIVE_*_URL at
+it): ``/uc`` and ``/open`` redirecting (303) to ``/download``; the virus-scan warning form
+above ``warn_size`` with a fresh ``uuid`` each time (``confirm=t`` without a valid uuid gets
+the warning again); files with Content-Disposition, Content-Length and Last-Modified, Range
+(206/416); the quota page; the sign-in redirect; 404; ``/embeddedfolderview`` for nested
+folders of any size; the Drive API v3 listing (paged) for a key; throttling (429 after K
+requests); latency per request; and connections cut after K bytes.
+
+By hand:  python -m tests.gdrive_emulator --tree DIR [--port 8765] [--warn-size BYTES]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import html
+import json
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, quote, urlsplit
+
+from tests.fileserver import reply, serve_bytes
+
+
+@dataclass
+class Node:
+    id: str
+    name: str
+    parent: str | None
+    data: bytes | None = None  # None for a folder
+    private: bool = False
+    quota: bool = False
+    html_instead: bool = False
+    children: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Options:
+    warn_size: int = 100_000
+    latency: float = 0.0
+    throttle_after: int | None = None  # requests served before throttling starts
+    throttle_count: int = 0  # how many requests then get 429
+    retry_after: str | None = "1"
+    cut_after: int | None = None  # cut downloads after this many body bytes …
+    cut_count: int = 0  # … for this many downloads
+    quota_status: int = 200
+    listing_cap: int | None = None  # list at most this many entries per folder
+    api_key: str | None = None
+    api_page_size: int = 1000
+    shuffle_form: bool = False
+    form_without_uuid: bool = False  # a page whose form cannot satisfy the uuid check
+
+
+class DriveEmulator:
+    def __init__(self, options: Options | None = None, port: int = 0) -> None:
+        self.options = options or Options()
+        self.nodes: dict[str, Node] = {}
+        self.uuids: set[str] = set()
+        self.log: list[tuple[str, str, dict[str, str]]] = []  # (path, query, headers)
+        self.downloads: dict[str, int] = {}  # file id -> bodies served (200/206)
+        self._lock = threading.Lock()
+        emulator = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                emulator._handle(self)
+
+            def do_HEAD(self) -> None:
+                emulator._handle(self)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    # -- content ---------------------------------------------------------------------------
+    def _new_id(self, key: str) -> str:
+        base = "emu" + hashlib.sha1(key.encode()).hexdigest()[:28]
+        return base if base not in self.nodes else base + str(len(self.nodes))
+
+    def add_folder(self, name: str, parent: str | None = None) -> str:
+        node = Node(self._new_id(f"{parent}/{name}/"), name, parent)
+        self.nodes[node.id] = node
+        if parent:
+            self.nodes[parent].children.append(node.id)
+        return node.id
+
+    def add_file(self, name: str, data: bytes, parent: str | None = None, **flags: bool) -> str:
+        node = Node(self._new_id(f"{parent}/{name}"), name, parent, data, **flags)
+        self.nodes[node.id] = node
+        if parent:
+            self.nodes[parent].children.append(node.id)
+        return node.id
+
+    def add_tree(self, files: dict[str, bytes], name: str = "BG-20k") -> str:
+        """A folder holding ``files`` ({posix path: bytes}); returns the folder's id."""
+        root = self.add_folder(name)
+        folders = {"": root}
+        for rel in sorted(files):
+            parts = rel.split("/")
+            for i in range(1, len(parts)):
+                key = "/".join(parts[:i])
+                if key not in folders:
+                    folders[key] = self.add_folder(parts[i - 1], folders["/".join(parts[: i - 1])])
+            self.add_file(parts[-1], files[rel], folders["/".join(parts[:-1])])
+        return root
+
+    def file_id(self, path: str, root: str) -> str:
+        node = self.nodes[root]
+        for part in path.split("/"):
+            node = next(self.nodes[c] for c in node.children if self.nodes[c].name == part)
+        return node.id
+
+    # -- serving ---------------------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def env(self) -> dict[str, str]:
+        names = ("URL", "USERCONTENT_URL", "ACCOUNTS_URL", "API_URL")
+        return {f"BG20K_GDRIVE_{n}": self.base_url for n in names}
+
+    def __enter__(self) -> DriveEmulator:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def _handle(self, h: BaseHTTPRequestHandler) -> None:
+        parts = urlsplit(h.path)
+        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        with self._lock:
+            self.log.append((parts.path, parts.query, dict(h.headers.items())))
+            number = len(self.log)
+        if self.options.latency:
+            time.sleep(self.options.latency)
+        o = self.options
+        if (
+            parts.path in ("/uc", "/download")
+            and o.throttle_after is not None
+            and o.throttle_after < number <= o.throttle_after + o.throttle_count
+        ):
+            extra = {"Retry-After": o.retry_after} if o.retry_after else {}
+            return reply(
+                h, 429, b"<html><title>Too Many Requests</title></html>", "text/html", extra
+            )
+        route = {
+            "/uc": self._uc,
+            "/open": self._uc,
+            "/download": self._download,
+            "/embeddedfolderview": self._folder_view,
+            "/ServiceLogin": self._sign_in,
+            "/drive/v3/files": self._api,
+        }.get(parts.path)
+        if route is None:
+            return reply(h, 404, b"<html><title>Not Found</title></html>", "text/html")
+        return route(h, query)
+
+    def _uc(self, h: BaseHTTPRequestHandler, query: dict[str, str]) -> None:
+        target = f"{self.base_url}/download?" + "&".join(
+            f"{k}={quote(v)}" for k, v in {"export": "download", **query}.items()
+        )
+        reply(h, 303, b"", "text/html", {"Location": target})
+
+    def _download(self, h: BaseHTTPRequestHandler, query: dict[str, str]) -> None:
+        node = self.nodes.get(query.get("id", ""))
+        if node is None or node.data is None:
+            return reply(h, 404, b"<html><title>Error 404 (Not Found)</title></html>", "text/html")
+        if node.private:
+            login = f"{self.base_url}/ServiceLogin?continue={quote(self.base_url + h.path)}"
+            return reply(h, 302, b"", "text/html", {"Location": login})
+        if node.quota:
+            return reply(h, self.options.quota_status, QUOTA_PAGE.encode(), "text/html")
+        if node.html_instead:
+            page = b"<!DOCTYPE html><html><head><title>Google Drive - Error</title></head></html>"
+            return serve_bytes(h, page, content_type="application/octet-stream")
+        if len(node.data) > self.options.warn_size:
+            token = query.get("uuid")
+            if query.get("confirm") != "t" or token not in self.uuids:
+                fresh = str(uuid.uuid4())
+                self.uuids.add(fresh)
+                return reply(h, 200, self._warning(node, fresh).encode(), "text/html")
+        with self._lock:
+            cut = None
+            if self.options.cut_after is not None and self.options.cut_count > 0:
+                self.options.cut_count -= 1
+                cut = self.options.cut_after
+            if h.command == "GET":
+                self.downloads[node.id] = self.downloads.get(node.id, 0) + 1
+        disposition = f"attachment; filename=\"{node.name}\"; filename*=UTF-8''{quote(node.name)}"
+        return serve_bytes(
+            h,
+            node.data,
+            head=h.command == "HEAD",
+            cut=cut,
+            extra={"Content-Disposition": disposition},
+        )
+
+    def _warning(self, node: Node, token: str) -> str:
+        inputs = [
+            f'<input type="hidden" name="id" value="{node.id}">',
+            '<input type="hidden" name="export" value="download">',
+            '<input type="hidden" name="confirm" value="t">',
+            f'<input type="hidden" name="uuid" value="{token}">',
+        ]
+        if self.options.form_without_uuid:
+            inputs = inputs[:3]
+        if self.options.shuffle_form:
+            inputs = list(reversed(inputs))
+        return (
+            "<!DOCTYPE html><html><head><title>Google Drive - Virus scan warning</title>"
+            '<meta http-equiv="content-type" content="text/html; charset=utf-8"/></head><body>'
+            '<div class="uc-main"><div id="uc-text"><p class="uc-warning-caption">Google Drive '
+            'can\'t scan this file for viruses.</p><p class="uc-warning-subcaption">'
+            f'<span class="uc-name-size"><a href="/open?id={node.id}">{html.escape(node.name)}'
+            f"</a> ({len(node.data or b'') // 2**20}M)</span> is too large for Google to scan "
+            "for viruses. Would you still like to download this file?</p>\n"
+            f'<form\n id="download-form"\n action="{self.base_url}/download" method="get">'
+            '<input type="submit" id="uc-download-link" class="goog-inline-block jfk-button" '
+            'value="Download anyway"/>\n' + "\n".join(inputs) + "</form></div></div></body></html>"
+        )
+
+    def _folder_view(self, h: BaseHTTPRequestHandler, query: dict[str, str]) -> None:
+        node = self.nodes.get(query.get("id", ""))
+        if node is None or node.data is not None:
+            return reply(h, 404, b"<html><title>Not Found</title></html>", "text/html")
+        if node.private:
+            login = f"{self.base_url}/ServiceLogin?continue=folder"
+            return reply(h, 302, b"", "text/html", {"Location": login})
+        children = node.children[: self.options.listing_cap]
+        entries = []
+        for cid in children:
+            child = self.nodes[cid]
+            href = (
+                f"https://drive.google.com/drive/folders/{cid}"
+                if child.data is None
+                else f"https://drive.google.com/file/d/{cid}/view?usp=drive_web"
+            )
+            entries.append(
+                f'<div class="flip-entry" id="entry-{cid}" tabindex="0" role="link">'
+                f'<a href="{href}" target="_blank"><div class="flip-entry-thumb"></div>'
+                f'<div class="flip-entry-info"><div class="flip-entry-title">'
+                f'{html.escape(child.name)}</div><div class="flip-entry-last-modified">'
+                "<div>Jun 1, 2021</div></div></div></a></div>"
+            )
+        page = (
+            f"<!DOCTYPE html><html><head><title>{html.escape(node.name)}</title></head>"
+            f'<body><div class="flip-entries">{"".join(entries)}</div></body></html>'
+        )
+        return reply(h, 200, page.encode(), "text/html; charset=utf-8")
+
+    def _sign_in(self, h: BaseHTTPRequestHandler, query: dict[str, str]) -> None:
+        reply(
+            h,
+            200,
+            b"<!DOCTYPE html><html><head><title>Sign in - Google Accounts</title>"
+            b"</head><body>Sign in</body></html>",
+            "text/html",
+        )
+
+    def _api(self, h: BaseHTTPRequestHandler, query: dict[str, str]) -> None:
+        if not self.options.api_key or query.get("key") != self.options.api_key:
+            return reply(h, 403, b'{"error": {"code": 403}}', "application/json")
+        parent = query.get("q", "").split("'")[1] if "'" in query.get("q", "") else ""
+        node = self.nodes.get(parent)
+        if node is None:
+            return reply(h, 404, b'{"error": {"code": 404}}', "application/json")
+        start = int(query.get("pageToken", "0"))
+        size = min(int(query.get("pageSize", "100")), self.options.api_page_size)
+        page = node.children[start : start + size]
+        files = []
+        for cid in page:
+            child = self.nodes[cid]
+            item: dict[str, object] = {"id": cid, "name": child.name}
+            if child.data is None:
+                item["mimeType"] = "application/vnd.google-apps.folder"
+            else:
+                item.update(
+                    mimeType="image/jpeg",
+                    size=str(len(child.data)),
+                    md5Checksum=hashlib.md5(child.data).hexdigest(),
+                )
+            files.append(item)
+        body: dict[str, object] = {"files": files}
+        if start + size < len(node.children):
+            body["nextPageToken"] = str(start + size)
+        return reply(h, 200, json.dumps(body).encode(), "application/json")
+
+
+QUOTA_PAGE = (
+    "<!DOCTYPE html><html><head><title>Google Drive - Quota exceeded</title></head><body>"
+    '<div class="uc-main"><div id="uc-text"><p class="uc-error-caption">Sorry, you can\'t view '
+    'or download this file at this time.</p><p class="uc-error-subcaption">Too many users have '
+    "viewed or downloaded this file recently. Please try accessing the file again later. If "
+    "the file you are trying to access is particularly large or is shared with many people, it "
+    "may take up to 24 hours to be able to view or download the file.</p></div></div>"
+    "</body></html>"
+)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tree", type=Path, required=True, help="directory to serve as a folder")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--warn-size", type=int, default=100_000)
+    parser.add_argument("--latency-ms", type=float, default=0.0)
+    args = parser.parse_args()
+    files = {
+        p.relative_to(args.tree).as_posix(): p.read_bytes()
+        for p in sorted(args.tree.rglob("*"))
+        if p.is_file()
+    }
+    emulator = DriveEmulator(
+        Options(warn_size=args.warn_size, latency=args.latency_ms / 1000), port=args.port
+    )
+    folder = emulator.add_tree(files, args.tree.name)
+    with emulator:
+        for name, value in emulator.env().items():
+            print(f"export {name}={value}")
+        print(
+            f"# {len(files)} files; fetch them with:\nbg20k fetch --source gdrive-folder:{folder}"
+        )
+        with contextlib.suppress(KeyboardInterrupt):
+            threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()
