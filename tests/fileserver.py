@@ -47,6 +47,7 @@ class FileServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # else headers and body wait on delayed ACKs
 
             def log_message(self, format: str, *args: object) -> None:
                 pass

@@ -70,6 +70,7 @@ class DriveEmulator:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # else headers and body wait on delayed ACKs
 
             def log_message(self, format: str, *args: object) -> None:
                 pass

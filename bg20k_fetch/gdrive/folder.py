@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
@@ -104,6 +105,7 @@ class FolderFetch:
                 self._stop.set()
                 pool.shutdown(wait=True, cancel_futures=True)
                 raise
+        os.sync()  # one flush for every file fetched above, instead of an fsync each
         if errors:
             raise (
                 errors[0]
@@ -137,6 +139,7 @@ class FolderFetch:
                     reporter=_BytesOnly(self.reporter, self._report_lock),
                     policy=self.policy,
                     label=f.path,
+                    durable=False,
                     opener=self._throttled(
                         drive_opener(
                             self._session(), self.urls, f.id, first_url=self.urls.direct_url(f.id)
