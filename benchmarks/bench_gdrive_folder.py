@@ -7,7 +7,7 @@ usercontent URLs bg20k requests), so it does less work. bg20k's time also includ
 the layout check, the manifest and the compliance trail.
 
 Usage: python benchmarks/bench_gdrive_folder.py [--files 20000] [--latency-ms 20]
-       [--jobs1-files N]  (a subset for --jobs 1, which is latency-bound; default: all)
+       [--jobs 8,1] [--jobs1-files N]  (a subset for --jobs 1, latency-bound; default: all)
 """
 
 from __future__ import annotations
@@ -109,17 +109,27 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=20000)
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--jobs1-files", type=int, default=None)
+    parser.add_argument(
+        "--jobs",
+        type=lambda t: [int(x) for x in t.split(",")],
+        default=[8, 1],
+        help="bg20k --jobs values to run, comma-separated (default 8,1)",
+    )
     args = parser.parse_args()
     if shutil.which("aria2c") is None:
         sys.exit("aria2c is needed: apt-get install aria2")
     work = Path(tempfile.mkdtemp(prefix="bg20k-drive-bench-"))
     rows = []
     try:
-        for label, n, jobs in (
-            ("bg20k --jobs 8 (default)", args.files, 8),
-            ("bg20k --jobs 1", args.jobs1_files or args.files, 1),
-            ("aria2c -i -j16", args.files, 0),
-        ):
+        runs = [
+            (
+                f"bg20k --jobs {j}",
+                args.jobs1_files if j == 1 and args.jobs1_files else args.files,
+                j,
+            )
+            for j in args.jobs
+        ]
+        for label, n, jobs in [*runs, ("aria2c -i -j16", args.files, 0)]:
             files = tree(n)
             counts = {"train": n * 3 // 4, "testval": n - n * 3 // 4}
             with DriveEmulator(Options(warn_size=10**9, latency=args.latency_ms / 1000)) as emu:

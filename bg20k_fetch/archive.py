@@ -16,7 +16,7 @@ import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path, PurePath, PurePosixPath
 from typing import IO
 
 from .errors import IntegrityError, UnsafeArchiveError
@@ -35,7 +35,7 @@ class Member:
     size: int
 
 
-def archive_kind(path: Path) -> str | None:
+def archive_kind(path: PurePath) -> str | None:
     """By name: the way local files are told apart without opening each one."""
     name = path.name.lower()
     if name.endswith(".zip"):

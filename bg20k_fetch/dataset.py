@@ -29,7 +29,9 @@ from .staging import Staging, hash_file
 PROVENANCE_NAME = "PROVENANCE.yaml"
 CONSENT_NAME = "CONSENT.yaml"
 CITATION_NAME = "CITATION.bib"
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # 20,000 sizes load 10x faster in C
+# 20,000 sizes load and dump about 10x faster with libyaml's C classes, when present.
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 class SourceAttempt(BaseModel):
@@ -101,7 +103,9 @@ def install(
         CONSENT_NAME: yaml.safe_dump(record.model_dump(mode="json"), sort_keys=False),
         CITATION_NAME: render(select(release, include_encouraged=True), release, "bibtex"),
         MANIFEST_NAME: manifest_text(hashes),
-        PROVENANCE_NAME: yaml.safe_dump(provenance.model_dump(mode="json"), sort_keys=False),
+        PROVENANCE_NAME: yaml.dump(
+            provenance.model_dump(mode="json"), Dumper=_Dumper, sort_keys=False
+        ),
     }
     for name, text in receipts.items():
         atomic_write(root / name, text.encode("utf-8"))

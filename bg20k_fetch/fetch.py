@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .agreement import load_agreement
 from .archive import Limits
-from .config import load_config
+from .config import Config, load_config
 from .consent import Asker, accepted_line, note_dataset, read_status, require_consent
 from .dataset import SourceAttempt, install, verify
 from .download import RetryPolicy
@@ -77,13 +77,7 @@ def fetch(
             root, release_, lock_file, options.allow_partial, reporter
         ):
             return root
-        plan: list[list[Source]]
-        if from_paths:
-            plan = [[parse_source(p, config) for p in from_paths]]
-        elif sources:
-            plan = [[parse_source(s, config, sha256=options.sha256)] for s in sources]
-        else:
-            plan = [[s] for s in official_sources(config, release_)]
+        plan = _plan(sources, from_paths, options.sha256, config, release_)
         session = make_session()
         urls = DriveUrls.resolve(config)
         failed: list[SourceAttempt] = []
@@ -126,13 +120,38 @@ def fetch(
                 staging.discard()
             note_dataset(paths, agreement, root)
             if not options.keep_archive:
-                for path in gatherer.caches:
-                    if path.is_dir():
-                        shutil.rmtree(path, ignore_errors=True)
-                    else:
-                        path.unlink(missing_ok=True)
+                _remove(gatherer.caches)
             return root
-    raise AssertionError("unreachable")  # pragma: no cover
+    raise AssertionError("unreachable")  # pragma: no cover: _plan never returns an empty plan
+
+
+def _plan(
+    sources: Sequence[str],
+    from_paths: Sequence[str],
+    sha256: str | None,
+    config: Config,
+    release: Release,
+) -> list[list[Source]]:
+    """Groups of sources, tried in order; the sources within a group make one dataset."""
+    if from_paths:
+        return [[parse_source(p, config) for p in from_paths]]
+    if sources:
+        return [[parse_source(s, config, sha256=sha256)] for s in sources]
+    plan = [[s] for s in official_sources(config, release)]
+    if not plan:
+        raise SourceError(
+            "No source is known for this release.",
+            hint="Give one with --source URL or --from PATH.",
+        )
+    return plan
+
+
+def _remove(caches: list[Path]) -> None:
+    for path in caches:
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
 
 
 def _judge(

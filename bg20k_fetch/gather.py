@@ -7,12 +7,15 @@ from pathlib import Path
 
 import requests
 
+from .archive import sniff
 from .dataset import ArchiveInfo
 from .disk import plan_space, require_space
-from .download import RetryPolicy
+from .download import Download, RetryPolicy
 from .errors import IntegrityError
+from .gdrive.files import drive_opener
+from .gdrive.folder import FolderFetch
 from .gdrive.links import DriveUrls
-from .gdrive.source import gather_file, gather_folder
+from .gdrive.listing import list_folder, short_listing_notes
 from .paths import Paths
 from .progress import Reporter
 from .sources import Source, download_archive, local_path, remote_size
@@ -51,32 +54,36 @@ class Gatherer:
         )
 
     def _gdrive_file(self, source: Source, staging: Staging) -> None:
-        info, path = gather_file(
-            source.location,
-            source.sha256,
-            staging,
+        name = f"gdrive-{source.location}"
+        opener = drive_opener(self.session, self.urls, source.location)
+        got = Download(
             self.session,
-            self.urls,
-            self.paths.cache_dir,
-            self.reporter,
-            self.policy,
+            self.urls.file_url(source.location),
+            self.paths.cache_dir / name,
+            expected_sha256=source.sha256,
+            sniff=sniff,
+            reporter=self.reporter,
+            policy=self.policy,
+            label=str(source),
+            opener=opener,
+        ).run()
+        self.caches.append(got.path)
+        staging.add_archive(got.path, label=str(source))
+        self.archives.append(
+            ArchiveInfo(name=name, origin=str(source), size=got.size, sha256=got.sha256)
         )
-        self.caches.append(path)
-        self.archives.append(info)
 
     def _gdrive_folder(self, source: Source, staging: Staging) -> None:
-        self.caches.append(
-            gather_folder(
-                source.location,
-                staging,
-                self.session,
-                self.urls,
-                self.paths.cache_dir,
-                self.reporter,
-                self.policy,
-                self.jobs,
-            )
-        )
+        """Loose images, archives or a mix; files land in a cache that survives a re-run."""
+        files = list_folder(self.session, self.urls, source.location, self.reporter)
+        for note in short_listing_notes([f.path for f in files], staging):
+            self.reporter.note(note)
+        target = self.paths.cache_dir / f"gdrive-folder-{source.location}"
+        self.caches.append(target)
+        done = FolderFetch(
+            self.urls, target, self.reporter, jobs=self.jobs, policy=self.policy
+        ).run(files)
+        staging.add_directory(target, known=done)
 
     def _path(self, source: Source, staging: Staging) -> None:
         path = local_path(source)

@@ -78,7 +78,11 @@ def test_clean_fetch_end_to_end(
 
 
 def test_same_digest_whatever_the_packing(
-    server: FileServer, files: dict[str, bytes], small_release: Path, tmp_path: Path
+    server: FileServer,
+    files: dict[str, bytes],
+    small_release: Path,
+    tmp_path: Path,
+    isolated_env: dict[str, Path],
 ) -> None:
     server.routes["/a.zip"] = Behaviour(zip_bytes(files, prefix="BG-20k/"))
     server.routes["/b.tar.gz"] = Behaviour(tar_bytes(files, prefix="some/where/BG-20k/"))
@@ -90,6 +94,8 @@ def test_same_digest_whatever_the_packing(
         assert result.code == 0, result.err
         digests.append(assert_dataset(dest / "BG-20k", files)["digest"])
     assert len(set(digests)) == 1
+    kept = sorted(p.name.split("-", 1)[1] for p in isolated_env["cache"].iterdir())
+    assert kept == ["a.zip", "b.tar.gz", "c"]  # --keep-archive kept every download
 
 
 def test_resume_after_connection_cut(

@@ -298,3 +298,45 @@ def test_api_listing_with_a_key(
     assert any("pageToken" in q for q in api_calls)  # paged
     assert not any(p == "/embeddedfolderview" for p, _, _ in drive.log)
     assert images(tmp_path / "d" / "BG-20k") == files
+
+
+def test_page_parsing_whatever_the_layout() -> None:
+    from bg20k_fetch.gdrive.pages import (
+        PageKind,
+        classify,
+        download_form,
+        folder_entries,
+        legacy_confirm_token,
+    )
+
+    page = (
+        "<html><head><title>Google Drive - Virus scan warning</title></head><body>"
+        "<FORM method='get'\n action='/download'\n id='download-form'>"
+        "<input value='abc-123' type='hidden' name='uuid'/><input name=id type=hidden "
+        "value=XYZ1234567890><input type='hidden' value=t name='confirm'>"
+        "<input type='hidden' name='export' value='download'></FORM></body></html>"
+    )
+    form = download_form(page, "https://drive.usercontent.google.com/download?id=XYZ")
+    assert classify(page) is PageKind.WARNING and form is not None
+    assert form.action == "https://drive.usercontent.google.com/download"
+    assert form.params == {
+        "uuid": "abc-123",
+        "id": "XYZ1234567890",
+        "confirm": "t",
+        "export": "download",
+    }
+    legacy = '<a href="/uc?export=download&amp;confirm=Ab3_x&amp;id=XYZ1234567890">Download</a>'
+    assert legacy_confirm_token(legacy) == "Ab3_x"
+    quota = "<title>Google Drive - Quota exceeded</title>"
+    assert classify(quota) is PageKind.QUOTA
+    assert classify("<title>Sign in - Google Accounts</title>") is PageKind.NEEDS_SIGN_IN
+    listing = (
+        '<div class="flip-entry" id="entry-AAAAAAAAAAAA"><a href="/drive/folders/AAAAAAAAAAAA">'
+        '<div class="flip-entry-title">train</div></a></div>'
+        '<div id="entry-BBBBBBBBBBBB" class="flip-entry x"><a href="/file/d/BBBBBBBBBBBB/view">'
+        '<div class="flip-entry-title">a &amp; b.jpg</div></a></div>'
+    )
+    assert [(e.id, e.name, e.is_folder) for e in folder_entries(listing)] == [
+        ("AAAAAAAAAAAA", "train", True),
+        ("BBBBBBBBBBBB", "a & b.jpg", False),
+    ]

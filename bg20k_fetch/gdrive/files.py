@@ -14,16 +14,11 @@ import requests
 from ..download import Opener
 from ..errors import IntegrityError, SourceError
 from ..http import get
+from ..release import load_release
 from .links import DriveUrls
 from .pages import PageKind, classify, download_form, legacy_confirm_token, title
 
 MAX_PAGE = 2 * 2**20
-QUOTA_HINT = (
-    "Only waiting (often a day), another source, or a copy you download in a browser helps: "
-    "`bg20k fetch --from ~/Downloads/BG-20k-<time>-001.zip --from …-002.zip` for the browser's "
-    "zip parts, or `bg20k fetch --from PATH` for the Baidu Wangpan copy (password in "
-    "`bg20k status`/README)."
-)
 
 
 class DriveQuotaError(SourceError):
@@ -34,11 +29,21 @@ class DriveAccessError(SourceError):
     """The file is not shared publicly (a sign-in or "You need access" page)."""
 
 
+def quota_hint() -> str:
+    baidu = next((s for s in load_release().sources if s.kind == "baidu"), None)
+    where = f" ({baidu.url}, password {baidu.password})" if baidu and baidu.password else ""
+    return (
+        "Only waiting (often a day), another source (a mirror), or a copy downloaded in a "
+        "browser helps: `bg20k fetch --from ~/Downloads/BG-20k-<time>-001.zip --from …-002.zip` "
+        f"for the browser's zip parts, or `bg20k fetch --from PATH` for the Baidu copy{where}."
+    )
+
+
 def quota_error(file_id: str) -> DriveQuotaError:
     return DriveQuotaError(
         f"Google Drive says the download quota of file {file_id} is exceeded "
         "(too many users have downloaded it recently).",
-        hint=QUOTA_HINT,
+        hint=quota_hint(),
     )
 
 
