@@ -148,9 +148,13 @@ def _consume(stream: IO[bytes], out: IO[bytes] | None) -> FileInfo:
         size += len(block)
         if out is not None:
             out.write(block)
-    # Some encoders pad after the end-of-image marker; the marker must still be there.
-    jpeg_ok = head == JPEG_HEAD and tail.rstrip(b"\x00\r\n\t ").endswith(b"\xff\xd9")
-    return FileInfo(hasher.hexdigest(), size, jpeg_ok)
+    return FileInfo(hasher.hexdigest(), size, jpeg_markers_ok(head, tail))
+
+
+def jpeg_markers_ok(head: bytes, tail: bytes) -> bool:
+    """Starts with a JPEG's start-of-image and ends with its end-of-image marker; some
+    encoders pad after the end marker, so padding is allowed but the marker must be there."""
+    return head[:3] == JPEG_HEAD and tail.rstrip(b"\x00\r\n\t ").endswith(b"\xff\xd9")
 
 
 def hash_file(path: Path) -> FileInfo:

@@ -340,3 +340,26 @@ def test_page_parsing_whatever_the_layout() -> None:
         ("AAAAAAAAAAAA", "train", True),
         ("BBBBBBBBBBBB", "a & b.jpg", False),
     ]
+
+
+def test_base_urls_from_the_config_file(
+    drive: DriveEmulator,
+    files: dict[str, bytes],
+    tmp_path: Path,
+    isolated_env: dict[str, Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in drive.env():
+        monkeypatch.delenv(name)
+    config = isolated_env["config"]
+    config.mkdir(parents=True, exist_ok=True)
+    base = drive.base_url
+    (config / "config.yaml").write_text(
+        yaml.safe_dump(
+            {"gdrive": {"drive": base, "usercontent": base, "accounts": base, "api": base}}
+        )
+    )
+    folder = drive.add_tree(files)
+    result = fetch("--source", f"gdrive-folder:{folder}", "--dest", str(tmp_path / "d"))
+    assert result.code == 0, result.err
+    assert images(tmp_path / "d" / "BG-20k") == files

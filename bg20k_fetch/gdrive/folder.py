@@ -8,6 +8,7 @@ so finished files are not read again) and continues with the rest.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import threading
@@ -23,14 +24,13 @@ from ..download import Download, Opener, RetriesExhausted, RetryPolicy
 from ..errors import Bg20kError, IntegrityError, SourceError
 from ..http import RetryableHTTPError, make_session
 from ..progress import Reporter
-from ..staging import FileInfo, hash_file
+from ..staging import FileInfo, hash_file, jpeg_markers_ok
 from .files import DriveQuotaError, drive_opener
 from .links import DriveUrls
-from .listing import RemoteFile, list_folder
+from .listing import RemoteFile
 from .throttle import Throttle
 
 INDEX_NAME = ".bg20k-index.jsonl"
-__all__ = ["FolderFetch", "RemoteFile", "list_folder"]
 
 
 def _jpeg_sniff(head: bytes) -> str | None:
@@ -127,35 +127,33 @@ class FolderFetch:
     def _one(self, f: RemoteFile, errors: list[Bg20kError]) -> None:
         assert self.throttle is not None
         dest = self.target / f.path
+        direct = self.urls.direct_url(f.id)
         while not self._stop.is_set():
             self.throttle.wait()
+            opener = drive_opener(self._session(), self.urls, f.id, first_url=direct)
             try:
                 got = Download(
                     self._session(),
-                    self.urls.direct_url(f.id),
+                    direct,
                     dest,
                     expected_size=f.size,
                     sniff=self._sniffer(f.path),
-                    reporter=_BytesOnly(self.reporter, self._report_lock),
                     policy=self.policy,
                     label=f.path,
+                    reporter=_BytesOnly(self.reporter, self._report_lock),
                     durable=False,
-                    opener=self._throttled(
-                        drive_opener(
-                            self._session(), self.urls, f.id, first_url=self.urls.direct_url(f.id)
-                        )
-                    ),
+                    opener=self._throttled(opener),
                 ).run()
+                if f.md5 is not None:
+                    _check_md5(dest, f)
             except (DriveQuotaError, RetriesExhausted):
                 self._throttled_again(f)
                 continue
             except IntegrityError as exc:
-                errors.append(exc)
+                errors.append(exc)  # the other files go on; the fetch fails at the end
                 return
             self.throttle.ok()
             info = _with_markers(dest, FileInfo(got.sha256, got.size, False))
-            if f.md5 is not None:
-                _check_md5(dest, f)
             self._remember(f, info, dest)
             with self._report_lock:
                 self.reporter.advance(1)
@@ -243,14 +241,12 @@ def _with_markers(path: Path, info: FileInfo) -> FileInfo:
         head = handle.read(3)
         handle.seek(max(0, info.size - 64))
         tail = handle.read()
-    ok = head == b"\xff\xd8\xff" and tail.rstrip(b"\x00\r\n\t ").endswith(b"\xff\xd9")
-    return FileInfo(info.sha256, info.size, ok)
+    return FileInfo(info.sha256, info.size, jpeg_markers_ok(head, tail))
 
 
 def _check_md5(path: Path, f: RemoteFile) -> None:
-    import hashlib
-
-    digest = hashlib.md5(path.read_bytes(), usedforsecurity=False).hexdigest()
+    with path.open("rb") as handle:
+        digest = hashlib.file_digest(handle, "md5").hexdigest()
     if digest != f.md5:
         path.unlink(missing_ok=True)
         raise IntegrityError(f"{f.path} has MD5 {digest}, but Drive lists {f.md5}; deleted.")
