@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import pexpect
@@ -44,6 +45,26 @@ def test_agreement_on_a_terminal_is_rendered_markdown() -> None:
     assert child.exitstatus == 0
     # Rendered, not raw: the Markdown emphasis markers are gone.
     assert "**Licenses:**" not in (child.before or "")
+
+
+def test_terminal_rendering_shows_every_word() -> None:
+    """A legal text must never be cut at the terminal's edge: every word reaches the screen."""
+    child = spawn_bg20k("agreement")
+    child.expect(pexpect.EOF)
+    child.close()
+    screen = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", child.before or "")
+    shown = " ".join(screen.split())
+    text = SHIPPED.read_text()
+    words = re.sub(r"\(mailto:[^)]*\)|[*#\[\]()]", " ", text).split()
+    # List numbers are drawn by the renderer ("1" for "1."); every other word must appear.
+    missing = [w for w in words if w not in shown and not re.fullmatch(r"\d+\.", w)]
+    assert missing == []
+    for sentence in (
+        "Proceedings of the 30th International Joint Conference on Artificial Intelligence, 2021.",
+        "The dataset administrator reserves the right to terminate your access to "
+        "the Dataset at any time.",
+    ):
+        assert sentence in shown
 
 
 def test_tampered_description_is_refused(tmp_path: Path) -> None:

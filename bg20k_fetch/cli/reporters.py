@@ -120,22 +120,11 @@ class JsonReporter(_Counting):
 
 
 class RichReporter:
+    """One live bar per phase; a finished phase's bar stays on screen above the next one."""
+
     def __init__(self, console: Console) -> None:
         self.console = console
-        self.bytes_columns = (
-            TextColumn("{task.description}"),
-            BarColumn(),
-            DownloadColumn(),
-            TransferSpeedColumn(),
-            TimeRemainingColumn(),
-        )
-        self.count_columns = (
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-        )
-        self.progress = Progress(*self.bytes_columns, console=console, transient=False)
+        self.progress: Progress | None = None
         self.task: TaskID | None = None
         self.name, self.bytes = "", 0
 
@@ -147,28 +136,38 @@ class RichReporter:
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self.progress.stop()
+        if self.progress is not None:
+            self.progress.stop()
 
     def phase(self, name: str, total: int | None, unit: str = "bytes") -> None:
-        if self.task is None:
-            self.progress.start()
-        else:
-            self.progress.stop_task(self.task)
+        if self.progress is not None:
+            self.progress.stop()
+        counts = (
+            (MofNCompleteColumn(),)
+            if unit != "bytes"
+            else (DownloadColumn(), TransferSpeedColumn())
+        )
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            *counts,
+            TimeRemainingColumn(),
+            console=self.console,
+        )
+        self.progress.start()
         self.name, self.bytes = name, 0
-        columns = self.bytes_columns if unit == "bytes" else self.count_columns
-        self.progress.columns = columns
         self.task = self.progress.add_task(name, total=total)
 
     def advance(self, amount: int) -> None:
-        if self.task is not None:
+        if self.progress is not None and self.task is not None:
             self.progress.advance(self.task, amount)
 
     def note(self, message: str) -> None:
-        self.progress.console.print(message, markup=False, highlight=False)
+        self.console.print(message, markup=False, highlight=False)
 
     def transferred(self, amount: int) -> None:
         self.bytes += amount
-        if self.task is not None:
+        if self.progress is not None and self.task is not None:
             self.progress.update(self.task, description=f"{self.name} ({_size(self.bytes)})")
 
 

@@ -55,9 +55,9 @@ class Ui:
             return
         if pager:
             with self.out.pager(styles=True):
-                self.out.print(Markdown(agreement.text))
+                self.out.print(Markdown(agreement.text), soft_wrap=False)
         else:
-            self.out.print(Markdown(agreement.text))
+            self.out.print(Markdown(agreement.text), soft_wrap=False)
         self.out.print(
             f"\n{agreement.title} — version {agreement.version}, SHA-256 {agreement.sha256}",
             markup=False,
