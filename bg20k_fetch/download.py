@@ -10,9 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import random
 import re
-import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,10 +20,11 @@ import requests
 from requests.exceptions import ChunkedEncodingError
 from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
-from .errors import IntegrityError, SourceError, StorageError, UsageError
+from .errors import IntegrityError, SourceError, StorageError
 from .fsutil import fsync_dir
-from .http import RetryableHTTPError, get
+from .http import get
 from .progress import NullReporter, Reporter
+from .retry import RetryPolicy, with_retries
 
 CHUNK = 64 * 1024  # small enough that a cut connection loses little of what arrived
 Sniffer = Callable[[bytes], str | None]  # returns a complaint about the first bytes, or None
@@ -35,41 +34,11 @@ Opener = Callable[[Mapping[str, str]], requests.Response]
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
-    attempts: int = 8
-    base_delay: float = 0.5
-    max_delay: float = 30.0
-    max_retry_after: float = 120.0
-    total_budget: float = 600.0
-    max_restarts: int = 3
-
-    @classmethod
-    def from_env(cls) -> RetryPolicy:
-        """BG20K_RETRIES (attempts per file) and BG20K_BACKOFF (first wait, seconds)."""
-        try:
-            attempts = int(os.environ.get("BG20K_RETRIES", cls.attempts))
-            base = float(os.environ.get("BG20K_BACKOFF", cls.base_delay))
-        except ValueError as exc:
-            raise UsageError(f"BG20K_RETRIES/BG20K_BACKOFF must be numbers ({exc}).") from exc
-        return cls(attempts=max(1, attempts), base_delay=max(0.0, base))
-
-    def delay(self, attempt: int, retry_after: float | None) -> float:
-        if retry_after is not None:
-            return min(retry_after, self.max_retry_after)
-        backoff = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
-        return float(backoff * (0.5 + random.random() / 2))  # noqa: S311 - jitter, not crypto
-
-
-@dataclass(frozen=True)
 class Downloaded:
     path: Path
     url: str
     size: int
     sha256: str
-
-
-class RetriesExhausted(SourceError):
-    """Every attempt failed with a retryable error; the partial file is kept for a re-run."""
 
 
 class _Restart(Exception):
@@ -140,35 +109,27 @@ class Download:
             self.dest.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StorageError(f"Cannot create {self.dest.parent}: {exc.strerror}.") from exc
-        started, attempt, restarts = time.monotonic(), 0, 0
-        last_error = "no attempt made"
-        while True:
-            attempt += 1
-            try:
-                digest, size = self._attempt()
-                break
-            except _Restart as exc:
-                restarts += 1
-                self._discard()
-                last_error = str(exc)
-                if restarts > self.policy.max_restarts:
-                    raise SourceError(f"{self.url} kept failing to resume ({exc}).") from exc
-                self.reporter.note(f"{exc}; starting this file again")
-                attempt -= 1  # a clean restart is not a failed attempt
-                continue
-            except RetryableHTTPError as exc:
-                last_error, retry_after = str(exc), exc.retry_after
-            except (requests.ConnectionError, requests.Timeout, ChunkedEncodingError) as exc:
-                last_error, retry_after = _short(exc), None
-            elapsed = time.monotonic() - started
-            delay = self.policy.delay(attempt, retry_after)
-            if attempt >= self.policy.attempts or elapsed + delay > self.policy.total_budget:
-                raise RetriesExhausted(
-                    f"Giving up on {self.url} after {attempt} attempts: {last_error}.",
-                    hint="The partial download is kept; run the same command again to resume.",
-                )
-            self.reporter.note(f"{last_error}; retrying in {delay:.1f}s")
-            time.sleep(delay)
+        restarts = 0
+
+        def attempt() -> tuple[str, int]:
+            nonlocal restarts
+            while True:
+                try:
+                    return self._attempt()
+                except _Restart as exc:  # a clean restart is not a failed attempt
+                    restarts += 1
+                    self._discard()
+                    if restarts > self.policy.max_restarts:
+                        raise SourceError(f"{self.url} kept failing to resume ({exc}).") from exc
+                    self.reporter.note(f"{exc}; starting this file again")
+
+        digest, size = with_retries(
+            attempt,
+            self.url,
+            self.policy,
+            self.reporter,
+            hint="The partial download is kept; run the same command again to resume.",
+        )
         self._finish(digest, size)
         return Downloaded(self.dest, self.url, size, digest)
 
@@ -319,8 +280,3 @@ def _total_size(response: requests.Response) -> int | None:
         return rng[2] if rng else None
     length = response.headers.get("Content-Length")
     return int(length) if length and length.isdigit() else None
-
-
-def _short(exc: Exception) -> str:
-    text = str(exc)
-    return text if len(text) < 200 else text[:197] + "..."

@@ -13,7 +13,6 @@ from .archive import Limits
 from .config import Config, load_config
 from .consent import Asker, accepted_line, note_dataset, read_status, require_consent
 from .dataset import SourceAttempt, install, verify
-from .download import RetryPolicy
 from .errors import Bg20kError, IntegrityError, SourceError, UnsafeArchiveError, UsageError
 from .gather import Gatherer
 from .gdrive.links import DriveUrls
@@ -23,6 +22,7 @@ from .manifest import LayoutReport, LockFile, check_layout
 from .paths import Paths
 from .progress import NullReporter, Reporter
 from .release import Release, load_release
+from .retry import RetryPolicy
 from .sources import Source, official_sources, parse_source
 from .staging import Staging
 

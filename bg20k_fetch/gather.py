@@ -10,7 +10,7 @@ import requests
 from .archive import sniff
 from .dataset import ArchiveInfo
 from .disk import plan_space, require_space
-from .download import Download, RetryPolicy
+from .download import Download
 from .errors import IntegrityError
 from .gdrive.files import drive_opener
 from .gdrive.folder import FolderFetch
@@ -18,6 +18,7 @@ from .gdrive.links import DriveUrls
 from .gdrive.listing import list_folder, short_listing_notes
 from .paths import Paths
 from .progress import Reporter
+from .retry import RetryPolicy
 from .sources import Source, download_archive, local_path, remote_size
 from .staging import Staging, hash_file
 
@@ -75,7 +76,7 @@ class Gatherer:
 
     def _gdrive_folder(self, source: Source, staging: Staging) -> None:
         """Loose images, archives or a mix; files land in a cache that survives a re-run."""
-        files = list_folder(self.session, self.urls, source.location, self.reporter)
+        files = list_folder(self.session, self.urls, source.location, self.reporter, self.policy)
         for note in short_listing_notes([f.path for f in files], staging):
             self.reporter.note(note)
         target = self.paths.cache_dir / f"gdrive-folder-{source.location}"

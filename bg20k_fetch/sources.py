@@ -12,12 +12,13 @@ import requests
 
 from .archive import archive_kind, sniff
 from .config import Config
-from .download import Download, Downloaded, RetryPolicy
+from .download import Download, Downloaded
 from .errors import SourceError, UsageError
 from .gdrive.links import DriveUrls, parse_drive_link
 from .http import RetryableHTTPError, get
 from .progress import Reporter
 from .release import Release
+from .retry import RetryPolicy
 
 Kind = Literal["http", "path", "gdrive-file", "gdrive-folder"]
 

@@ -363,3 +363,12 @@ def test_base_urls_from_the_config_file(
     result = fetch("--source", f"gdrive-folder:{folder}", "--dest", str(tmp_path / "d"))
     assert result.code == 0, result.err
     assert images(tmp_path / "d" / "BG-20k") == files
+
+
+def test_unreachable_drive_is_a_clean_exit_4(tmp_path: Path, small_release: Path) -> None:
+    # The conftest points every Drive URL at a closed loopback port.
+    result = fetch("--dest", str(tmp_path / "d"), env={"BG20K_RETRIES": "2"})
+    assert result.code == 4, result.err
+    last = result.err.splitlines()[-1]
+    assert last.startswith("bg20k: error: Giving up on the listing of Drive folder")
+    assert "cannot connect to 127.0.0.1:9" in last and "Traceback" not in result.err

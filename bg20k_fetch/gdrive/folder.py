@@ -20,10 +20,11 @@ from pathlib import Path
 import requests
 
 from ..archive import archive_kind, sniff
-from ..download import Download, Opener, RetriesExhausted, RetryPolicy
+from ..download import Download, Opener
 from ..errors import Bg20kError, IntegrityError, SourceError
 from ..http import RetryableHTTPError, make_session
 from ..progress import Reporter
+from ..retry import RetriesExhausted, RetryPolicy
 from ..staging import FileInfo, hash_file, jpeg_markers_ok
 from .files import DriveQuotaError, drive_opener
 from .links import DriveUrls

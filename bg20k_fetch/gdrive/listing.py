@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from pathlib import PurePosixPath
 
 import requests
@@ -11,6 +12,7 @@ from ..archive import archive_kind
 from ..errors import SourceError
 from ..http import get
 from ..progress import Reporter
+from ..retry import RetryPolicy, with_retries
 from ..staging import Staging
 from .links import DriveUrls
 from .pages import PageKind, classify, folder_entries
@@ -33,15 +35,27 @@ def _clean(name: str) -> str:
 
 
 def list_folder(
-    session: requests.Session, urls: DriveUrls, folder_id: str, reporter: Reporter
+    session: requests.Session,
+    urls: DriveUrls,
+    folder_id: str,
+    reporter: Reporter,
+    policy: RetryPolicy | None = None,
 ) -> list[RemoteFile]:
+    """Every file below the folder, breadth first; each page is retried like a download."""
     lister = _list_api if urls.api_key else _list_view
+    policy = policy or RetryPolicy.from_env()
     files: list[RemoteFile] = []
     queue = [(folder_id, "")]
     folders = 0
     while queue:
         fid, prefix = queue.pop(0)
-        for child_id, name, is_folder, size, md5 in lister(session, urls, fid):
+        rows = with_retries(
+            partial(lister, session, urls, fid),
+            f"the listing of Drive folder {fid}",
+            policy,
+            reporter,
+        )
+        for child_id, name, is_folder, size, md5 in rows:
             path = prefix + _clean(name)
             if is_folder:
                 queue.append((child_id, path + "/"))
