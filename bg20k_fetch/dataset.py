@@ -122,6 +122,11 @@ def install(
 
 
 def read_provenance(root: Path) -> Provenance:
+    if not root.is_dir():
+        raise IntegrityError(
+            f"There is no dataset at {root}.",
+            hint="Fetch it with `bg20k fetch`, or give the right --dest.",
+        )
     try:
         raw = yaml.load((root / PROVENANCE_NAME).read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 - a safe loader
         return Provenance.model_validate(raw)
