@@ -72,7 +72,8 @@ def test_clean_fetch_end_to_end(
     assert "ready at" in result.err and provenance["digest"] in result.err
     # The archive is removed once the dataset is verified, and nothing is left in the cache.
     assert list(isolated_env["cache"].iterdir()) == []
-    # The consent record remembers where the data went (revocation will name it).
+    # The consent record remembers where the data went (status and revocation name it).
+    assert f"data fetched under it: {root}" in run_bg20k("status").out
     revoked = run_bg20k("revoke")
     assert str(root) in revoked.err
 

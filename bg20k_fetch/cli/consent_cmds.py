@@ -113,6 +113,8 @@ def cmd_status(args: argparse.Namespace, ui: Ui) -> int:
         )
         if record.revoked_at:
             ui.out.print(f"  revoked {record.revoked_at:%Y-%m-%d %H:%M:%S UTC}", markup=False)
+        for location in record.datasets:
+            ui.out.print(f"  data fetched under it: {location}", markup=False)
     ui.out.print("Files:", markup=False)
     for name, path in files.items():
         ui.out.print(f"  {name:20} {path}", markup=False)
