@@ -8,7 +8,7 @@ from __future__ import annotations
 from ._version import __version__
 from .agreement import Agreement, load_agreement
 from .citations import render as render_citations
-from .consent import ConsentRecord, read_status, record_acceptance, require_consent, revoke
+from .consent import ConsentRecord, read_status, record_acceptance, revoke
 from .errors import (
     Bg20kError,
     ConsentError,
@@ -20,6 +20,7 @@ from .errors import (
     UsageError,
 )
 from .fetch import FetchOptions, fetch
+from .gate import require_consent
 from .paths import Paths
 from .release import Release, load_release
 

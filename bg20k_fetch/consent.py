@@ -13,7 +13,6 @@ import getpass
 import json
 import os
 import socket
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -24,13 +23,11 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ._version import __version__
-from .agreement import Agreement, digest_matches, validate_pin
-from .errors import ConsentError, UsageError
+from .agreement import Agreement
 from .fsutil import append_line, atomic_write
 from .paths import Paths
 
 Method = Literal["prompt", "flag", "environment"]
-ENV_ACCEPT = "BG20K_ACCEPT_AGREEMENT"
 
 
 class ConsentRecord(BaseModel):
@@ -216,67 +213,6 @@ def agreement_diff(status: ConsentStatus, agreement: Agreement) -> str | None:
         tofile=f"shipped {agreement.version} ({agreement.sha256[:12]})",
     )
     return "".join(lines)
-
-
-def environment_pin() -> str | None:
-    """'yes' accepts any shipped text; a digest (or 12+ digit prefix) accepts only that text."""
-    value = os.environ.get(ENV_ACCEPT, "").strip()
-    if not value or value.lower() in {"no", "0", "false"}:
-        return None
-    if value.lower() == "yes":
-        return ""
-    try:
-        return validate_pin(value)
-    except UsageError as exc:
-        raise UsageError(
-            f"{ENV_ACCEPT}={value!r} is neither 'yes' nor an agreement digest."
-        ) from exc
-
-
-def check_pin(pin: str | None, agreement: Agreement) -> None:
-    if pin and not digest_matches(pin, agreement.sha256):
-        raise ConsentError(
-            f"The pinned agreement digest {pin} does not match the shipped agreement "
-            f"{agreement.version} ({agreement.sha256}); nothing was accepted.",
-            hint="Read it with `bg20k agreement` and pin the new digest if you accept it.",
-        )
-
-
-Asker = Callable[[Agreement, ConsentStatus], bool]
-
-
-def require_consent(
-    paths: Paths,
-    agreement: Agreement,
-    *,
-    accept: bool = False,
-    pin: str | None = None,
-    ask: Asker | None = None,
-) -> ConsentRecord:
-    """Return the record in force, recording a new one from flag, environment or prompt.
-
-    Raises ConsentError when none of them gives consent; nothing else may happen before this.
-    """
-    pin = validate_pin(pin) if pin else None
-    check_pin(pin, agreement)
-    status = read_status(paths, agreement)
-    if status.in_force and status.record is not None:
-        return status.record
-    if accept:
-        return record_acceptance(paths, agreement, "flag")
-    env_pin = environment_pin()
-    if env_pin is not None:
-        check_pin(env_pin, agreement)
-        return record_acceptance(paths, agreement, "environment")
-    if ask is not None:
-        if ask(agreement, status):
-            return record_acceptance(paths, agreement, "prompt")
-        raise ConsentError("The agreement was not accepted; nothing was downloaded.")
-    raise ConsentError(
-        f"The {agreement.dataset} agreement {agreement.version} has not been accepted "
-        f"({describe(status)}).",
-        hint="Read it with `bg20k agreement`, then run `bg20k accept` or pass --accept.",
-    )
 
 
 def accepted_line(record: ConsentRecord, paths: Paths) -> str:

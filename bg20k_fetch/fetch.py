@@ -11,9 +11,10 @@ from pathlib import Path
 from .agreement import load_agreement
 from .archive import Limits
 from .config import Config, load_config
-from .consent import Asker, accepted_line, note_dataset, read_status, require_consent
+from .consent import accepted_line, note_dataset, read_status
 from .dataset import SourceAttempt, install, verify
 from .errors import Bg20kError, IntegrityError, SourceError, UnsafeArchiveError, UsageError
+from .gate import Asker, require_consent
 from .gather import Gatherer
 from .gdrive.links import DriveUrls
 from .http import make_session

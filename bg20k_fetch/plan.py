@@ -9,10 +9,11 @@ from pathlib import Path
 
 from .agreement import load_agreement, validate_pin
 from .config import load_config
-from .consent import check_pin, describe, environment_pin, read_status
+from .consent import describe, read_status
 from .dataset import verify
 from .disk import Space, plan_space
 from .errors import Bg20kError
+from .gate import check_pin, environment_pin
 from .http import make_session
 from .paths import Paths
 from .release import load_release

@@ -9,15 +9,14 @@ from ..consent import (
     Method,
     State,
     accepted_line,
-    check_pin,
     describe,
-    environment_pin,
     read_history,
     read_status,
     record_acceptance,
     revoke,
 )
 from ..errors import ConsentError
+from ..gate import check_pin, environment_pin
 from ..paths import Paths
 from ..release import release_file
 from .ui import Ui
