@@ -42,7 +42,7 @@ def _wait_for(predicate, timeout: float = 30.0) -> None:  # type: ignore[no-unty
 def test_second_fetch_waits_or_refuses(
     server: FileServer, tmp_path: Path, small_release: Path, isolated_env: dict[str, Path]
 ) -> None:
-    url, _ = _slow_archive(server, tmp_path, seconds=3.0)
+    url, _ = _slow_archive(server, tmp_path, seconds=5.0)  # room for two CLI start-ups
     dest = tmp_path / "dest"
     first = _start("--source", url, "--dest", str(dest))
     _wait_for(lambda: any(r.method == "GET" for r in server.log))
