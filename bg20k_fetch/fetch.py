@@ -10,10 +10,10 @@ from pathlib import Path
 
 from .agreement import load_agreement
 from .archive import Limits
-from .config import Config, load_config
+from .config import load_config
 from .consent import accepted_line, note_dataset, read_status
 from .dataset import SourceAttempt, install, verify
-from .errors import Bg20kError, IntegrityError, SourceError, UnsafeArchiveError, UsageError
+from .errors import Bg20kError, IntegrityError, SourceError, UnsafeArchiveError
 from .gate import Asker, require_consent
 from .gather import Gatherer
 from .gdrive.links import DriveUrls
@@ -24,7 +24,7 @@ from .paths import Paths
 from .progress import NullReporter, Reporter
 from .release import Release, load_release
 from .retry import RetryPolicy
-from .sources import Source, official_sources, parse_source
+from .sources import plan_sources
 from .staging import Staging
 
 FAILOVER_ERRORS = (SourceError, IntegrityError, UnsafeArchiveError)
@@ -61,10 +61,7 @@ def fetch(
     agreement = load_agreement()
     release_ = load_release()
     config = load_config(paths)
-    if options.sha256 and (len(sources) != 1 or from_paths):
-        raise UsageError("--sha256 pins one archive: give exactly one --source with it.")
-    if sources and from_paths:
-        raise UsageError("Give --source or --from, not both.")
+    plan = plan_sources(sources, from_paths, options.sha256, config, release_)
     was_in_force = read_status(paths, agreement).in_force
     record = require_consent(paths, agreement, accept=accept, pin=agreement_sha256, ask=ask)
     if not was_in_force:
@@ -78,7 +75,6 @@ def fetch(
             root, release_, lock_file, options.allow_partial, reporter
         ):
             return root
-        plan = _plan(sources, from_paths, options.sha256, config, release_)
         session = make_session()
         urls = DriveUrls.resolve(config)
         failed: list[SourceAttempt] = []
@@ -124,27 +120,6 @@ def fetch(
                 _remove(gatherer.caches)
             return root
     raise AssertionError("unreachable")  # pragma: no cover: _plan never returns an empty plan
-
-
-def _plan(
-    sources: Sequence[str],
-    from_paths: Sequence[str],
-    sha256: str | None,
-    config: Config,
-    release: Release,
-) -> list[list[Source]]:
-    """Groups of sources, tried in order; the sources within a group make one dataset."""
-    if from_paths:
-        return [[parse_source(p, config) for p in from_paths]]
-    if sources:
-        return [[parse_source(s, config, sha256=sha256)] for s in sources]
-    plan = [[s] for s in official_sources(config, release)]
-    if not plan:
-        raise SourceError(
-            "No source is known for this release.",
-            hint="Give one with --source URL or --from PATH.",
-        )
-    return plan
 
 
 def _remove(caches: list[Path]) -> None:

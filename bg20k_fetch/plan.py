@@ -17,7 +17,7 @@ from .gate import check_pin, environment_pin
 from .http import make_session
 from .paths import Paths
 from .release import load_release
-from .sources import Source, official_sources, parse_source, remote_size
+from .sources import plan_sources, remote_size
 
 
 @dataclass(frozen=True)
@@ -86,13 +86,9 @@ def dry_run(
     except Bg20kError as exc:
         existing = f"unverifiable ({exc.message}); it would be rebuilt"
 
-    chosen: list[Source]
-    if from_paths:
-        chosen = [parse_source(p, config) for p in from_paths]
-    elif sources:
-        chosen = [parse_source(s, config, sha256=sha256) for s in sources]
-    else:
-        chosen = official_sources(config, release)
+    chosen = [
+        s for group in plan_sources(sources, from_paths, sha256, config, release) for s in group
+    ]
     session = make_session() if status.in_force else None
     planned: list[PlannedSource] = []
     for source in chosen:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -114,3 +115,30 @@ def remote_size(session: requests.Session, url: str) -> int | None:
     with response:
         length = response.headers.get("Content-Length", "")
         return int(length) if response.status_code == 200 and length.isdigit() else None
+
+
+def plan_sources(
+    sources: Sequence[str],
+    from_paths: Sequence[str],
+    sha256: str | None,
+    config: Config,
+    release: Release,
+) -> list[list[Source]]:
+    """Groups of sources, tried in order; the sources within a group make one dataset.
+
+    Validates the combination first, so a dry run refuses what the fetch would refuse."""
+    if sha256 and (len(sources) != 1 or from_paths):
+        raise UsageError("--sha256 pins one archive: give exactly one --source with it.")
+    if sources and from_paths:
+        raise UsageError("Give --source or --from, not both.")
+    if from_paths:
+        return [[parse_source(p, config) for p in from_paths]]
+    if sources:
+        return [[parse_source(s, config, sha256=sha256)] for s in sources]
+    plan = [[s] for s in official_sources(config, release)]
+    if not plan:
+        raise SourceError(
+            "No source is known for this release.",
+            hint="Give one with --source URL or --from PATH.",
+        )
+    return plan
