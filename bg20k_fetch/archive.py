@@ -49,18 +49,21 @@ def kind_of(path: Path) -> str:
     """By the first bytes, which a mislabelled mirror cannot get wrong; else by name."""
     with path.open("rb") as handle:
         head = handle.read(512)
+    return magic_kind(head) or archive_kind(path) or "tar"
+
+
+def magic_kind(head: bytes) -> str | None:
+    """ "zip" or "tar" (plain or gzip) from an archive's first bytes, else None."""
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         return "zip"
     if head.startswith(b"\x1f\x8b") or head[257:262] == b"ustar":
         return "tar"
-    return archive_kind(path) or "tar"
+    return None
 
 
 def sniff(head: bytes) -> str | None:
     """A complaint when the first bytes are not a zip, gzip or tar, else None."""
-    if head.startswith((b"PK\x03\x04", b"PK\x05\x06", b"\x1f\x8b")):
-        return None
-    if len(head) >= 262 and head[257:262] == b"ustar":
+    if magic_kind(head):
         return None
     return f"it starts with {head[:16]!r}, which is not a zip, gzip or tar archive"
 

@@ -51,6 +51,9 @@ class ConsentRecord(BaseModel):
     revoked_at: datetime | None = None
     datasets: list[str] = Field(default_factory=list)
 
+    def to_yaml(self) -> bytes:
+        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False).encode("utf-8")
+
 
 class State(StrEnum):
     IN_FORCE = "in-force"
@@ -107,9 +110,9 @@ def _os_user() -> str:
 
 
 def _write_record(paths: Paths, record: ConsentRecord, event: str) -> None:
-    data = record.model_dump(mode="json")
-    atomic_write(paths.consent_file, yaml.safe_dump(data, sort_keys=False).encode("utf-8"))
-    append_line(paths.history_file, json.dumps({"event": event, **data}, sort_keys=False))
+    atomic_write(paths.consent_file, record.to_yaml())
+    event_line = {"event": event, **record.model_dump(mode="json")}
+    append_line(paths.history_file, json.dumps(event_line, sort_keys=False))
 
 
 def _set_aside_damaged(paths: Paths) -> Path | None:
@@ -180,10 +183,7 @@ def note_dataset(paths: Paths, agreement: Agreement, location: Path) -> None:
     if where in status.record.datasets:
         return
     record = status.record.model_copy(update={"datasets": [*status.record.datasets, where]})
-    atomic_write(
-        paths.consent_file,
-        yaml.safe_dump(record.model_dump(mode="json"), sort_keys=False).encode("utf-8"),
-    )
+    atomic_write(paths.consent_file, record.to_yaml())
 
 
 def read_history(paths: Paths) -> list[dict[str, object]]:

@@ -100,7 +100,7 @@ def install(
     )
     receipts = {
         release.agreement.file: agreement.text,
-        CONSENT_NAME: yaml.safe_dump(record.model_dump(mode="json"), sort_keys=False),
+        CONSENT_NAME: record.to_yaml().decode("utf-8"),
         CITATION_NAME: render(select(release, include_encouraged=True), release, "bibtex"),
         MANIFEST_NAME: manifest_text(hashes),
         PROVENANCE_NAME: yaml.dump(

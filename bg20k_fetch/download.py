@@ -22,7 +22,7 @@ from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
 from .errors import IntegrityError, SourceError, StorageError
 from .fsutil import fsync_dir
-from .http import get
+from .http import get, page_title
 from .progress import NullReporter, Reporter
 from .retry import RetryPolicy, with_retries
 
@@ -70,8 +70,7 @@ def html_title(head: bytes) -> str | None:
     text = head[:4096].decode("utf-8", "replace")
     if not re.match(r"\s*(<!doctype html|<html|<head|<\?xml|<)", text, re.IGNORECASE):
         return None
-    match = re.search(r"<title[^>]*>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
-    return " ".join(match.group(1).split()) if match else "(untitled)"
+    return page_title(text)
 
 
 class Download:

@@ -7,6 +7,8 @@ may never be sent to plain HTTP, and the number of hops is capped.
 from __future__ import annotations
 
 import email.utils
+import html
+import re
 import time
 from collections.abc import Mapping
 from urllib.parse import urljoin, urlsplit
@@ -30,6 +32,12 @@ def make_session(pool_size: int = 10) -> requests.Session:
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     return session
+
+
+def page_title(page: str) -> str:
+    """An HTML page's <title>, unescaped and on one line, for error messages."""
+    m = re.search(r"<title[^>]*>(.*?)</title>", page, re.IGNORECASE | re.DOTALL)
+    return " ".join(html.unescape(m.group(1)).split()) if m else "(untitled)"
 
 
 class RetryableHTTPError(Exception):

@@ -13,10 +13,10 @@ import requests
 
 from ..download import Opener
 from ..errors import IntegrityError, SourceError
-from ..http import get
+from ..http import get, page_title
 from ..release import load_release
 from .links import DriveUrls
-from .pages import PageKind, classify, download_form, legacy_confirm_token, title
+from .pages import PageKind, classify, download_form, legacy_confirm_token
 
 MAX_PAGE = 2 * 2**20
 
@@ -90,8 +90,8 @@ def drive_opener(
                 url = f"{urls.drive}/uc?{query}"
             else:
                 raise IntegrityError(
-                    f"Google Drive sent an HTML page titled {title(page)!r} for file {file_id} "
-                    "instead of data; nothing was saved.",
+                    f"Google Drive sent an HTML page titled {page_title(page)!r} for file "
+                    f"{file_id} instead of data; nothing was saved.",
                     hint="Open the link in a browser to see what Drive says.",
                 )
         raise SourceError(

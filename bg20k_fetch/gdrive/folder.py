@@ -25,7 +25,7 @@ from ..errors import Bg20kError, IntegrityError, SourceError
 from ..http import RetryableHTTPError, make_session
 from ..progress import Reporter
 from ..retry import RetriesExhausted, RetryPolicy
-from ..staging import FileInfo, hash_file, jpeg_markers_ok
+from ..staging import JPEG_HEAD, FileInfo, hash_file, jpeg_markers_ok
 from .files import DriveQuotaError, drive_opener
 from .links import DriveUrls
 from .listing import RemoteFile
@@ -35,7 +35,7 @@ INDEX_NAME = ".bg20k-index.jsonl"
 
 
 def _jpeg_sniff(head: bytes) -> str | None:
-    if head.startswith(b"\xff\xd8\xff"):
+    if head.startswith(JPEG_HEAD):
         return None
     return f"it starts with {head[:16]!r}, not a JPEG"
 

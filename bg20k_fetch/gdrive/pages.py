@@ -13,6 +13,8 @@ from enum import Enum
 from html.parser import HTMLParser
 from urllib.parse import urljoin
 
+from ..http import page_title
+
 
 class PageKind(Enum):
     WARNING = "virus-scan warning"
@@ -34,13 +36,8 @@ class Entry:
     is_folder: bool
 
 
-def title(page: str) -> str:
-    m = re.search(r"<title[^>]*>(.*?)</title>", page, re.IGNORECASE | re.DOTALL)
-    return " ".join(html.unescape(m.group(1)).split()) if m else "(untitled)"
-
-
 def classify(page: str) -> PageKind:
-    heading = title(page).lower()
+    heading = page_title(page).lower()
     if "quota exceeded" in heading or "too many users have viewed or downloaded" in page.lower():
         return PageKind.QUOTA
     if "sign in" in heading or "sign-in" in heading or "need access" in page.lower():
