@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Self
 
 
 @dataclass
@@ -38,12 +39,11 @@ class LoggedRequest:
     headers: dict[str, str]
 
 
-class FileServer:
-    def __init__(self, tls: tuple[Path, Path] | None = None) -> None:
-        self.routes: dict[str, Behaviour] = {}
-        self.log: list[LoggedRequest] = []
-        self._lock = threading.Lock()
-        outer = self
+class LoopbackServer:
+    """A threaded HTTP/1.1 server on 127.0.0.1 that hands every GET and HEAD to ``handle``."""
+
+    def __init__(self, port: int = 0, tls: tuple[Path, Path] | None = None) -> None:
+        server = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -52,13 +52,13 @@ class FileServer:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
-            def do_HEAD(self) -> None:
-                outer._handle(self, head=True)
-
             def do_GET(self) -> None:
-                outer._handle(self, head=False)
+                server.handle(self)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+            def do_HEAD(self) -> None:
+                server.handle(self)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.httpd.daemon_threads = True
         self.scheme = "http"
         if tls is not None:
@@ -66,24 +66,40 @@ class FileServer:
             context.load_cert_chain(*tls)
             self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
             self.scheme = "https"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
-    def __enter__(self) -> FileServer:
-        self.thread.start()
+    def handle(self, h: BaseHTTPRequestHandler) -> None:
+        raise NotImplementedError
+
+    @property
+    def base_url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"{self.scheme}://{host!s}:{port}"
+
+    def __enter__(self) -> Self:
+        self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
 
+
+class FileServer(LoopbackServer):
+    def __init__(self, tls: tuple[Path, Path] | None = None) -> None:
+        super().__init__(tls=tls)
+        self.routes: dict[str, Behaviour] = {}
+        self.log: list[LoggedRequest] = []
+        self._lock = threading.Lock()
+
     def url(self, path: str) -> str:
-        host, port = self.httpd.server_address[:2]
-        return f"{self.scheme}://{host!s}:{port}{path}"
+        return self.base_url + path
 
     def requests_for(self, path: str, method: str = "GET") -> list[LoggedRequest]:
         return [r for r in self.log if r.path == path and r.method == method]
 
-    def _handle(self, h: BaseHTTPRequestHandler, head: bool) -> None:
+    def handle(self, h: BaseHTTPRequestHandler) -> None:
+        head = h.command == "HEAD"
         with self._lock:
             self.log.append(LoggedRequest(h.command, h.path, dict(h.headers.items())))
             b = self.routes.get(h.path.split("?")[0])

@@ -22,11 +22,11 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
 
-from tests.fileserver import reply, serve_bytes
+from tests.fileserver import LoopbackServer, reply, serve_bytes
 
 
 @dataclass
@@ -58,32 +58,15 @@ class Options:
     form_without_uuid: bool = False  # a page whose form cannot satisfy the uuid check
 
 
-class DriveEmulator:
+class DriveEmulator(LoopbackServer):
     def __init__(self, options: Options | None = None, port: int = 0) -> None:
+        super().__init__(port=port)
         self.options = options or Options()
         self.nodes: dict[str, Node] = {}
         self.uuids: set[str] = set()
         self.log: list[tuple[str, str, dict[str, str]]] = []  # (path, query, headers)
         self.downloads: dict[str, int] = {}  # file id -> bodies served (200/206)
         self._lock = threading.Lock()
-        emulator = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True  # else headers and body wait on delayed ACKs
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                emulator._handle(self)
-
-            def do_HEAD(self) -> None:
-                emulator._handle(self)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     # -- content ---------------------------------------------------------------------------
     def _new_id(self, key: str) -> str:
@@ -124,24 +107,11 @@ class DriveEmulator:
         return node.id
 
     # -- serving ---------------------------------------------------------------------------
-    @property
-    def base_url(self) -> str:
-        host, port = self.httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
-
     def env(self) -> dict[str, str]:
         names = ("URL", "USERCONTENT_URL", "ACCOUNTS_URL", "API_URL")
         return {f"BG20K_GDRIVE_{n}": self.base_url for n in names}
 
-    def __enter__(self) -> DriveEmulator:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-    def _handle(self, h: BaseHTTPRequestHandler) -> None:
+    def handle(self, h: BaseHTTPRequestHandler) -> None:
         parts = urlsplit(h.path)
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
         with self._lock:
