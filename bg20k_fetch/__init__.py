@@ -5,6 +5,8 @@ Public names are re-exported here; each lives in a module with one job.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from ._version import __version__
 from .agreement import Agreement, load_agreement
 from .citations import render as render_citations
@@ -19,10 +21,23 @@ from .errors import (
     UnsafeArchiveError,
     UsageError,
 )
-from .fetch import FetchOptions, fetch
 from .gate import require_consent
 from .paths import Paths
 from .release import Release, load_release
+
+if TYPE_CHECKING:
+    from .pipeline import FetchOptions, fetch
+
+
+def __getattr__(name: str) -> Any:
+    # The download stack (requests, archives, locks) loads on first use, so citing or showing
+    # the agreement starts quickly.
+    if name in ("fetch", "FetchOptions"):
+        from . import pipeline
+
+        return getattr(pipeline, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "Agreement",

@@ -12,7 +12,7 @@ from ..citations import FORMATS
 from ..errors import Bg20kError, ExitCode
 from .cite_cmd import cmd_cite
 from .consent_cmds import cmd_accept, cmd_agreement, cmd_history, cmd_revoke, cmd_status
-from .fetch_cmds import add_fetch_parsers
+from .fetch_args import add_fetch_parsers
 from .ui import Ui
 
 Handler = Callable[[argparse.Namespace, Ui], int]

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from rich.console import Console
-from rich.markdown import Markdown
 
 from ..agreement import Agreement
 from ..consent import ConsentStatus, agreement_diff
@@ -53,6 +52,8 @@ class Ui:
         if not self.out.is_terminal:
             self.raw(agreement.text)  # exact bytes: `bg20k agreement | sha256sum` gives the digest
             return
+        from rich.markdown import Markdown  # only a terminal needs the renderer
+
         if pager:
             with self.out.pager(styles=True):
                 self.out.print(Markdown(agreement.text), soft_wrap=False)

@@ -1,0 +1,105 @@
+"""The arguments of `bg20k fetch`, `verify` and `lock`.
+
+Kept apart from their handlers so that `bg20k cite` or `bg20k agreement` never import the
+download stack (requests, archives, locks) just to build the parser.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .ui import Ui
+
+Handler = Callable[[argparse.Namespace, Ui], int]
+
+
+def _lazy(name: str) -> Handler:
+    def run(args: argparse.Namespace, ui: Ui) -> int:
+        from . import fetch_cmds
+
+        handler: Handler = getattr(fetch_cmds, name)
+        return handler(args, ui)
+
+    return run
+
+
+def add_fetch_parsers(sub: Any, add_pin: Callable[[argparse.ArgumentParser], None]) -> None:
+    p = sub.add_parser("fetch", help="accept (if needed), download and verify BG-20k")
+    p.add_argument("--accept", action="store_true", help="accept the agreement (for scripts)")
+    add_pin(p)
+    _add_dest(p)
+    p.add_argument(
+        "--source",
+        action="append",
+        default=[],
+        metavar="SRC",
+        help="archive URL or path; repeat for failover, tried in order",
+    )
+    p.add_argument(
+        "--from",
+        dest="from_paths",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="local archives/directories that together make the dataset",
+    )
+    p.add_argument("--sha256", metavar="HEX", help="the expected SHA-256 of a single --source")
+    p.add_argument(
+        "--keep-archive",
+        action="store_true",
+        help="keep the downloaded archive (or Drive folder cache)",
+    )
+    p.add_argument(
+        "--jobs",
+        type=_positive,
+        default=8,
+        metavar="N",
+        help="files downloaded at once from a Drive folder (default 8)",
+    )
+    p.add_argument(
+        "--allow-partial",
+        action="store_true",
+        help="keep a short dataset (recorded as partial) instead of failing",
+    )
+    p.add_argument("--force", action="store_true", help="fetch again even if already complete")
+    p.add_argument("--lock", metavar="FILE", type=Path, help="require the dataset in this lock")
+    p.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="exit 7 instead of waiting when another fetch holds the destination",
+    )
+    p.add_argument("--dry-run", action="store_true", help="print the plan; write nothing")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--quiet", action="store_true", help="no progress output")
+    out.add_argument("--json", action="store_true", help="one JSON event per line on stdout")
+    p.set_defaults(handler=_lazy("cmd_fetch"))
+
+    p = sub.add_parser("verify", help="check a fetched dataset against its manifest")
+    _add_dest(p)
+    p.add_argument("--deep", action="store_true", help="re-hash every file (uses every core)")
+    p.add_argument("--lock", metavar="FILE", type=Path, help="require the dataset in this lock")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_lazy("cmd_verify"))
+
+    p = sub.add_parser("lock", help="write the dataset digest and manifest to a lock file")
+    _add_dest(p)
+    p.add_argument("-o", "--output", metavar="FILE", type=Path, required=True)
+    p.set_defaults(handler=_lazy("cmd_lock"))
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 64:
+        raise argparse.ArgumentTypeError("must be between 1 and 64")
+    return value
+
+
+def _add_dest(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--dest",
+        metavar="DIR",
+        help="the directory holding BG-20k/ (default: BG20K_DATA_DIR, else the user data dir)",
+    )
