@@ -77,7 +77,7 @@ def install(
     served_by: str,
     failed: list[SourceAttempt],
     archives: list[ArchiveInfo],
-) -> Path:
+) -> Provenance:
     """Write the compliance trail into the staging tree, then move it to ``dest`` in one rename."""
     root = staging.root
     hashes = {p: i.sha256 for p, i in staging.files.items()}
@@ -118,7 +118,7 @@ def install(
     except OSError as exc:
         raise StorageError(f"Cannot move the finished dataset to {dest}: {exc.strerror}.") from exc
     shutil.rmtree(old, ignore_errors=True)
-    return dest
+    return provenance
 
 
 def read_provenance(root: Path) -> Provenance:
@@ -156,11 +156,15 @@ def read_manifest(root: Path) -> dict[str, str]:
 class VerifyReport:
     root: Path
     digest: str
-    file_count: int
+    manifest: dict[str, str]  # path -> sha256, as recorded
     complete: bool
     missing: list[str] = field(default_factory=list)
     added: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
+
+    @property
+    def file_count(self) -> int:
+        return len(self.manifest)
 
     @property
     def ok(self) -> bool:
@@ -204,7 +208,7 @@ def verify(
     report = VerifyReport(
         root,
         provenance.digest,
-        len(manifest),
+        manifest,
         provenance.complete,
         missing=sorted(set(manifest) - on_disk),
         added=sorted(on_disk - set(manifest)),

@@ -43,6 +43,16 @@ class FetchOptions:
     limits: Limits = field(default_factory=Limits)
 
 
+@dataclass(frozen=True)
+class Fetched:
+    """What a fetch leaves: where the dataset is and what it is, without re-reading it."""
+
+    root: Path
+    digest: str
+    file_count: int
+    complete: bool
+
+
 def fetch(
     dest: str | Path | None = None,
     sources: Sequence[str] = (),
@@ -55,6 +65,30 @@ def fetch(
     ask: Asker | None = None,
 ) -> Path:
     """Make ``<dest>/BG-20k`` a verified dataset and return its path; raises Bg20kError kinds."""
+    return fetch_dataset(
+        dest,
+        sources,
+        accept,
+        from_paths=from_paths,
+        agreement_sha256=agreement_sha256,
+        options=options,
+        reporter=reporter,
+        ask=ask,
+    ).root
+
+
+def fetch_dataset(
+    dest: str | Path | None = None,
+    sources: Sequence[str] = (),
+    accept: bool = False,
+    *,
+    from_paths: Sequence[str] = (),
+    agreement_sha256: str | None = None,
+    options: FetchOptions | None = None,
+    reporter: Reporter | None = None,
+    ask: Asker | None = None,
+) -> Fetched:
+    """Like fetch(), returning the dataset's digest, file count and completeness as well."""
     options = options or FetchOptions()
     reporter = reporter or NullReporter()
     paths = Paths.from_env()
@@ -71,10 +105,13 @@ def fetch(
     lock_file = LockFile.read(options.lock) if options.lock else None
 
     with destination_lock(dest_dir, wait=options.wait, reporter=reporter):
-        if not options.force and already_complete(
-            root, release_, lock_file, options.allow_partial, reporter
-        ):
-            return root
+        existing = (
+            None
+            if options.force
+            else already_complete(root, release_, lock_file, options.allow_partial, reporter)
+        )
+        if existing is not None:
+            return existing
         session = make_session()
         urls = DriveUrls.resolve(config)
         failed: list[SourceAttempt] = []
@@ -94,7 +131,7 @@ def fetch(
                 _judge(report, dest_dir, root.name, label, options.allow_partial)
                 if lock_file:
                     lock_file.require({p: i.sha256 for p, i in staging.files.items()}, label)
-                install(
+                provenance = install(
                     staging,
                     root,
                     release=release_,
@@ -118,7 +155,7 @@ def fetch(
             note_dataset(paths, agreement, root)
             if not options.keep_archive:
                 _remove(gatherer.caches)
-            return root
+            return Fetched(root, provenance.digest, provenance.file_count, provenance.complete)
     raise AssertionError("unreachable")  # pragma: no cover: _plan never returns an empty plan
 
 
@@ -158,26 +195,26 @@ def already_complete(
     lock_file: LockFile | None,
     allow_partial: bool,
     reporter: Reporter,
-) -> bool:
+) -> Fetched | None:
     """A verified dataset already in place means no network at all."""
     if not root.exists():
-        return False
+        return None
     try:
         report = verify(root, release)
     except Bg20kError as exc:
         reporter.note(f"{root} exists but cannot be verified ({exc.message}); rebuilding it.")
-        return False
+        return None
     if not report.ok:
         reporter.note(f"{root} differs from its manifest ({report.describe()}); rebuilding it.")
-        return False
+        return None
     if not report.complete and not allow_partial:
         reporter.note(f"{root} is a partial dataset; fetching the complete one.")
-        return False
+        return None
     if lock_file and lock_file.digest != report.digest:
         reporter.note(f"{root} is not the dataset the lock file requires; rebuilding it.")
-        return False
+        return None
     reporter.note(
         f"{root} is already there and verified ({report.file_count} files, "
         f"digest {report.digest[:16]}…); nothing to do. Use --force to fetch again."
     )
-    return True
+    return Fetched(root, report.digest, report.file_count, report.complete)

@@ -8,13 +8,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..dataset import read_manifest, read_provenance, verify
+from ..dataset import verify
 from ..disk import require_space
 from ..errors import IntegrityError, Interrupted
 from ..fsutil import atomic_write
 from ..manifest import LockFile
 from ..paths import Paths
-from ..pipeline import FetchOptions, fetch
+from ..pipeline import FetchOptions, fetch_dataset
 from ..plan import dry_run
 from ..progress import Reporter
 from ..release import load_release
@@ -54,7 +54,7 @@ def cmd_fetch(args: argparse.Namespace, ui: Ui) -> int:
     )
     with _reporter(args, ui) as reporter:
         try:
-            root = fetch(
+            done = fetch_dataset(
                 args.dest,
                 args.source,
                 args.accept,
@@ -69,20 +69,19 @@ def cmd_fetch(args: argparse.Namespace, ui: Ui) -> int:
                 "Interrupted; finished work and the partial download are kept.",
                 hint="Run the same command again to resume.",
             ) from None
-    provenance = read_provenance(root)
     if isinstance(reporter, JsonReporter):
         reporter.emit(
             event="done",
-            path=str(root),
-            digest=provenance.digest,
-            files=provenance.file_count,
-            complete=provenance.complete,
+            path=str(done.root),
+            digest=done.digest,
+            files=done.file_count,
+            complete=done.complete,
         )
     else:
-        state = "complete" if provenance.complete else "PARTIAL"
+        state = "complete" if done.complete else "PARTIAL"
         ui.info(
-            f"BG-20k is ready at {root}: {provenance.file_count} files, {state}, "
-            f"digest {provenance.digest}. Cite it: `bg20k cite`."
+            f"BG-20k is ready at {done.root}: {done.file_count} files, {state}, "
+            f"digest {done.digest}. Cite it: `bg20k cite`."
         )
     return 0
 
@@ -125,7 +124,7 @@ def cmd_verify(args: argparse.Namespace, ui: Ui) -> int:
     lock_problem = None
     if args.lock:
         try:
-            LockFile.read(args.lock).require(read_manifest(root), str(root))
+            LockFile.read(args.lock).require(report.manifest, str(root))
         except IntegrityError as exc:
             lock_problem = exc
     if args.json:
@@ -161,14 +160,14 @@ def cmd_verify(args: argparse.Namespace, ui: Ui) -> int:
 
 def cmd_lock(args: argparse.Namespace, ui: Ui) -> int:
     root = _root(args.dest)
-    report = verify(root, load_release())
+    release = load_release()
+    report = verify(root, release)
     if not report.ok:
         raise IntegrityError(
             f"{root} differs from its manifest: {report.describe()}; "
             "refusing to lock an unverified dataset."
         )
-    release = load_release()
-    lock = LockFile(release.dataset, release.release, report.digest, read_manifest(root))
+    lock = LockFile(release.dataset, release.release, report.digest, report.manifest)
     atomic_write(args.output, lock.to_json().encode("utf-8"))
     ui.info(f"Wrote {args.output}: {report.file_count} files, digest {report.digest}.")
     return 0
