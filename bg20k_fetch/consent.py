@@ -13,6 +13,7 @@ import getpass
 import json
 import os
 import socket
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -20,18 +21,24 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from filelock import FileLock
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ._version import __version__
 from .agreement import Agreement
-from .fsutil import append_line, atomic_write
+from .errors import ConsentError, StorageError
+from .fsutil import append_line, atomic_write, make_dirs
 from .paths import Paths
 
 Method = Literal["prompt", "flag", "environment"]
+# The record and history hold personal data (name, e-mail, host, OS user): owner only.
+PRIVATE_FILE, PRIVATE_DIR = 0o600, 0o700
 
 
 class ConsentRecord(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Strict: a value of the wrong type (a number for a time, true for a version) is a damaged
+    # record, never coerced into consent.
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     schema_version: Literal[1] = 1
     dataset: str
@@ -51,8 +58,38 @@ class ConsentRecord(BaseModel):
     revoked_at: datetime | None = None
     datasets: list[str] = Field(default_factory=list)
 
+    @model_validator(mode="after")
+    def _consistent(self) -> ConsentRecord:
+        for name in ("accepted_at", "revoked_at"):
+            when = getattr(self, name)
+            if when is not None and when.utcoffset() is None:
+                raise ValueError(f"{name} has no time zone")
+        if self.status == "accepted" and self.revoked_at is not None:
+            raise ValueError("status is accepted but revoked_at is set")
+        if self.status == "revoked" and self.revoked_at is None:
+            raise ValueError("status is revoked but revoked_at is missing")
+        if self.revoked_at is not None and self.revoked_at < self.accepted_at:
+            raise ValueError("revoked_at is before accepted_at")
+        return self
+
+    @classmethod
+    def from_mapping(cls, raw: dict[str, object]) -> ConsentRecord:
+        """Validate what YAML gave: times arrive as text (or as YAML timestamps), nothing else
+        is converted."""
+        if isinstance(raw.get("schema_version"), bool):
+            # true equals 1 to pydantic's Literal[1]; a version is a number, never a flag.
+            raise TypeError("schema_version: must be the number 1, not a boolean")
+        # Validated as JSON so that times may be ISO text while every other type stays strict.
+        return cls.model_validate_json(json.dumps(raw, default=_json_default))
+
     def to_yaml(self) -> bytes:
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False).encode("utf-8")
+
+
+def _json_default(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not a consent record value")
 
 
 class State(StrEnum):
@@ -61,6 +98,7 @@ class State(StrEnum):
     DAMAGED = "damaged"
     REVOKED = "revoked"
     OTHER_AGREEMENT = "other-agreement"
+    OTHER_DATASET = "other-dataset"
 
 
 @dataclass(frozen=True)
@@ -90,16 +128,25 @@ def read_status(paths: Paths, agreement: Agreement) -> ConsentStatus:
     if not isinstance(raw, dict):
         return ConsentStatus(State.DAMAGED, reason="is empty or not a mapping")
     try:
-        record = ConsentRecord.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "top level"
-        return ConsentStatus(State.DAMAGED, reason=f"is invalid at {where}: {first['msg']}")
+        record = ConsentRecord.from_mapping(raw)
+    except (ValidationError, TypeError) as exc:
+        return ConsentStatus(State.DAMAGED, reason=f"is invalid: {_first_problem(exc)}")
     if record.status == "revoked":
         return ConsentStatus(State.REVOKED, record)
-    if record.dataset != agreement.dataset or record.agreement_sha256 != agreement.sha256:
+    if record.dataset != agreement.dataset:
+        return ConsentStatus(State.OTHER_DATASET, record)
+    if record.agreement_sha256 != agreement.sha256:
         return ConsentStatus(State.OTHER_AGREEMENT, record)
     return ConsentStatus(State.IN_FORCE, record)
+
+
+def _first_problem(exc: Exception) -> str:
+    if not isinstance(exc, ValidationError):
+        return str(exc)
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"])
+    message = str(first["msg"]).removeprefix("Value error, ")
+    return f"{where}: {message}" if where else message
 
 
 def _os_user() -> str:
@@ -109,10 +156,30 @@ def _os_user() -> str:
         return f"uid:{os.getuid()}" if hasattr(os, "getuid") else "unknown"
 
 
-def _write_record(paths: Paths, record: ConsentRecord, event: str) -> None:
-    atomic_write(paths.consent_file, record.to_yaml())
-    event_line = {"event": event, **record.model_dump(mode="json")}
-    append_line(paths.history_file, json.dumps(event_line, sort_keys=False))
+def _store_lock(paths: Paths) -> FileLock:
+    """One writer of the record at a time (many nodes may share one home directory)."""
+    make_dirs(paths.config_dir, mode=PRIVATE_DIR)
+    return FileLock(str(paths.config_dir / ".consent.lock"))
+
+
+def _log(paths: Paths, event: str, record: ConsentRecord) -> None:
+    line = {"event": event, **record.model_dump(mode="json")}
+    append_line(paths.history_file, json.dumps(line, sort_keys=False), mode=PRIVATE_FILE)
+
+
+def _write_record(paths: Paths, record: ConsentRecord, event: str, failed: str) -> None:
+    """The audit log first (fsynced), then the record: a record never exists without its log
+    line. If the record cannot be written, the log says the event was aborted."""
+    try:
+        _log(paths, event, record)
+    except StorageError as exc:
+        raise StorageError(f"{exc.message.rstrip('.')}; {failed}.", hint=exc.hint) from exc
+    try:
+        atomic_write(paths.consent_file, record.to_yaml(), mode=PRIVATE_FILE)
+    except StorageError as exc:
+        with contextlib.suppress(StorageError):
+            _log(paths, "aborted", record)
+        raise StorageError(f"{exc.message.rstrip('.')}; {failed}.", hint=exc.hint) from exc
 
 
 def _set_aside_damaged(paths: Paths) -> Path | None:
@@ -122,7 +189,17 @@ def _set_aside_damaged(paths: Paths) -> Path | None:
         return None
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     aside = path.with_name(f"{path.name}.damaged-{stamp}")
-    os.replace(path, aside)
+    n = 1
+    while aside.exists() or aside.is_symlink():  # never replace an earlier one
+        n += 1
+        aside = path.with_name(f"{path.name}.damaged-{stamp}-{n}")
+    try:
+        os.rename(path, aside)
+    except OSError as exc:
+        raise StorageError(
+            f"Cannot set the damaged consent record {path} aside: {exc.strerror}; "
+            "the agreement is not accepted."
+        ) from exc
     return aside
 
 
@@ -135,12 +212,29 @@ def record_acceptance(
     email: str | None = None,
     affiliation: str | None = None,
 ) -> ConsentRecord:
+    with _store_lock(paths):
+        return _record_acceptance(paths, agreement, method, name, email, affiliation)
+
+
+def _record_acceptance(
+    paths: Paths,
+    agreement: Agreement,
+    method: Method,
+    name: str | None,
+    email: str | None,
+    affiliation: str | None,
+) -> ConsentRecord:
+    failed = "the agreement is not accepted"
     previous = read_status(paths, agreement)
     if previous.state is State.DAMAGED:
         _set_aside_damaged(paths)
     text_copy = paths.accepted_texts_dir / f"{agreement.sha256}.md"
     if not text_copy.exists():
-        atomic_write(text_copy, agreement.text.encode("utf-8"))
+        make_dirs(paths.accepted_texts_dir, mode=PRIVATE_DIR)
+        try:
+            atomic_write(text_copy, agreement.text.encode("utf-8"), mode=PRIVATE_FILE)
+        except StorageError as exc:
+            raise StorageError(f"{exc.message.rstrip('.')}; {failed}.") from exc
     record = ConsentRecord(
         dataset=agreement.dataset,
         agreement_title=agreement.title,
@@ -158,42 +252,76 @@ def record_acceptance(
         accepted_text=str(text_copy),
         datasets=previous.record.datasets if previous.record else [],
     )
-    _write_record(paths, record, "accepted")
+    _write_record(paths, record, "accepted", failed)
     return record
 
 
 def revoke(paths: Paths, agreement: Agreement) -> ConsentRecord | None:
     """Returns the revoked record, or None when there was nothing in force to revoke."""
-    status = read_status(paths, agreement)
-    if status.record is None or status.record.status == "revoked":
-        return None
-    record = status.record.model_copy(
-        update={"status": "revoked", "revoked_at": datetime.now(UTC).replace(microsecond=0)}
-    )
-    _write_record(paths, record, "revoked")
-    return record
+    with _store_lock(paths):
+        status = read_status(paths, agreement)
+        if status.record is None or status.record.status == "revoked":
+            return None
+        record = status.record.model_copy(
+            update={"status": "revoked", "revoked_at": datetime.now(UTC).replace(microsecond=0)}
+        )
+        _write_record(paths, record, "revoked", "consent is still in force")
+        return record
 
 
-def note_dataset(paths: Paths, agreement: Agreement, location: Path) -> None:
-    """Remember where data fetched under the current consent lies (shown on revocation)."""
-    status = read_status(paths, agreement)
-    if not status.in_force or status.record is None:
-        return
-    where = str(location.resolve())
-    if where in status.record.datasets:
-        return
-    record = status.record.model_copy(update={"datasets": [*status.record.datasets, where]})
-    atomic_write(paths.consent_file, record.to_yaml())
+@contextlib.contextmanager
+def consent_held(
+    paths: Paths, agreement: Agreement, record: ConsentRecord
+) -> Iterator[Callable[[Path], None]]:
+    """Hold the consent store while data fetched under ``record`` is installed.
+
+    A revocation that lands during the fetch is seen here and nothing is installed
+    (ConsentError); one that comes later waits until the install is done and then names the
+    dataset. Yields a function that notes where the data went (shown on revocation).
+    """
+    with _store_lock(paths):
+        status = read_status(paths, agreement)
+        current = status.record
+        if not status.in_force or current is None or current.accepted_at != record.accepted_at:
+            raise ConsentError(
+                f"Consent changed while the data was being fetched ({describe(status)}); "
+                "nothing was installed.",
+                hint="Accept the agreement again and re-run the fetch.",
+            )
+
+        def note(location: Path) -> None:
+            where = str(location.absolute())
+            if where not in current.datasets:
+                noted = current.model_copy(update={"datasets": [*current.datasets, where]})
+                atomic_write(paths.consent_file, noted.to_yaml(), mode=PRIVATE_FILE)
+
+        yield note
 
 
 def read_history(paths: Paths) -> list[dict[str, object]]:
+    """Every event in order. A line that is not a JSON object (a torn append, garbage) is shown
+    as ``{"event": "damaged", "line": N, "text": …}``, never hidden."""
+    try:
+        data = paths.history_file.read_bytes()
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise StorageError(
+            f"Cannot read the consent history {paths.history_file}: {exc.strerror}."
+        ) from exc
     events: list[dict[str, object]] = []
-    with contextlib.suppress(FileNotFoundError):
-        for line in paths.history_file.read_text(encoding="utf-8").splitlines():
-            with contextlib.suppress(json.JSONDecodeError):
-                item = json.loads(line)
-                if isinstance(item, dict):
-                    events.append(item)
+    for number, raw in enumerate(data.split(b"\n"), 1):
+        if not raw.strip():
+            continue
+        try:
+            item = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            item = None
+        if isinstance(item, dict) and isinstance(item.get("event"), str):
+            events.append(item)
+        else:
+            text = raw.decode("utf-8", "replace")
+            events.append({"event": "damaged", "line": number, "text": text[:200]})
     return events
 
 
@@ -229,6 +357,8 @@ def describe(status: ConsentStatus) -> str:
         return f"the consent file {status.reason}"
     if status.state is State.REVOKED:
         return "consent was revoked"
+    if status.state is State.OTHER_DATASET and status.record is not None:
+        return f"the consent record is for another dataset ({status.record.dataset})"
     if status.state is State.OTHER_AGREEMENT and status.record is not None:
         return f"consent was given for a different text ({status.record.agreement_sha256[:12]})"
     return "consent is in force"

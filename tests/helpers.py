@@ -14,6 +14,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 SEED_AGREEMENT = REPO.parent / "shared" / "seeds" / "BG-20k_Dataset_v1.0_Release_Agreement.md"
+SHIPPED_AGREEMENT = REPO / "agreement" / "BG-20k_Dataset_v1.0_Release_Agreement.md"
 
 
 @dataclass
@@ -21,6 +22,7 @@ class Result:
     code: int
     out: str
     err: str
+    raw: bytes = b""  # stdout's bytes, for output that must be exact
 
 
 def run_bg20k(
@@ -84,3 +86,46 @@ def write_release(
     path = tmp / "bg20k.yaml"
     path.write_text(yaml.safe_dump(release, sort_keys=False))
     return path
+
+
+def cli(
+    *args: str,
+    env: dict[str, str] | None = None,
+    stdin: str = "",
+    encoding: str = "utf-8",
+) -> Result:
+    """Run ``bg20k ARGS`` in this process: ``main(argv, ui)`` with captured streams.
+
+    The fast layer: no interpreter start-up, same parser, handlers and error mapping as the real
+    command. ``env`` is set for the call only. Streams are byte buffers under text wrappers, like
+    a real pipe, so what the command writes as exact bytes is checked as bytes.
+    """
+    import io
+
+    from bg20k_fetch.cli import main
+    from bg20k_fetch.cli.ui import Ui
+
+    out_bytes, err_bytes = io.BytesIO(), io.BytesIO()
+    stdout = io.TextIOWrapper(out_bytes, encoding=encoding, write_through=True)
+    stderr = io.TextIOWrapper(err_bytes, encoding="utf-8", write_through=True)
+    saved = {name: os.environ.get(name) for name in env or {}}
+    os.environ.update(env or {})
+    try:
+        code = main(list(args), Ui(stdout=stdout, stderr=stderr, stdin=io.StringIO(stdin)))
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    stdout.flush()
+    stderr.flush()
+    raw = out_bytes.getvalue()
+    return Result(code, raw.decode(encoding, "replace"), err_bytes.getvalue().decode(), raw)
+
+
+def cache_contents(cache: Path) -> list[str]:
+    """What a cache directory holds besides its lock files (``.locks/``, never deleted)."""
+    if not cache.exists():
+        return []
+    return sorted(p.name for p in cache.iterdir() if p.name != ".locks")

@@ -128,11 +128,13 @@ def cmd_history(args: argparse.Namespace, ui: Ui) -> int:
     if not events:
         ui.info("No consent has been given or revoked yet.")
     for event in events:
-        when = (
-            event.get("revoked_at") if event.get("event") == "revoked" else event.get("accepted_at")
-        )
+        if event.get("event") == "damaged":
+            ui.out.print(f"damaged line {event.get('line')}: {event.get('text')!r}", markup=False)
+            continue
+        kind = str(event.get("event"))
+        when = event.get("revoked_at") if kind == "revoked" else event.get("accepted_at")
         ui.out.print(
-            f"{when}  {event.get('event'):9} {event.get('agreement_version')} "
+            f"{when}  {kind:9} {event.get('agreement_version')} "
             f"{str(event.get('agreement_sha256'))[:12]}  by {event.get('method')}  "
             f"{event.get('os_user')}@{event.get('host')}",
             markup=False,
