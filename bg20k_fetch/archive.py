@@ -13,6 +13,7 @@ import re
 import stat
 import tarfile
 import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -216,7 +217,7 @@ def open_members(
 
         try:
             yield checked()
-        except (zipfile.BadZipFile, tarfile.TarError, EOFError) as exc:
+        except (zipfile.BadZipFile, tarfile.TarError, EOFError, zlib.error) as exc:
             raise IntegrityError(
                 f"{path.name} is damaged: {exc}.", hint="Delete it and fetch again."
             ) from exc

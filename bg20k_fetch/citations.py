@@ -142,11 +142,51 @@ def existing_keys(bib_text: str) -> set[str]:
     return {m.group(1) for m in _KEY_RE.finditer(bib_text)}
 
 
+_ENTRY_START = re.compile(r"@\s*([A-Za-z]+)\s*([{(])")
+
+
+def unclosed_entry(bib_text: str) -> str | None:
+    """Where the first entry that never closes starts (``line N: @article``), or None.
+
+    Appending after an unclosed entry would swallow every new entry into it, so a merge refuses
+    such a file instead of making it worse."""
+    pos = 0
+    while (match := _ENTRY_START.search(bib_text, pos)) is not None:
+        closer = "}" if match.group(2) == "{" else ")"
+        depth, i = 0, match.end()
+        while i < len(bib_text):
+            char = bib_text[i]
+            if char == "{":
+                depth += 1
+            elif char == "}" and depth:
+                depth -= 1
+            elif char == closer and depth == 0:
+                break
+            i += 1
+        else:
+            line = bib_text.count("\n", 0, match.start()) + 1
+            return f"line {line}: @{match.group(1)}"
+        pos = i + 1
+    return None
+
+
 def merge_into_bib(
-    path: Path, refs: Sequence[Reference], release: Release, fmt: Format
+    path: Path,
+    refs: Sequence[Reference],
+    release: Release,
+    fmt: Format,
+    *,
+    mode: int | None = None,
 ) -> list[str]:
-    """Add to ``path`` only the entries whose keys it lacks; return the keys added."""
-    current = path.read_text(encoding="utf-8") if path.exists() else ""
+    """Add to ``path`` only the entries whose keys it lacks; return the keys added.
+
+    Raises ValueError when the file is not UTF-8 or holds an entry that never closes."""
+    try:
+        current = path.read_bytes().decode("utf-8") if path.exists() else ""
+    except UnicodeDecodeError as exc:
+        raise ValueError("it is not UTF-8 text") from exc
+    if (where := unclosed_entry(current)) is not None:
+        raise ValueError(f"the entry at {where} is never closed")
     have = existing_keys(current)
     missing = [r for r in refs if r.key not in have]
     if missing:
@@ -155,5 +195,6 @@ def merge_into_bib(
             if not current or current.endswith("\n\n")
             else ("\n" if current.endswith("\n") else "\n\n")
         )
-        atomic_write(path, (current + separator + render(missing, release, fmt)).encode("utf-8"))
+        data = (current + separator + render(missing, release, fmt)).encode("utf-8")
+        atomic_write(path, data, mode=mode, make_parents=False)
     return [r.key for r in missing]

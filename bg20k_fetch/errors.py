@@ -67,15 +67,21 @@ class StorageError(Bg20kError):
     exit_code = ExitCode.STORAGE
 
 
-class ReleaseDescriptionError(Bg20kError):
-    """The shipped (or overriding) dataset description is missing or invalid."""
-
-    exit_code = ExitCode.INTERNAL
-
-
-class NotImplementedYetError(Bg20kError):
-    exit_code = ExitCode.INTERNAL
+class ReleaseDescriptionError(UsageError):
+    """The dataset description (shipped, or named by BG20K_RELEASE_FILE) cannot be used."""
 
 
 class Interrupted(Bg20kError):
     exit_code = ExitCode.INTERRUPTED
+
+
+class AllSourcesFailed(Bg20kError):
+    """Every source was tried and failed; exits with the code of the last failure."""
+
+    def __init__(self, errors: list[tuple[str, Bg20kError]]) -> None:
+        source, last = errors[-1]
+        super().__init__(
+            f"All {len(errors)} sources failed; the last, {source}: {last.message}", hint=last.hint
+        )
+        self.errors = errors
+        self.exit_code = last.exit_code

@@ -1,29 +1,50 @@
-"""Small file-system helpers shared by the consent store and the dataset receipts."""
+"""Small file-system helpers shared by the consent store, the receipts and the outputs."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from pathlib import Path
 
 from .errors import StorageError
 
 
-def atomic_write(path: Path, data: bytes, *, mode: int = 0o644) -> None:
+def make_dirs(path: Path, *, mode: int = 0o777) -> None:
+    """``mkdir -p``; a directory bg20k creates gets ``mode`` (an existing one is left as it is)."""
+    try:
+        path.mkdir(parents=True, exist_ok=True, mode=mode)
+    except OSError as exc:
+        raise StorageError(
+            f"Cannot create {path}: {exc.strerror}.",
+            hint="Check permissions, or point the matching BG20K_*_DIR elsewhere.",
+        ) from exc
+
+
+def atomic_write(
+    path: Path, data: bytes, *, mode: int | None = 0o644, make_parents: bool = True
+) -> None:
     """Write ``data`` so that ``path`` holds either the old content or all of the new, never half.
 
     Temporary file in the same directory (so the rename stays on one file system), fsync, then
-    rename; the directory is fsynced too so the rename itself survives a power cut.
+    rename; the directory is fsynced too so the rename itself survives a power cut. ``mode``
+    None keeps the mode of the file being replaced (0644 for a new one).
     """
+    if make_parents:
+        make_dirs(path.parent)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
         raise StorageError(
             f"Cannot write in {path.parent}: {exc.strerror}.",
             hint="Check permissions and free space, or point the matching BG20K_*_DIR elsewhere.",
         ) from exc
+    if mode is None:
+        try:
+            mode = path.stat().st_mode & 0o7777
+        except OSError:
+            mode = 0o644
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -40,16 +61,27 @@ def atomic_write(path: Path, data: bytes, *, mode: int = 0o644) -> None:
         ) from exc
 
 
-def append_line(path: Path, line: str) -> None:
-    """Append one line and fsync; a crash can lose only the line being written."""
+def append_line(path: Path, line: str, *, mode: int = 0o644) -> None:
+    """Append one line and fsync; a crash can lose only the line being written.
+
+    The line always starts on a fresh line: a torn last line left by a crash stays what it is
+    (damaged) instead of swallowing the next entry.
+    """
+    data = line.rstrip("\n").encode("utf-8") + b"\n"
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a", encoding="utf-8") as handle:
-            handle.write(line.rstrip("\n") + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, mode)
     except OSError as exc:
         raise StorageError(f"Cannot append to {path}: {exc.strerror}.") from exc
+    try:
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            data = b"\n" + data
+        os.write(fd, data)
+        os.fsync(fd)
+    except OSError as exc:
+        raise StorageError(f"Cannot append to {path}: {exc.strerror}.") from exc
+    finally:
+        os.close(fd)
 
 
 def fsync_dir(directory: Path) -> None:
@@ -60,3 +92,53 @@ def fsync_dir(directory: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def output_target(path: Path, *, replace: bool) -> int | None:
+    """May a command's ``-o`` write ``path``? Its directory must exist (bg20k does not make
+    directories anywhere it is pointed), and an existing file is replaced only when ``replace``
+    is given and it is writable. Returns the existing file's mode, to keep, or None."""
+    if not path.parent.is_dir():
+        raise StorageError(
+            f"Cannot write {path}: the directory {path.parent} does not exist.",
+            hint="Create it first, or choose another -o.",
+        )
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise StorageError(f"Cannot write {path}: {exc.strerror}.") from exc
+    if not stat.S_ISREG(info.st_mode):
+        raise StorageError(f"Cannot write {path}: it exists and is not a regular file.")
+    if not info.st_mode & 0o222 or not os.access(path, os.W_OK):
+        # Root may write anything; a file whose owner made it read-only still means "keep".
+        raise StorageError(
+            f"{path} is read-only; refusing to change it.",
+            hint="Make it writable yourself if it should change, or choose another -o.",
+        )
+    if not replace:
+        raise StorageError(
+            f"{path} already exists; refusing to replace it.",
+            hint="Choose another -o, or pass --force to replace it.",
+        )
+    return stat.S_IMODE(info.st_mode)
+
+
+def sync_filesystem(path: Path) -> None:
+    """Flush the file system holding ``path`` (Linux ``syncfs``), not every disk on the host
+    as ``os.sync()`` would; elsewhere fall back to ``os.sync()``."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        syncfs = libc.syncfs
+    except (OSError, AttributeError):
+        os.sync()
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if syncfs(fd) != 0:
+            os.sync()
+    finally:
+        os.close(fd)

@@ -39,6 +39,11 @@ def destination_lock(dest_dir: Path, *, wait: bool, reporter: Reporter) -> Itera
             ) from None
         reporter.note(f"Another bg20k fetch{holder} is writing to {dest_dir}; waiting for it.")
         lock.acquire()
+    except OSError as exc:  # after Timeout, which is an OSError too
+        raise StorageError(
+            f"Cannot lock {dest_dir} for writing ({path}: {exc.strerror or exc}).",
+            hint="Check that the destination is writable, or choose another --dest.",
+        ) from exc
     try:
         _record_holder(path)
         yield

@@ -96,6 +96,7 @@ class LockFile:
     release: str
     digest: str
     files: dict[str, str]
+    complete: bool = True
 
     def to_json(self) -> str:
         return (
@@ -104,6 +105,7 @@ class LockFile:
                     "dataset": self.dataset,
                     "release": self.release,
                     "digest": self.digest,
+                    "complete": self.complete,
                     "file_count": len(self.files),
                     "manifest": manifest_text(self.files),
                 },
@@ -117,7 +119,13 @@ class LockFile:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             files = parse_manifest(data["manifest"])
-            lock = cls(str(data["dataset"]), str(data["release"]), str(data["digest"]), files)
+            lock = cls(
+                str(data["dataset"]),
+                str(data["release"]),
+                str(data["digest"]),
+                files,
+                complete=data.get("complete", True) is True,
+            )
         except (OSError, ValueError, KeyError, TypeError, IntegrityError) as exc:
             raise UsageError(
                 f"{path} is not a bg20k lock file ({exc}).",

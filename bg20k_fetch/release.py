@@ -115,6 +115,11 @@ def release_file() -> Path:
 def _load(path: Path) -> Release:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ReleaseDescriptionError(
+            f"The dataset description {path} is not UTF-8 text.",
+            hint="Reinstall bg20k, or fix BG20K_RELEASE_FILE.",
+        ) from exc
     except OSError as exc:
         raise ReleaseDescriptionError(
             f"Cannot read the dataset description {path}: {exc.strerror}.",

@@ -11,7 +11,8 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-from collections.abc import Mapping
+import zlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO
@@ -40,6 +41,9 @@ class Staging:
     limits: Limits = field(default_factory=Limits)
     files: dict[str, FileInfo] = field(default_factory=dict)
     extras: list[str] = field(default_factory=list)
+    # Names a directory walk passes over: bg20k's own working entries, when a source folder
+    # contains the destination.
+    skip: Callable[[str], bool] = field(default=lambda name: False)
 
     def __post_init__(self) -> None:
         layout = self.release.layout
@@ -78,8 +82,8 @@ class Staging:
         known = known or {}
         self.reporter.phase(f"collect {path.name}", None, "bytes")
         for dirpath, dirnames, filenames in os.walk(path):
-            dirnames.sort()
-            for filename in sorted(filenames):
+            dirnames[:] = sorted(d for d in dirnames if not self.skip(d))
+            for filename in sorted(f for f in filenames if not self.skip(f)):
                 file = Path(dirpath, filename)
                 if archive_kind(file):
                     self.add_archive(file)
@@ -91,13 +95,17 @@ class Staging:
                     continue
                 if source_rel in known and self._adopt(rel, file, known[source_rel]):
                     continue
-                with file.open("rb") as handle:
-                    self._store(rel, handle, str(file), file.stat().st_size)
+                try:
+                    handle = file.open("rb")
+                except OSError as exc:
+                    raise IntegrityError(f"Cannot read {file}: {exc.strerror}.") from exc
+                with handle:
+                    self._store(rel, handle, str(file), os.fstat(handle.fileno()).st_size)
 
     def _store(self, rel: str, stream: IO[bytes], origin: str, declared: int) -> None:
         target = self.root / rel
         if rel in self.files:
-            info = _consume(stream, None)
+            info = _consume(stream, None, origin)
             if info.sha256 != self.files[rel].sha256:
                 raise IntegrityError(
                     f"Two different files claim {rel} (the second from {origin}).",
@@ -107,12 +115,9 @@ class Staging:
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             with target.open("xb") as out:
-                info = _consume(stream, out)
-        except OSError as exc:
-            raise StorageError(
-                f"Cannot write {target}: {exc.strerror}.",
-                hint="Check free space and permissions at the destination.",
-            ) from exc
+                info = _consume(stream, out, origin)
+        except OSError as exc:  # reads raise IntegrityError inside _consume: these are writes
+            raise _write_error(target, exc) from exc
         if info.size != declared:
             raise IntegrityError(f"{origin} gave {info.size} bytes where {declared} were declared.")
         self.files[rel] = info
@@ -138,9 +143,28 @@ class Staging:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def _consume(stream: IO[bytes], out: IO[bytes] | None) -> FileInfo:
+def _write_error(target: Path, exc: OSError) -> StorageError:
+    return StorageError(
+        f"Cannot write {target}: {exc.strerror or exc}.",
+        hint="Check free space and permissions at the destination.",
+    )
+
+
+def _consume(stream: IO[bytes], out: IO[bytes] | None, origin: str = "") -> FileInfo:
+    """Hash (and copy to ``out``) everything ``stream`` holds. A failure to read is the
+    source's fault (IntegrityError); a failure to write is the destination's (OSError)."""
     hasher, size, head, tail = hashlib.sha256(), 0, b"", b""
-    while block := stream.read(CHUNK):
+    while True:
+        try:
+            block = stream.read(CHUNK)
+        except (OSError, zlib.error, EOFError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+            raise IntegrityError(
+                f"Cannot read {origin or 'a file'}: {reason}.",
+                hint="The copy is damaged or unreadable; use another source.",
+            ) from exc
+        if not block:
+            break
         if len(head) < 3:
             head = (head + block)[:3]
         tail = (tail + block)[-64:]
@@ -158,5 +182,12 @@ def jpeg_markers_ok(head: bytes, tail: bytes) -> bool:
 
 
 def hash_file(path: Path) -> FileInfo:
-    with path.open("rb") as handle:
-        return _consume(handle, None)
+    """Raises IntegrityError when ``path`` cannot be read."""
+    try:
+        with path.open("rb") as handle:
+            return _consume(handle, None, str(path))
+    except OSError as exc:
+        raise IntegrityError(
+            f"Cannot read {path}: {exc.strerror or exc}.",
+            hint="Check its permissions, or fetch the dataset again.",
+        ) from exc

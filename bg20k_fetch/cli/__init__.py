@@ -6,10 +6,11 @@ import argparse
 import sys
 import traceback
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from .._version import __version__
 from ..citations import FORMATS
-from ..errors import Bg20kError, ExitCode
+from ..errors import Bg20kError, ExitCode, UsageError
 from .cite_cmd import cmd_cite
 from .consent_cmds import cmd_accept, cmd_agreement, cmd_history, cmd_revoke, cmd_status
 from .fetch_args import add_fetch_parsers
@@ -18,8 +19,15 @@ from .ui import Ui
 Handler = Callable[[argparse.Namespace, Ui], int]
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors become a UsageError, shown as one line like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message}.", hint=f"See `{self.prog} --help`.")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="bg20k",
         description="Get the BG-20k dataset the right way: agreement, consent, verified data, "
         "citations.",
@@ -28,7 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"bg20k {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub = parser.add_subparsers(
+        dest="command", metavar="COMMAND", required=True, parser_class=_Parser
+    )
 
     p = sub.add_parser("agreement", help="show the release agreement")
     group = p.add_mutually_exclusive_group()
@@ -65,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="write to FILE; an existing .bib only gains the missing entries",
     )
+    p.add_argument(
+        "--force", action="store_true", help="replace an existing FILE that is not a .bib"
+    )
     p.set_defaults(handler=cmd_cite)
 
     add_fetch_parsers(sub, _add_pin)
@@ -82,7 +95,13 @@ def _add_pin(p: argparse.ArgumentParser) -> None:
 def main(argv: Sequence[str] | None = None, ui: Ui | None = None) -> int:
     ui = ui or Ui()
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as exc:
+        ui.error(str(exc))
+        return int(exc.exit_code)
+    except SystemExit as exc:  # --help and --version print, then exit 0
+        return exc.code if isinstance(exc.code, int) else 0
     handler: Handler = args.handler
     try:
         return handler(args, ui)

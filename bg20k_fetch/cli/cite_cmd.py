@@ -6,7 +6,8 @@ import argparse
 from pathlib import Path
 
 from ..citations import merge_into_bib, render, select
-from ..fsutil import atomic_write
+from ..errors import StorageError
+from ..fsutil import atomic_write, output_target
 from ..release import load_release
 from .ui import Ui
 
@@ -17,15 +18,28 @@ def cmd_cite(args: argparse.Namespace, ui: Ui) -> int:
     if args.output is None:
         ui.raw(render(refs, release, args.format, explain=args.explain))
         return 0
-    path = Path(args.output)
-    if args.format in ("bibtex", "biblatex") and path.suffix == ".bib" and path.exists():
-        added = merge_into_bib(path, refs, release, args.format)
+    path = Path(args.output).expanduser()
+    if path.is_symlink():
+        path = path.resolve()  # write the file the link names; the link stays a link
+    bibtex = args.format in ("bibtex", "biblatex")
+    if bibtex and path.suffix.lower() == ".bib" and path.exists():
+        # A bibliography only ever gains entries; the user's own are never rewritten.
+        mode = output_target(path, replace=True)
+        try:
+            added = merge_into_bib(path, refs, release, args.format, mode=mode)
+        except ValueError as exc:
+            raise StorageError(
+                f"Cannot add to {path}: {exc}; it was left as it is.",
+                hint="Fix the file, or write the entries elsewhere with -o.",
+            ) from exc
         kept = len(refs) - len(added)
         ui.info(
             f"Added {', '.join(added) or 'nothing'} to {path}"
             + (f"; {kept} already there, left alone." if kept else ".")
         )
-    else:
-        atomic_write(path, render(refs, release, args.format, explain=args.explain).encode("utf-8"))
-        ui.info(f"Wrote {len(refs)} reference(s) to {path}.")
+        return 0
+    mode = output_target(path, replace=args.force)
+    data = render(refs, release, args.format, explain=args.explain).encode("utf-8")
+    atomic_write(path, data, mode=mode if mode is not None else 0o644, make_parents=False)
+    ui.info(f"Wrote {len(refs)} reference(s) to {path}.")
     return 0

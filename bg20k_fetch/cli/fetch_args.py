@@ -35,6 +35,7 @@ def add_fetch_parsers(sub: Any, add_pin: Callable[[argparse.ArgumentParser], Non
         "--source",
         action="append",
         default=[],
+        type=_nonempty,
         metavar="SRC",
         help="archive URL or path; repeat for failover, tried in order",
     )
@@ -43,10 +44,13 @@ def add_fetch_parsers(sub: Any, add_pin: Callable[[argparse.ArgumentParser], Non
         dest="from_paths",
         action="append",
         default=[],
+        type=_nonempty,
         metavar="PATH",
         help="local archives/directories that together make the dataset",
     )
-    p.add_argument("--sha256", metavar="HEX", help="the expected SHA-256 of a single --source")
+    p.add_argument(
+        "--sha256", metavar="HEX", type=_sha256, help="the expected SHA-256 of a single --source"
+    )
     p.add_argument(
         "--keep-archive",
         action="store_true",
@@ -87,6 +91,7 @@ def add_fetch_parsers(sub: Any, add_pin: Callable[[argparse.ArgumentParser], Non
     p = sub.add_parser("lock", help="write the dataset digest and manifest to a lock file")
     _add_dest(p)
     p.add_argument("-o", "--output", metavar="FILE", type=Path, required=True)
+    p.add_argument("--force", action="store_true", help="replace an existing FILE")
     p.set_defaults(handler=_lazy("cmd_lock"))
 
 
@@ -97,9 +102,24 @@ def _positive(text: str) -> int:
     return value
 
 
+def _nonempty(text: str) -> str:
+    # An empty value would silently mean "here"; a script that lost a variable must fail.
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must not be empty")
+    return text
+
+
+def _sha256(text: str) -> str:
+    value = text.strip().lower()
+    if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
+        raise argparse.ArgumentTypeError("must be 64 hex digits (a SHA-256)")
+    return value
+
+
 def _add_dest(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--dest",
+        type=_nonempty,
         metavar="DIR",
         help="the directory holding BG-20k/ (default: BG20K_DATA_DIR, else the user data dir)",
     )

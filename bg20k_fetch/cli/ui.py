@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sys
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import Any, TextIO
 
 from rich.console import Console
 
@@ -13,6 +15,63 @@ from ..agreement import Agreement
 from ..consent import ConsentStatus, agreement_diff
 
 ACCEPT_PHRASE = "i agree"
+
+
+class GuardedStream:
+    """A text stream whose reader may go away (``bg20k fetch --json | head -1``).
+
+    Once the pipe is closed, writes are dropped instead of raising: the work goes on and the
+    command ends with the code the work earned. Text a locale cannot encode is replaced
+    rather than aborting the command; exact bytes go through ``write_bytes``.
+    """
+
+    def __init__(self, inner: TextIO) -> None:
+        self.inner = inner
+        self.broken = False
+        with contextlib.suppress(AttributeError, ValueError, OSError):
+            inner.reconfigure(errors="replace")  # type: ignore[attr-defined]
+
+    def write(self, text: str) -> int:
+        if not self.broken:
+            with self._guard():
+                self.inner.write(text)
+        return len(text)
+
+    def write_bytes(self, data: bytes) -> None:
+        if self.broken:
+            return
+        buffer = getattr(self.inner, "buffer", None)
+        with self._guard():
+            if buffer is None:
+                self.inner.write(data.decode("utf-8"))
+            else:
+                self.inner.flush()
+                buffer.write(data)
+                buffer.flush()
+
+    def flush(self) -> None:
+        if not self.broken:
+            with self._guard():
+                self.inner.flush()
+
+    @contextlib.contextmanager
+    def _guard(self) -> Any:
+        try:
+            yield
+        except BrokenPipeError:
+            self.broken = True
+            # Point the descriptor at /dev/null so the interpreter's last flush at exit
+            # does not complain about the same closed pipe.
+            with contextlib.suppress(AttributeError, ValueError, OSError):
+                null = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(null, self.inner.fileno())
+                os.close(null)
+
+    def isatty(self) -> bool:
+        return _isatty(self.inner)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
 
 
 @dataclass
@@ -23,6 +82,8 @@ class Ui:
     quiet: bool = False
 
     def __post_init__(self) -> None:
+        self.stdout = GuardedStream(self.stdout)  # type: ignore[assignment]
+        self.stderr = GuardedStream(self.stderr)  # type: ignore[assignment]
         # soft_wrap keeps each message on one physical line in logs, whatever the width.
         self.out = Console(file=self.stdout, soft_wrap=True, highlight=False)
         self.err = Console(file=self.stderr, soft_wrap=True, highlight=False)
@@ -42,8 +103,9 @@ class Ui:
         self.err.print(f"bg20k: error: {line}", markup=False, style="bold red")
 
     def raw(self, text: str) -> None:
-        self.stdout.write(text)
-        self.stdout.flush()
+        """Machine-readable output (the agreement, BibTeX, JSON): UTF-8 bytes whatever the
+        locale, so `bg20k agreement | sha256sum` always gives the agreement's digest."""
+        self.stdout.write_bytes(text.encode("utf-8"))  # type: ignore[attr-defined]
 
     def json(self, data: object) -> None:
         self.raw(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
