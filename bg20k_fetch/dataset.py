@@ -7,7 +7,7 @@ under, CITATION.bib, MANIFEST.sha256 (``sha256sum -c`` works with no Python) and
 from __future__ import annotations
 
 import os
-import shutil
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,11 +20,11 @@ from ._version import __version__
 from .agreement import Agreement
 from .citations import render, select
 from .consent import ConsentRecord
-from .errors import IntegrityError, StorageError
-from .fsutil import atomic_write, fsync_dir
+from .errors import IntegrityError
+from .fsutil import atomic_write
 from .manifest import MANIFEST_NAME, LayoutReport, dataset_digest, manifest_text, parse_manifest
 from .release import Release
-from .staging import Staging, hash_file
+from .staging import FileInfo, hash_file
 
 PROVENANCE_NAME = "PROVENANCE.yaml"
 CONSENT_NAME = "CONSENT.yaml"
@@ -66,9 +66,14 @@ class Provenance(BaseModel):
     sizes: dict[str, int]
 
 
-def install(
-    staging: Staging,
-    dest: Path,
+def receipt_names(release: Release) -> tuple[str, ...]:
+    """The files bg20k writes beside the images: its to replace in a tree it made."""
+    return (release.agreement.file, CONSENT_NAME, CITATION_NAME, MANIFEST_NAME, PROVENANCE_NAME)
+
+
+def write_receipts(
+    root: Path,
+    files: Mapping[str, FileInfo],
     *,
     release: Release,
     agreement: Agreement,
@@ -77,10 +82,11 @@ def install(
     served_by: str,
     failed: list[SourceAttempt],
     archives: list[ArchiveInfo],
+    extras_ignored: int = 0,
 ) -> Provenance:
-    """Write the compliance trail into the staging tree, then move it to ``dest`` in one rename."""
-    root = staging.root
-    hashes = {p: i.sha256 for p, i in staging.files.items()}
+    """Write the compliance trail into ``root``. PROVENANCE.yaml, which marks the tree as
+    bg20k's, is written last: a crash before it leaves a tree that is not yet claimed."""
+    hashes = {p: i.sha256 for p, i in files.items()}
     provenance = Provenance(
         tool=f"bg20k {__version__}",
         created_at=datetime.now(UTC).replace(microsecond=0),
@@ -95,8 +101,8 @@ def install(
         counts=report.counts,
         file_count=len(hashes),
         digest=dataset_digest(hashes),
-        extras_ignored=len(staging.extras),
-        sizes={p: staging.files[p].size for p in sorted(staging.files)},
+        extras_ignored=extras_ignored,
+        sizes={p: files[p].size for p in sorted(files)},
     )
     receipts = {
         release.agreement.file: agreement.text,
@@ -108,16 +114,7 @@ def install(
         ),
     }
     for name, text in receipts.items():
-        atomic_write(root / name, text.encode("utf-8"))
-    old = dest.with_name(f".{dest.name}.old-{os.getpid()}")
-    try:
-        if dest.exists():
-            os.replace(dest, old)
-        os.replace(root, dest)
-        fsync_dir(dest.parent)
-    except OSError as exc:
-        raise StorageError(f"Cannot move the finished dataset to {dest}: {exc.strerror}.") from exc
-    shutil.rmtree(old, ignore_errors=True)
+        atomic_write(root / name, text.encode("utf-8"), make_parents=False)
     return provenance
 
 
@@ -135,7 +132,7 @@ def read_provenance(root: Path) -> Provenance:
             f"{root} has no {PROVENANCE_NAME}: it was not made by bg20k fetch.",
             hint="Fetch it with `bg20k fetch`.",
         ) from exc
-    except (OSError, yaml.YAMLError, ValidationError) as exc:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, ValidationError) as exc:
         raise IntegrityError(
             f"{root / PROVENANCE_NAME} is damaged.",
             hint="Run `bg20k fetch --force` to rebuild the dataset.",
@@ -145,9 +142,10 @@ def read_provenance(root: Path) -> Provenance:
 def read_manifest(root: Path) -> dict[str, str]:
     try:
         return parse_manifest((root / MANIFEST_NAME).read_text(encoding="utf-8"))
-    except OSError as exc:
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
         raise IntegrityError(
-            f"{root / MANIFEST_NAME} cannot be read: {exc.strerror}.",
+            f"{root / MANIFEST_NAME} cannot be read: {reason}.",
             hint="Run `bg20k fetch --force` to rebuild the dataset.",
         ) from exc
 

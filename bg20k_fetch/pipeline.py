@@ -1,31 +1,49 @@
-"""The orchestration: consent, then sources in order, then a verified dataset. Nothing else."""
+"""The orchestration: consent, then one decision about the destination, then sources in order
+until one gives a verified dataset. Nothing else."""
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .agreement import load_agreement
+from .agreement import Agreement, load_agreement
 from .archive import Limits
 from .config import load_config
-from .consent import accepted_line, note_dataset, read_status
-from .dataset import SourceAttempt, install, verify
-from .errors import Bg20kError, IntegrityError, SourceError, UnsafeArchiveError
+from .consent import ConsentRecord, accepted_line, consent_held, read_status
+from .dataset import SourceAttempt, receipt_names, write_receipts
+from .decision import Action, Decision, Owner, decide
+from .errors import (
+    AllSourcesFailed,
+    Bg20kError,
+    IntegrityError,
+    SourceError,
+    StorageError,
+    UnsafeArchiveError,
+    UsageError,
+)
 from .gate import Asker, require_consent
 from .gather import Gatherer
 from .gdrive.links import DriveUrls
+from .gdrive.throttle import Throttle
 from .http import make_session
+from .install import (
+    clean_leftovers,
+    remove_own_problems_file,
+    scan_in_place,
+    swap_into_place,
+    write_problems,
+)
 from .locking import destination_lock
 from .manifest import LayoutReport, LockFile, check_layout
 from .paths import Paths
 from .progress import NullReporter, Reporter
 from .release import Release, load_release
 from .retry import RetryPolicy
-from .sources import plan_sources
-from .staging import Staging
+from .settings import read_timeout
+from .sources import Source, plan_sources
+from .staging import FileInfo, Staging
+from .target import Target
 
 FAILOVER_ERRORS = (SourceError, IntegrityError, UnsafeArchiveError)
 
@@ -77,6 +95,22 @@ def fetch(
     ).root
 
 
+@dataclass
+class _Run:
+    """Everything one fetch carries from source to source."""
+
+    paths: Paths
+    agreement: Agreement
+    release: Release
+    record: ConsentRecord
+    target: Target
+    options: FetchOptions
+    reporter: Reporter
+    lock_file: LockFile | None
+    policy: RetryPolicy
+    throttle: Throttle
+
+
 def fetch_dataset(
     dest: str | Path | None = None,
     sources: Sequence[str] = (),
@@ -92,129 +126,227 @@ def fetch_dataset(
     options = options or FetchOptions()
     reporter = reporter or NullReporter()
     paths = Paths.from_env()
-    agreement = load_agreement()
-    release_ = load_release()
+    agreement, release = load_agreement(), load_release()
     config = load_config(paths)
-    plan = plan_sources(sources, from_paths, options.sha256, config, release_)
+    # Settings are checked before consent and before any traffic: a typo fails at once.
+    policy = options.policy or RetryPolicy.from_env()
+    throttle = Throttle.from_env()
+    read_timeout()
+    plan = plan_sources(sources, from_paths, options.sha256, config, release)
+    target = Target.resolve(dest, paths, release)
+    lock_file = LockFile.read(options.lock) if options.lock else None
     was_in_force = read_status(paths, agreement).in_force
     record = require_consent(paths, agreement, accept=accept, pin=agreement_sha256, ask=ask)
     if not was_in_force:
         reporter.note(accepted_line(record, paths))
-    dest_dir = Path(dest).expanduser() if dest else paths.data_dir
-    root = dest_dir / release_.layout.root
-    lock_file = LockFile.read(options.lock) if options.lock else None
+    run = _Run(
+        paths, agreement, release, record, target, options, reporter, lock_file, policy, throttle
+    )
 
-    with destination_lock(dest_dir, wait=options.wait, reporter=reporter):
-        existing = (
-            None
-            if options.force
-            else already_complete(root, release_, lock_file, options.allow_partial, reporter)
+    with destination_lock(target.dest_dir, wait=options.wait, reporter=reporter):
+        clean_leftovers(target, release, reporter)
+        decision = decide(
+            target,
+            release,
+            force=options.force,
+            allow_partial=options.allow_partial,
+            lock_file=lock_file,
         )
-        if existing is not None:
-            return existing
-        session = make_session()
-        urls = DriveUrls.resolve(config)
-        failed: list[SourceAttempt] = []
+        if decision.action is Action.REUSE:
+            assert decision.report is not None
+            reporter.note(
+                f"{target.root} is already there and verified ({decision.reason}); nothing to "
+                "do. Use --force to fetch again."
+            )
+            report = decision.report
+            return Fetched(target.root, report.digest, report.file_count, report.complete)
+        inside = _sources_inside(plan, target)
+        if inside:
+            return _adopt(run, plan, inside, decision)
+        if decision.action is Action.REFUSE:
+            raise StorageError(
+                f"{decision.reason}; refusing to replace it.",
+                hint="Move it away, or choose another --dest.",
+            )
+        if decision.action is Action.REBUILD:
+            reporter.note(f"{target.root}: {decision.reason}; rebuilding it.")
+        return _try_sources(run, plan, DriveUrls.resolve(config))
+
+
+def _try_sources(run: _Run, plan: list[list[Source]], urls: DriveUrls) -> Fetched:
+    gatherer = Gatherer(
+        make_session(),
+        urls,
+        run.paths,
+        run.target,
+        run.reporter,
+        run.policy,
+        run.options.jobs,
+        run.throttle,
+    )
+    failed: list[SourceAttempt] = []
+    errors: list[tuple[str, Bg20kError]] = []
+    try:
         for index, group in enumerate(plan):
             label = " + ".join(str(s) for s in group)
-            staging = Staging(
-                dest_dir / f".{root.name}.staging-{os.getpid()}", release_, reporter, options.limits
-            )
-            staging.discard()
-            gatherer = Gatherer(
-                session, urls, paths, dest_dir, reporter, options.policy, options.jobs
-            )
+            gatherer.archives = []
             try:
-                staging.root.mkdir(parents=True)
-                gatherer.gather(group, staging)
-                report = check_layout(staging.files, release_)
-                _judge(report, dest_dir, root.name, label, options.allow_partial)
-                if lock_file:
-                    lock_file.require({p: i.sha256 for p, i in staging.files.items()}, label)
-                provenance = install(
-                    staging,
-                    root,
-                    release=release_,
-                    agreement=agreement,
-                    record=record,
-                    report=report,
-                    served_by=label,
-                    failed=failed,
-                    archives=gatherer.archives,
-                )
+                return _try_source(run, group, label, gatherer, failed)
             except FAILOVER_ERRORS as exc:
+                gatherer.release()
                 failed.append(SourceAttempt(source=label, error=str(exc)))
+                errors.append((label, exc))
                 if index + 1 == len(plan):
-                    if len(plan) > 1:
-                        exc.message = f"All {len(plan)} sources failed; the last: {exc.message}"
-                    raise
-                reporter.note(f"Source {label} failed: {exc}; trying the next one.")
-                continue
-            finally:
-                staging.discard()
-            note_dataset(paths, agreement, root)
-            if not options.keep_archive:
-                _remove(gatherer.caches)
-            return Fetched(root, provenance.digest, provenance.file_count, provenance.complete)
-    raise AssertionError("unreachable")  # pragma: no cover: _plan never returns an empty plan
+                    raise exc if len(plan) == 1 else AllSourcesFailed(errors) from exc
+                run.reporter.note(f"Source {label} failed: {exc}; trying the next one.")
+    finally:
+        gatherer.release()
+    raise AssertionError("unreachable")  # pragma: no cover: plan_sources never returns []
 
 
-def _remove(caches: list[Path]) -> None:
-    for path in caches:
-        if path.is_dir():
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            path.unlink(missing_ok=True)
+def _try_source(
+    run: _Run,
+    group: list[Source],
+    label: str,
+    gatherer: Gatherer,
+    failed: list[SourceAttempt],
+) -> Fetched:
+    target = run.target
+    staging = Staging(
+        target.work_dir("staging"),
+        run.release,
+        run.reporter,
+        run.options.limits,
+        skip=target.is_own_entry,
+    )
+    staging.discard()
+    try:
+        try:
+            staging.root.mkdir(parents=True)
+        except OSError as exc:
+            raise StorageError(f"Cannot create {staging.root}: {exc.strerror}.") from exc
+        gatherer.gather(group, staging)
+        report = _checked(run, staging.files, label)
+        with consent_held(run.paths, run.agreement, run.record) as note:
+            provenance = write_receipts(
+                staging.root,
+                staging.files,
+                release=run.release,
+                agreement=run.agreement,
+                record=run.record,
+                report=report,
+                served_by=label,
+                failed=failed,
+                archives=gatherer.archives,
+                extras_ignored=len(staging.extras),
+            )
+            kept = swap_into_place(staging.root, target, run.release)
+            _note_location(note, target, run.reporter)
+    finally:
+        staging.discard()
+    for line in kept.notes(target.root):
+        run.reporter.note(line)
+    remove_own_problems_file(target)
+    if not run.options.keep_archive:
+        gatherer.remove_caches()
+    return Fetched(target.root, provenance.digest, provenance.file_count, provenance.complete)
 
 
-def _judge(
-    report: LayoutReport, dest_dir: Path, name: str, label: str, allow_partial: bool
-) -> None:
-    if report.complete:
-        return
-    fatal = report.damaged or report.surplus or report.unexpected or not allow_partial
-    problems = dest_dir / f"{name}.problems.txt"
-    problems.write_text("\n".join(report.problem_lines()) + "\n", encoding="utf-8")
-    if fatal:
-        raise IntegrityError(
-            f"{label} does not give a complete {name}: {report.summary()}; "
-            f"the full list is in {problems}.",
-            hint="Use another source"
-            + (
+def _checked(run: _Run, files: dict[str, FileInfo], label: str) -> LayoutReport:
+    """The layout check and the lock file, before anything is installed."""
+    report = check_layout(files, run.release)
+    if not report.complete:
+        fatal = report.damaged or report.surplus or report.unexpected
+        problems = write_problems(run.target, report.problem_lines())
+        if fatal or not run.options.allow_partial:
+            partial_hint = (
                 ""
-                if allow_partial
+                if run.options.allow_partial
                 else ", or --allow-partial to keep a short dataset (recorded as partial)"
             )
-            + ".",
+            raise IntegrityError(
+                f"{label} does not give a complete {run.target.name}: {report.summary()}; "
+                f"the full list is in {problems}.",
+                hint=f"Use another source{partial_hint}.",
+            )
+    if run.lock_file:
+        run.lock_file.require({p: i.sha256 for p, i in files.items()}, label)
+    return report
+
+
+def _note_location(note: object, target: Target, reporter: Reporter) -> None:
+    try:
+        note(target.root)  # type: ignore[operator]
+    except StorageError as exc:
+        reporter.note(
+            f"The dataset is installed, but the consent record could not note where: {exc}"
         )
 
 
-def already_complete(
-    root: Path,
-    release: Release,
-    lock_file: LockFile | None,
-    allow_partial: bool,
-    reporter: Reporter,
-) -> Fetched | None:
-    """A verified dataset already in place means no network at all."""
-    if not root.exists():
-        return None
-    try:
-        report = verify(root, release)
-    except Bg20kError as exc:
-        reporter.note(f"{root} exists but cannot be verified ({exc.message}); rebuilding it.")
-        return None
-    if not report.ok:
-        reporter.note(f"{root} differs from its manifest ({report.describe()}); rebuilding it.")
-        return None
-    if not report.complete and not allow_partial:
-        reporter.note(f"{root} is a partial dataset; fetching the complete one.")
-        return None
-    if lock_file and lock_file.digest != report.digest:
-        reporter.note(f"{root} is not the dataset the lock file requires; rebuilding it.")
-        return None
-    reporter.note(
-        f"{root} is already there and verified ({report.file_count} files, "
-        f"digest {report.digest[:16]}…); nothing to do. Use --force to fetch again."
+def _sources_inside(plan: list[list[Source]], target: Target) -> list[Path]:
+    """Local sources that overlap the tree a fetch would replace (never moved or deleted)."""
+    real = target.real_root.absolute()
+    if not real.exists():
+        return []
+    real = real.resolve()
+    inside = []
+    for source in (s for group in plan for s in group if s.kind == "path"):
+        path = Path(source.location).absolute().resolve()
+        if path == real or real in path.parents or path in real.parents:
+            inside.append(path)
+    return inside
+
+
+def _adopt(run: _Run, plan: list[list[Source]], inside: list[Path], decision: Decision) -> Fetched:
+    """A source that is the destination's own tree is adopted where it lies, or refused."""
+    target, release = run.target, run.release
+    real = target.real_root.resolve()
+    source = inside[0]
+    adoptable = (
+        decision.owner is Owner.FOREIGN
+        and len(plan) == 1
+        and len(plan[0]) == 1
+        and source.is_dir()
+        and (source == real or source in real.parents)
     )
-    return Fetched(root, report.digest, report.file_count, report.complete)
+    if not adoptable:
+        doing = "replace" if decision.action is Action.REFUSE else "rebuild"
+        raise UsageError(
+            f"{source} lies inside {target.root}, which this fetch would {doing}; a source is "
+            "never moved or deleted, so the fetch is refused.",
+            hint="Give a copy that lies outside the destination, or another --dest.",
+        )
+    files, blockers = scan_in_place(real, release, run.reporter)
+    if blockers:
+        raise UsageError(
+            f"{target.root} cannot be adopted in place: its split folders hold files that are "
+            f"not images ({', '.join(blockers[:3])}); nothing was changed.",
+            hint="Move those files out of the split folders, or fetch into another --dest.",
+        )
+    clashes = [n for n in receipt_names(release) if (real / n).exists()]
+    if clashes:
+        raise UsageError(
+            f"{target.root} cannot be adopted in place: it already holds {', '.join(clashes)}, "
+            "which bg20k would write; nothing was changed.",
+            hint="Fetch into another --dest.",
+        )
+    label = f"{source} (adopted in place)"
+    report = _checked(run, files, label)
+    with consent_held(run.paths, run.agreement, run.record) as note:
+        provenance = write_receipts(
+            real,
+            files,
+            release=release,
+            agreement=run.agreement,
+            record=run.record,
+            report=report,
+            served_by=label,
+            failed=[],
+            archives=[],
+        )
+        _note_location(note, target, run.reporter)
+    run.reporter.note(
+        f"Adopted {target.root} in place: no file was moved; bg20k's receipts were added."
+    )
+    remove_own_problems_file(target)
+    return Fetched(target.root, provenance.digest, provenance.file_count, provenance.complete)

@@ -10,14 +10,15 @@ from pathlib import Path
 from .agreement import load_agreement, validate_pin
 from .config import load_config
 from .consent import describe, read_status
-from .dataset import verify
+from .decision import Action, decide
 from .disk import Space, plan_space
-from .errors import Bg20kError
 from .gate import check_pin, environment_pin
 from .http import make_session
+from .manifest import LockFile
 from .paths import Paths
 from .release import load_release
 from .sources import plan_sources, remote_size
+from .target import Target
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class Plan:
     agreement_version: str
     agreement_sha256: str
     destination: Path
+    action: str  # reuse, build, rebuild or refuse: what the fetch would do
     existing: str
     sources: list[PlannedSource]
     cache_dir: Path
@@ -62,6 +64,9 @@ def dry_run(
     accept: bool,
     agreement_sha256: str | None,
     sha256: str | None,
+    force: bool = False,
+    allow_partial: bool = False,
+    lock: Path | None = None,
 ) -> Plan:
     paths, agreement, release = Paths.from_env(), load_agreement(), load_release()
     config = load_config(paths)
@@ -74,17 +79,15 @@ def dry_run(
         consent = f"not yet recorded ({describe(status)}); the fetch would record it"
     else:
         consent = f"missing ({describe(status)}); the fetch would ask or exit 3"
-    dest_dir = Path(dest).expanduser() if dest else paths.data_dir
-    root = dest_dir / release.layout.root
-    try:
-        report = verify(root, release) if root.exists() else None
-        existing = (
-            "absent"
-            if report is None
-            else ("verified, nothing to do" if report.ok else f"differs: {report.describe()}")
-        )
-    except Bg20kError as exc:
-        existing = f"unverifiable ({exc.message}); it would be rebuilt"
+    target = Target.resolve(dest, paths, release)
+    decision = decide(
+        target,
+        release,
+        force=force,
+        allow_partial=allow_partial,
+        lock_file=LockFile.read(lock) if lock else None,
+    )
+    existing = decision.describe(target.root)
 
     chosen = [
         s for group in plan_sources(sources, from_paths, sha256, config, release) for s in group
@@ -102,13 +105,16 @@ def dry_run(
     need = first if not from_paths else sum(p.size or 0 for p in planned)
     local = all(p.kind == "path" for p in planned)  # nothing goes through the cache
     space = (
-        plan_space(paths.cache_dir, dest_dir, need, partial=need if local else 0) if need else []
+        plan_space(paths.cache_dir, target.dest_dir, need, partial=need if local else 0)
+        if need and decision.action is not Action.REUSE
+        else []
     )
     return Plan(
         consent,
         agreement.version,
         agreement.sha256,
-        root,
+        target.root,
+        decision.action.value,
         existing,
         planned,
         paths.cache_dir,

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from ..dataset import verify
 from ..disk import require_space
-from ..errors import IntegrityError, Interrupted
-from ..fsutil import atomic_write
+from ..errors import IntegrityError, Interrupted, StorageError
+from ..fsutil import atomic_write, output_target
 from ..manifest import LockFile
 from ..paths import Paths
 from ..pipeline import FetchOptions, fetch_dataset
@@ -32,7 +32,7 @@ def _reporter(args: argparse.Namespace, ui: Ui) -> Iterator[Reporter]:
     if args.json:
         yield JsonReporter(ui.stdout)
     elif args.quiet:
-        yield QuietReporter(ui.stderr)
+        yield QuietReporter()
     elif ui.err.is_terminal:
         with RichReporter(ui.err) as rich:
             yield rich
@@ -94,6 +94,9 @@ def _dry_run(args: argparse.Namespace, ui: Ui) -> int:
         accept=args.accept,
         agreement_sha256=args.agreement_sha256,
         sha256=args.sha256,
+        force=args.force,
+        allow_partial=args.allow_partial,
+        lock=args.lock,
     )
     if args.json:
         ui.json(plan.to_json())
@@ -114,6 +117,11 @@ def _dry_run(args: argparse.Namespace, ui: Ui) -> int:
                 markup=False,
             )
         say("Dry run: nothing was written or downloaded.", markup=False)
+    if plan.action == "refuse":
+        raise StorageError(
+            f"The fetch would refuse: {plan.existing.removeprefix('refused: ')}.",
+            hint="Move it away, or choose another --dest.",
+        )
     require_space(plan.disk)
     return 0
 
@@ -167,7 +175,16 @@ def cmd_lock(args: argparse.Namespace, ui: Ui) -> int:
             f"{root} differs from its manifest: {report.describe()}; "
             "refusing to lock an unverified dataset."
         )
-    lock = LockFile(release.dataset, release.release, report.digest, report.manifest)
-    atomic_write(args.output, lock.to_json().encode("utf-8"))
-    ui.info(f"Wrote {args.output}: {report.file_count} files, digest {report.digest}.")
+    lock = LockFile(
+        release.dataset, release.release, report.digest, report.manifest, report.complete
+    )
+    mode = output_target(args.output, replace=args.force)
+    atomic_write(
+        args.output,
+        lock.to_json().encode("utf-8"),
+        mode=mode if mode is not None else 0o644,
+        make_parents=False,
+    )
+    partial = "" if report.complete else " (a PARTIAL dataset)"
+    ui.info(f"Wrote {args.output}: {report.file_count} files{partial}, digest {report.digest}.")
     return 0
