@@ -2,7 +2,12 @@
 
 Bytes go to ``<name>.part``; a sidecar ``<name>.part.json`` remembers the validator (strong ETag
 or Last-Modified) and total size so a later run can resume with ``Range`` + ``If-Range``. The
-file is renamed to its final name only after its size and (when known) digest match.
+file is renamed to its final name only after its size and (when known) digest match, and a
+``<name>.done.json`` then records what it is, so a later run revalidates it with one
+conditional request instead of downloading it again.
+
+What to do with each answer is decided by ``judge()``, a pure function of the status, the
+``Content-Range`` and what is on disk; ``PartFile`` holds the per-file state.
 """
 
 from __future__ import annotations
@@ -11,8 +16,10 @@ import hashlib
 import json
 import os
 import re
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -20,16 +27,17 @@ import requests
 from requests.exceptions import ChunkedEncodingError
 from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
-from .errors import IntegrityError, SourceError, StorageError
+from .errors import Bg20kError, ExitCode, IntegrityError, SourceError, StorageError
 from .fsutil import fsync_dir
 from .http import get, page_title
 from .progress import NullReporter, Reporter
 from .retry import RetryPolicy, with_retries
+from .settings import read_timeout
 
 CHUNK = 64 * 1024  # small enough that a cut connection loses little of what arrived
 Sniffer = Callable[[bytes], str | None]  # returns a complaint about the first bytes, or None
-# Opens the response for one attempt, given the Range/If-Range headers; sources whose URL
-# must be worked out per request (Google Drive's confirmation form) pass their own.
+# Opens the response for one attempt, given the request headers; sources whose URL must be
+# worked out per request (Google Drive's confirmation form) pass their own.
 Opener = Callable[[Mapping[str, str]], requests.Response]
 
 
@@ -39,6 +47,13 @@ class Downloaded:
     url: str
     size: int
     sha256: str
+    reused: bool = False
+
+
+class Cancelled(Bg20kError):
+    """The caller asked the download to stop (Ctrl-C in a folder fetch); the .part is kept."""
+
+    exit_code = ExitCode.INTERRUPTED
 
 
 class _Restart(Exception):
@@ -54,9 +69,45 @@ def parse_content_range(value: str | None) -> tuple[int, int, int | None] | None
     if not match:
         return None
     start, end, total = match.groups()
-    if int(end) < int(start):
+    if int(end) < int(start) or (total != "*" and int(end) >= int(total)):
         return None
     return int(start), int(end), None if total == "*" else int(total)
+
+
+class Verdict(Enum):
+    CONTINUE = "continue the .part from the offset asked for"
+    FROM_ZERO = "write from the first byte (the answer is the whole file)"
+    RESTART = "discard the .part and ask again from zero"
+    REUSE = "the complete file on disk is current"
+    FAIL = "give up on this source"
+
+
+def judge(
+    status: int,
+    content_range: str | None,
+    *,
+    offset: int,
+    saved_total: int | None,
+    conditional: bool = False,
+) -> tuple[Verdict, str]:
+    """What an answer means for the bytes on disk. Pure: a table of cases tests it."""
+    if status == 304 and conditional:
+        return Verdict.REUSE, "not modified"
+    if status == 416:
+        return Verdict.RESTART, "answered 416 Range Not Satisfiable"
+    if status == 206:
+        rng = parse_content_range(content_range)
+        if rng is None:
+            return Verdict.RESTART, "answered 206 without a valid Content-Range"
+        if rng[0] != offset:
+            return Verdict.RESTART, f"answered a range from byte {rng[0]}, not {offset}"
+        if offset and saved_total is not None and rng[2] != saved_total:
+            return Verdict.RESTART, f"now has {rng[2]} bytes, not {saved_total}"
+        return Verdict.CONTINUE, "continues the file"
+    if status == 200:
+        # A 200 to a Range request: the server ignored it or the file changed. Never append.
+        return Verdict.FROM_ZERO, "sent the whole file" if offset else "ok"
+    return Verdict.FAIL, f"answered HTTP {status}"
 
 
 def _validator(response: requests.Response) -> str | None:
@@ -71,6 +122,83 @@ def html_title(head: bytes) -> str | None:
     if not re.match(r"\s*(<!doctype html|<html|<head|<\?xml|<)", text, re.IGNORECASE):
         return None
     return page_title(text)
+
+
+class PartFile:
+    """One download's state on disk: the ``.part``, its sidecar, and the finished file's record."""
+
+    def __init__(self, dest: Path, url: str) -> None:
+        self.dest, self.url = dest, url
+        self.part = dest.with_name(dest.name + ".part")
+        self.meta = dest.with_name(dest.name + ".part.json")
+        self.done = dest.with_name(dest.name + ".done.json")
+
+    def offset(self) -> int:
+        try:
+            return self.part.stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    def _read(self, path: Path) -> dict[str, object]:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) and data.get("url") == self.url else {}
+
+    def saved(self) -> dict[str, object]:
+        return self._read(self.meta)
+
+    def save(self, validator: str | None, total: int | None) -> None:
+        meta = {"url": self.url, "validator": validator, "total": total}
+        self.meta.write_text(json.dumps(meta), encoding="utf-8")
+
+    def complete(self, expected_sha256: str | None) -> Downloaded | None:
+        """The finished file, if its record matches what is on disk (and any pin)."""
+        record = self._read(self.done)
+        try:
+            stat = self.dest.stat()
+        except OSError:
+            return None
+        if not record or record.get("size") != stat.st_size:
+            return None
+        if record.get("mtime_ns") != stat.st_mtime_ns:
+            return None
+        sha = str(record.get("sha256"))
+        if expected_sha256 and sha != expected_sha256:
+            return None
+        return Downloaded(self.dest, self.url, stat.st_size, sha, reused=True)
+
+    def complete_validator(self) -> str | None:
+        value = self._read(self.done).get("validator")
+        return value if isinstance(value, str) else None
+
+    def finish(self, digest: str, size: int, durable: bool) -> None:
+        validator = self.saved().get("validator")
+        os.replace(self.part, self.dest)
+        self.meta.unlink(missing_ok=True)
+        record = {
+            "url": self.url,
+            "size": size,
+            "sha256": digest,
+            "validator": validator,
+            "mtime_ns": self.dest.stat().st_mtime_ns,
+        }
+        self.done.write_text(json.dumps(record), encoding="utf-8")
+        if durable:
+            fsync_dir(self.dest.parent)
+
+    def discard(self) -> None:
+        self.part.unlink(missing_ok=True)
+        self.meta.unlink(missing_ok=True)
+
+
+def _conditional(validator: str | None) -> dict[str, str]:
+    if not validator:
+        return {}
+    if validator.startswith('"'):
+        return {"If-None-Match": validator}
+    return {"If-Modified-Since": validator}
 
 
 class Download:
@@ -88,20 +216,24 @@ class Download:
         opener: Opener | None = None,
         label: str | None = None,
         durable: bool = True,
+        cancel: threading.Event | None = None,
     ) -> None:
         """``durable=False`` skips the per-file fsyncs; the caller then syncs once for many
         small files (a Drive folder), where an fsync each would cost more than the transfer."""
         self.session, self.url, self.dest = session, url, dest
         self.opener = opener
         self.durable = durable
+        self.cancel = cancel
         self.label = label or Path(urlsplit(url).path).name or url
-        self.part = dest.with_name(dest.name + ".part")
-        self.meta = dest.with_name(dest.name + ".part.json")
+        self.file = PartFile(dest, url)
         self.expected_sha256 = expected_sha256.lower() if expected_sha256 else None
         self.expected_size = expected_size
         self.sniff = sniff
         self.reporter = reporter or NullReporter()
         self.policy = policy or RetryPolicy.from_env()
+        # The furthest the file has ever reached: only an attempt that gets further than any
+        # before it counts as progress (a server that restarts from zero every time does not).
+        self.high_water = 0
 
     def run(self) -> Downloaded:
         try:
@@ -110,71 +242,82 @@ class Download:
             raise StorageError(f"Cannot create {self.dest.parent}: {exc.strerror}.") from exc
         restarts = 0
 
-        def attempt() -> tuple[str, int]:
+        def attempt() -> Downloaded:
             nonlocal restarts
             while True:
                 try:
                     return self._attempt()
                 except _Restart as exc:  # a clean restart is not a failed attempt
                     restarts += 1
-                    self._discard()
+                    self.file.discard()
                     if restarts > self.policy.max_restarts:
                         raise SourceError(f"{self.url} kept failing to resume ({exc}).") from exc
                     self.reporter.note(f"{exc}; starting this file again")
 
-        digest, size = with_retries(
+        return with_retries(
             attempt,
             self.url,
             self.policy,
             self.reporter,
-            hint="The partial download is kept; run the same command again to resume.",
+            hint=self._hint,
+            progress=lambda: self.high_water,
         )
-        self._finish(digest, size)
-        return Downloaded(self.dest, self.url, size, digest)
 
-    def _attempt(self) -> tuple[str, int]:
-        offset = self.part.stat().st_size if self.part.exists() else 0
-        meta = self._read_meta() if offset else {}
+    def _hint(self) -> str:
+        if self.file.offset():
+            return "The partial download is kept; run the same command again to resume."
+        return "Check the network (and HTTPS_PROXY), then run the same command again."
+
+    def _attempt(self) -> Downloaded:
+        offset = self.file.offset()
+        saved = self.file.saved() if offset else {}
         headers = {"Accept-Encoding": "identity"}
-        if offset and meta.get("validator"):
+        if offset and saved.get("validator"):
             headers["Range"] = f"bytes={offset}-"
-            headers["If-Range"] = str(meta["validator"])
+            headers["If-Range"] = str(saved["validator"])
         elif offset:
-            self._discard()  # nothing proves the server still has the same bytes
+            self.file.discard()  # nothing proves the server still has the same bytes
             offset = 0
-        if self.opener is not None:
-            response = self.opener(headers)
-        else:
-            response = get(self.session, self.url, headers=headers)
+        complete = None if offset else self.file.complete(self.expected_sha256)
+        conditional = _conditional(self.file.complete_validator()) if complete else {}
+        headers.update(conditional)
+        response = (
+            self.opener(headers) if self.opener else get(self.session, self.url, headers=headers)
+        )
         with response:
-            if response.status_code == 416:
-                raise _Restart(f"{self.url} answered 416 Range Not Satisfiable")
-            if response.status_code not in (200, 206):
+            saved_total = saved.get("total")
+            verdict, why = judge(
+                response.status_code,
+                response.headers.get("Content-Range"),
+                offset=offset,
+                saved_total=saved_total if isinstance(saved_total, int) else None,
+                conditional=bool(conditional),
+            )
+            if verdict is Verdict.REUSE and complete is not None:
+                self.reporter.note(f"{self.label}: the copy in the cache is current; reusing it.")
+                return complete
+            if verdict is Verdict.RESTART:
+                raise _Restart(f"{self.url} {why}")
+            if verdict is Verdict.FAIL:
                 raise SourceError(
-                    f"{self.url} answered HTTP {response.status_code}.",
-                    hint="Check the URL, or use another --source.",
+                    f"{self.url} {why}.", hint="Check the URL, or use another --source."
                 )
+            if verdict is Verdict.FROM_ZERO:
+                offset = 0
             total = _total_size(response)
-            if response.status_code == 206:
-                rng = parse_content_range(response.headers.get("Content-Range"))
-                if (
-                    rng is None
-                    or rng[0] != offset
-                    or (meta.get("total") and rng[2] != meta["total"])
-                ):
-                    raise _Restart(f"{self.url} answered a range that does not continue the file")
-            elif offset:
-                offset = 0  # the server ignored Range or the file changed: never append
             self._check_size(total)
-            self._write_meta({"url": self.url, "validator": _validator(response), "total": total})
-            return self._stream(response, offset, total)
+            self.file.save(_validator(response), total)
+            digest, size = self._stream(response, offset, total)
+        self._verify(digest, size)
+        self.file.finish(digest, size, self.durable)
+        return Downloaded(self.dest, self.url, size, digest)
 
     def _stream(
         self, response: requests.Response, offset: int, total: int | None
     ) -> tuple[str, int]:
         hasher = hashlib.sha256()
         mode = "r+b" if offset else "wb"
-        with open(self.part, mode) as handle:
+        with open(self.file.part, mode) as handle:
             if offset:
                 # The digest must cover the whole file, so hash the kept prefix first.
                 while block := handle.read(CHUNK):
@@ -184,17 +327,28 @@ class Download:
             self.reporter.phase(f"download {self.label}", total, "bytes")
             self.reporter.advance(offset)
             size, first = offset, offset == 0
+            of = f" of {total}" if total else ""
             try:
                 for chunk in _chunks(response):
+                    if self.cancel is not None and self.cancel.is_set():
+                        raise Cancelled(f"Stopped {self.label}; the partial file is kept.")
                     if first and chunk:
                         self._sniff(chunk)
                         first = False
+                    if total is not None and size + len(chunk) > total:
+                        raise requests.ConnectionError(
+                            f"the server sent more than the {total} bytes it announced"
+                        )
                     handle.write(chunk)
                     hasher.update(chunk)
                     size += len(chunk)
+                    self.high_water = max(self.high_water, size)
                     self.reporter.advance(len(chunk))
+            except ReadTimeoutError:
+                raise requests.ReadTimeout(
+                    f"no data for {read_timeout():g}s after {size}{of} bytes"
+                ) from None
             except ChunkedEncodingError:
-                of = f" of {total}" if total else ""
                 raise requests.ConnectionError(
                     f"the connection broke after {size}{of} bytes"
                 ) from None
@@ -203,13 +357,13 @@ class Download:
                 if self.durable:
                     os.fsync(handle.fileno())
         if total is not None and size != total:
-            raise requests.ConnectionError(f"connection closed after {size} of {total} bytes")
+            raise requests.ConnectionError(f"connection closed after {size}{of} bytes")
         return hasher.hexdigest(), size
 
     def _sniff(self, head: bytes) -> None:
         title = html_title(head)
         if title is not None:
-            self._discard()
+            self.file.discard()
             raise IntegrityError(
                 f"{self.url} sent an HTML page titled {title!r} instead of data; "
                 "nothing was saved.",
@@ -217,7 +371,7 @@ class Download:
             )
         problem = self.sniff(head) if self.sniff else None
         if problem:
-            self._discard()
+            self.file.discard()
             raise IntegrityError(f"{self.url} did not send the expected data: {problem}.")
 
     def _check_size(self, total: int | None) -> None:
@@ -227,36 +381,18 @@ class Download:
                 hint="The mirror holds a different file; check its sha256/size or use another.",
             )
 
-    def _finish(self, digest: str, size: int) -> None:
+    def _verify(self, digest: str, size: int) -> None:
         problem = None
         if self.expected_size is not None and size != self.expected_size:
             problem = f"{size} bytes arrived but {self.expected_size} were expected"
         elif self.expected_sha256 and digest != self.expected_sha256:
             problem = f"SHA-256 is {digest} but {self.expected_sha256} was expected"
         if problem:
-            self._discard()
+            self.file.discard()
             raise IntegrityError(
                 f"{self.url}: {problem}; the download was deleted.",
                 hint="The source serves other bytes than pinned; use another.",
             )
-        os.replace(self.part, self.dest)
-        self.meta.unlink(missing_ok=True)
-        if self.durable:
-            fsync_dir(self.dest.parent)
-
-    def _read_meta(self) -> dict[str, object]:
-        try:
-            data = json.loads(self.meta.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
-        return data if isinstance(data, dict) and data.get("url") == self.url else {}
-
-    def _write_meta(self, meta: dict[str, object]) -> None:
-        self.meta.write_text(json.dumps(meta), encoding="utf-8")
-
-    def _discard(self) -> None:
-        self.part.unlink(missing_ok=True)
-        self.meta.unlink(missing_ok=True)
 
 
 def _chunks(response: requests.Response) -> Iterator[bytes]:
@@ -269,7 +405,9 @@ def _chunks(response: requests.Response) -> Iterator[bytes]:
     try:
         while chunk := raw.read1(CHUNK, decode_content=False):
             yield chunk
-    except (ProtocolError, ReadTimeoutError) as exc:
+    except ReadTimeoutError:
+        raise
+    except ProtocolError as exc:
         raise ChunkedEncodingError(exc) from exc
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import requests
 
 from .archive import sniff
+from .cache import CacheEntry, remove_if_unused
 from .dataset import ArchiveInfo
 from .disk import plan_space, require_space
 from .download import Download
@@ -16,11 +17,13 @@ from .gdrive.files import drive_opener
 from .gdrive.folder import FolderFetch
 from .gdrive.links import DriveUrls
 from .gdrive.listing import list_folder, short_listing_notes
+from .gdrive.throttle import Throttle
 from .paths import Paths
 from .progress import Reporter
 from .retry import RetryPolicy
-from .sources import Source, download_archive, local_path, remote_size
+from .sources import Source, cache_name, local_path, remote_size
 from .staging import Staging, hash_file
+from .target import Target
 
 
 @dataclass
@@ -28,25 +31,51 @@ class Gatherer:
     session: requests.Session
     urls: DriveUrls
     paths: Paths
-    dest_dir: Path
+    target: Target
     reporter: Reporter
     policy: RetryPolicy | None
     jobs: int
+    throttle: Throttle | None = None
     archives: list[ArchiveInfo] = field(default_factory=list)
     caches: list[Path] = field(default_factory=list)  # ours to delete once installed
+    held: list[CacheEntry] = field(default_factory=list)
 
     def gather(self, group: list[Source], staging: Staging) -> None:
         for source in group:
             getattr(self, "_" + source.kind.replace("-", "_"))(source, staging)
 
+    def _entry(self, path: Path) -> None:
+        """Hold a cache entry until this source is installed or has failed."""
+        self.held.append(CacheEntry(path, self.reporter))
+        if path not in self.caches:
+            self.caches.append(path)
+
+    def release(self) -> None:
+        while self.held:
+            self.held.pop().release()
+
+    def remove_caches(self) -> None:
+        """Delete what this run downloaded, unless another process is using it now."""
+        self.release()
+        for path in self.caches:
+            remove_if_unused(path)
+
     def _http(self, source: Source, staging: Staging) -> None:
         size = source.size or remote_size(self.session, source.location)
         if size:
-            require_space(plan_space(self.paths.cache_dir, self.dest_dir, size))
-        got = download_archive(
-            source, self.session, self.paths.cache_dir, self.reporter, self.policy
-        )
-        self.caches.append(got.path)
+            require_space(plan_space(self.paths.cache_dir, self.target.dest_dir, size))
+        dest = self.paths.cache_dir / cache_name(source.location)
+        self._entry(dest)
+        got = Download(
+            self.session,
+            source.location,
+            dest,
+            expected_sha256=source.sha256,
+            expected_size=source.size,
+            sniff=sniff,
+            reporter=self.reporter,
+            policy=self.policy,
+        ).run()
         staging.add_archive(got.path)
         self.archives.append(
             ArchiveInfo(
@@ -56,11 +85,13 @@ class Gatherer:
 
     def _gdrive_file(self, source: Source, staging: Staging) -> None:
         name = f"gdrive-{source.location}"
+        dest = self.paths.cache_dir / name
+        self._entry(dest)
         opener = drive_opener(self.session, self.urls, source.location)
         got = Download(
             self.session,
             self.urls.file_url(source.location),
-            self.paths.cache_dir / name,
+            dest,
             expected_sha256=source.sha256,
             sniff=sniff,
             reporter=self.reporter,
@@ -68,7 +99,6 @@ class Gatherer:
             label=str(source),
             opener=opener,
         ).run()
-        self.caches.append(got.path)
         staging.add_archive(got.path, label=str(source))
         self.archives.append(
             ArchiveInfo(name=name, origin=str(source), size=got.size, sha256=got.sha256)
@@ -80,9 +110,14 @@ class Gatherer:
         for note in short_listing_notes([f.path for f in files], staging):
             self.reporter.note(note)
         target = self.paths.cache_dir / f"gdrive-folder-{source.location}"
-        self.caches.append(target)
+        self._entry(target)
         done = FolderFetch(
-            self.urls, target, self.reporter, jobs=self.jobs, policy=self.policy
+            self.urls,
+            target,
+            self.reporter,
+            jobs=self.jobs,
+            policy=self.policy,
+            throttle=self.throttle,
         ).run(files)
         staging.add_directory(target, known=done)
 

@@ -17,9 +17,8 @@ import requests
 
 from ._version import __version__
 from .errors import SourceError
+from .settings import CONNECT_TIMEOUT, read_timeout
 
-CONNECT_TIMEOUT = 15.0
-READ_TIMEOUT = 60.0
 MAX_REDIRECTS = 10
 RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 
@@ -84,7 +83,7 @@ def get(
             params=params,
             stream=stream,
             allow_redirects=False,
-            timeout=(CONNECT_TIMEOUT, READ_TIMEOUT),
+            timeout=(CONNECT_TIMEOUT, read_timeout()),
         )
         params = None  # carried in the Location from here on
         if not response.is_redirect:

@@ -6,7 +6,6 @@ of attempts and a bounded total time. The download engine and the Drive listing 
 
 from __future__ import annotations
 
-import os
 import random
 import re
 import time
@@ -17,9 +16,10 @@ from typing import TypeVar
 import requests
 from requests.exceptions import ChunkedEncodingError
 
-from .errors import SourceError, UsageError
+from .errors import SourceError
 from .http import RetryableHTTPError
 from .progress import Reporter
+from .settings import env_number
 
 T = TypeVar("T")
 RETRYABLE = (requests.ConnectionError, requests.Timeout, ChunkedEncodingError)
@@ -36,23 +36,66 @@ class RetryPolicy:
 
     @classmethod
     def from_env(cls) -> RetryPolicy:
-        """BG20K_RETRIES (attempts per file) and BG20K_BACKOFF (first wait, seconds)."""
-        try:
-            attempts = int(os.environ.get("BG20K_RETRIES", cls.attempts))
-            base = float(os.environ.get("BG20K_BACKOFF", cls.base_delay))
-        except ValueError as exc:
-            raise UsageError(f"BG20K_RETRIES/BG20K_BACKOFF must be numbers ({exc}).") from exc
-        return cls(attempts=max(1, attempts), base_delay=max(0.0, base))
+        """BG20K_RETRIES (attempts per file, 1-100) and BG20K_BACKOFF (first wait, seconds)."""
+        attempts = env_number("BG20K_RETRIES", cls.attempts, low=1, high=100, integer=True)
+        base = env_number("BG20K_BACKOFF", cls.base_delay, low=0, high=3600)
+        return cls(attempts=int(attempts), base_delay=base)
 
     def delay(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
             return min(retry_after, self.max_retry_after)
-        backoff = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
-        return float(backoff * (0.5 + random.random() / 2))  # noqa: S311 - jitter, not crypto
+        return backoff(attempt, self.base_delay, self.max_delay, spread=0.5)
+
+
+def backoff(attempt: int, base: float, cap: float, *, spread: float) -> float:
+    """The one exponential backoff: ``base * 2**(attempt-1)`` capped at ``cap``, with jitter
+    taking off up to ``spread`` of it so that many clients do not retry in step."""
+    delay = min(cap, base * 2 ** (max(attempt, 1) - 1))
+    return float(delay * (1 - spread * random.random()))  # noqa: S311 - jitter, not crypto
 
 
 class RetriesExhausted(SourceError):
     """Every attempt failed with a retryable error; the partial file is kept for a re-run."""
+
+    def __init__(self, message: str, *, hint: str | None = None, cause: BaseException) -> None:
+        super().__init__(message, hint=hint)
+        self.cause = cause
+
+    @property
+    def connect_failure(self) -> bool:
+        return is_connect_failure(self.cause)
+
+    @property
+    def throttled(self) -> bool:
+        """The service kept answering 429 or 5xx: about the whole service, not one file."""
+        return isinstance(self.cause, RetryableHTTPError)
+
+
+def is_connect_failure(exc: BaseException) -> bool:
+    """No connection could be made: the host is unknown, refuses, or never answered the
+    handshake. (A connection that broke or stalled mid-transfer is not one of these.)"""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    if not isinstance(exc, requests.ConnectionError) or isinstance(exc, requests.ReadTimeout):
+        return False
+    text = str(exc)
+    return any(
+        mark in text
+        for mark in (
+            "NewConnectionError",
+            "NameResolutionError",
+            "Failed to resolve",
+            "Name or service not known",
+            "Connection refused",
+            "No route to host",
+            "Network is unreachable",
+        )
+    )
+
+
+def host_of(exc: BaseException) -> str | None:
+    match = _HOST.search(str(exc))
+    return f"{match.group(1)}:{match.group(2)}" if match else None
 
 
 _HOST = re.compile(r"host='([^']+)', port=(\d+)")
@@ -66,12 +109,13 @@ _REASONS = (
 def short_error(exc: BaseException) -> str:
     """One readable clause instead of urllib3's nested reprs."""
     text = str(exc)
-    if isinstance(exc, requests.ConnectionError | requests.Timeout):
-        host = _HOST.search(text)
-        where = f" to {host.group(1)}:{host.group(2)}" if host else ""
+    host = host_of(exc)
+    if isinstance(exc, requests.ReadTimeout) and "Read timed out" in text:
+        return f"timed out waiting for {host or 'the server'} to send data"
+    if isinstance(exc, requests.ConnectionError | requests.Timeout) and host:
         for pattern in _REASONS:
             if match := pattern.search(text):
-                return f"cannot connect{where}: {match.group(1).strip().rstrip('.')}"
+                return f"cannot connect to {host}: {match.group(1).strip().rstrip('.')}"
     return text if len(text) < 200 else text[:197] + "..."
 
 
@@ -84,28 +128,41 @@ def with_retries(
     policy: RetryPolicy,
     reporter: Reporter,
     *,
-    hint: str = NETWORK_HINT,
+    hint: str | Callable[[], str] = NETWORK_HINT,
+    progress: Callable[[], int] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> T:
     """``call()`` until it succeeds, retrying transient failures; RetriesExhausted at the end.
 
-    Any other requests error (a malformed URL, say) becomes a SourceError naming ``what``.
+    Only the waiting counts against ``policy.total_budget``, not time spent transferring; and an
+    attempt that moved bytes (``progress()`` grew) starts the count of attempts afresh, so a
+    long download that breaks now and then is never abandoned while it advances. Any other
+    requests error (a malformed URL, say) becomes a SourceError naming ``what``.
     """
-    started, attempt = time.monotonic(), 0
+    attempt, waited, attempts = 0, 0.0, 0
+    seen = progress() if progress else 0
+    cause: BaseException
     while True:
         attempt += 1
+        attempts += 1
         try:
             return call()
         except RetryableHTTPError as exc:
-            last, retry_after = str(exc), exc.retry_after
+            last, retry_after, cause = str(exc), exc.retry_after, exc
         except RETRYABLE as exc:
-            last, retry_after = short_error(exc), None
+            last, retry_after, cause = short_error(exc), None, exc
         except requests.RequestException as exc:
             raise SourceError(f"Cannot fetch {what}: {short_error(exc)}.") from exc
+        if progress is not None and progress() > seen:
+            seen, attempt = progress(), 1  # it advanced: this was a fresh first attempt
         delay = policy.delay(attempt, retry_after)
-        if attempt >= policy.attempts or time.monotonic() - started + delay > policy.total_budget:
+        if attempt >= policy.attempts or waited + delay > policy.total_budget:
+            plural = "s" if attempts > 1 else ""
             raise RetriesExhausted(
-                f"Giving up on {what} after {attempt} attempt{'s' if attempt > 1 else ''}: {last}.",
-                hint=hint,
+                f"Giving up on {what} after {attempts} attempt{plural}: {last}.",
+                hint=hint() if callable(hint) else hint,
+                cause=cause,
             )
         reporter.note(f"{last}; retrying in {delay:.1f}s")
-        time.sleep(delay)
+        sleep(delay)
+        waited += delay

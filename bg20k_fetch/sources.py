@@ -11,15 +11,12 @@ from urllib.parse import unquote, urlsplit
 
 import requests
 
-from .archive import archive_kind, sniff
+from .archive import archive_kind
 from .config import Config
-from .download import Download, Downloaded
 from .errors import SourceError, UsageError
 from .gdrive.links import DriveUrls, parse_drive_link
 from .http import RetryableHTTPError, get
-from .progress import Reporter
 from .release import Release
-from .retry import RetryPolicy
 
 Kind = Literal["http", "path", "gdrive-file", "gdrive-folder"]
 
@@ -73,26 +70,6 @@ def cache_name(url: str) -> str:
     base = Path(unquote(urlsplit(url).path)).name or "download"
     base = "".join(c if c.isalnum() or c in "-_." else "_" for c in base)[-80:]
     return f"{hashlib.sha256(url.encode()).hexdigest()[:12]}-{base}"
-
-
-def download_archive(
-    source: Source,
-    session: requests.Session,
-    cache_dir: Path,
-    reporter: Reporter,
-    policy: RetryPolicy | None,
-) -> Downloaded:
-    dest = cache_dir / cache_name(source.location)
-    return Download(
-        session,
-        source.location,
-        dest,
-        expected_sha256=source.sha256,
-        expected_size=source.size,
-        sniff=sniff,
-        reporter=reporter,
-        policy=policy,
-    ).run()
 
 
 def local_path(source: Source) -> Path:

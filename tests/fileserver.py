@@ -155,6 +155,12 @@ def serve_bytes(
     }
     if etag:
         headers["ETag"] = etag
+    if etag and h.headers.get("If-None-Match") == etag:
+        h.send_response(304)
+        for k, v in headers.items():
+            h.send_header(k, v)
+        h.end_headers()  # a 304 never has a body
+        return None
     start, code = 0, 200
     wanted = h.headers.get("Range")
     if wanted and honour_range and h.headers.get("If-Range", validator) == validator:

@@ -56,6 +56,8 @@ class Options:
     api_page_size: int = 1000
     shuffle_form: bool = False
     form_without_uuid: bool = False  # a page whose form cannot satisfy the uuid check
+    delay_per_chunk: float = 0.0  # slow bodies: seconds between chunks of ``chunk`` bytes
+    chunk: int = 64 * 1024
 
 
 class DriveEmulator(LoopbackServer):
@@ -66,6 +68,9 @@ class DriveEmulator(LoopbackServer):
         self.uuids: set[str] = set()
         self.log: list[tuple[str, str, dict[str, str]]] = []  # (path, query, headers)
         self.downloads: dict[str, int] = {}  # file id -> bodies served (200/206)
+        self.paths: list[str] = []  # every request's path …
+        self.times: list[float] = []  # … and when it arrived (time.monotonic())
+        self.throttled_at: list[float] = []  # when each 429 was sent
         self._lock = threading.Lock()
 
     # -- content ---------------------------------------------------------------------------
@@ -116,6 +121,8 @@ class DriveEmulator(LoopbackServer):
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
         with self._lock:
             self.log.append((parts.path, parts.query, dict(h.headers.items())))
+            self.paths.append(parts.path)
+            self.times.append(time.monotonic())
             number = len(self.log)
         if self.options.latency:
             time.sleep(self.options.latency)
@@ -126,6 +133,8 @@ class DriveEmulator(LoopbackServer):
             and o.throttle_after < number <= o.throttle_after + o.throttle_count
         ):
             extra = {"Retry-After": o.retry_after} if o.retry_after else {}
+            with self._lock:
+                self.throttled_at.append(time.monotonic())
             return reply(
                 h, 429, b"<html><title>Too Many Requests</title></html>", "text/html", extra
             )
@@ -179,6 +188,8 @@ class DriveEmulator(LoopbackServer):
             head=h.command == "HEAD",
             cut=cut,
             extra={"Content-Disposition": disposition},
+            delay_per_chunk=self.options.delay_per_chunk,
+            chunk=self.options.chunk,
         )
 
     def _warning(self, node: Node, token: str) -> str:

@@ -172,10 +172,7 @@ class RichReporter:
 
 
 class QuietReporter:
-    """--quiet: no progress, but notes (failovers, retries) still reach the log."""
-
-    def __init__(self, stream: TextIO) -> None:
-        self.stream = stream
+    """--quiet: nothing but the result line (or the error line) at the end."""
 
     def phase(self, name: str, total: int | None, unit: str = "bytes") -> None:
         pass
@@ -184,8 +181,7 @@ class QuietReporter:
         pass
 
     def note(self, message: str) -> None:
-        self.stream.write(message + "\n")
-        self.stream.flush()
+        pass
 
     def transferred(self, amount: int) -> None:
         pass

@@ -1,8 +1,10 @@
-"""A whole Drive folder: list it recursively, then fetch every file concurrently.
+"""A whole Drive folder: fetch every listed file concurrently into a cache that survives runs.
 
-Files land under a cache directory that survives interruptions: a re-run after Ctrl-C, a quota
-stop or a crash skips every file already complete (an index remembers size, mtime and SHA-256,
-so finished files are not read again) and continues with the rest.
+A re-run after Ctrl-C, a quota stop or a crash skips every file already complete (an index
+remembers size, mtime and SHA-256, so finished files are not read again) and continues with the
+rest. Faults are told apart: 429/5xx pause every worker (the service is busy); a quota page
+sets that one file aside while the others go on (it lasts hours); a host that cannot be reached
+at all stops the fetch with one error.
 """
 
 from __future__ import annotations
@@ -10,23 +12,24 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
 
 from ..archive import archive_kind, sniff
-from ..download import Download, Opener
+from ..download import Cancelled, Download, Opener
 from ..errors import Bg20kError, IntegrityError, SourceError
+from ..fsutil import sync_filesystem
 from ..http import RetryableHTTPError, make_session
 from ..progress import Reporter
-from ..retry import RetriesExhausted, RetryPolicy
+from ..retry import RetriesExhausted, RetryPolicy, is_connect_failure
 from ..staging import JPEG_HEAD, FileInfo, hash_file, jpeg_markers_ok
-from .files import DriveQuotaError, drive_opener
+from .files import DriveQuotaError, drive_opener, quota_hint
+from .health import HostHealth
 from .links import DriveUrls
 from .listing import RemoteFile
 from .throttle import Throttle
@@ -62,6 +65,20 @@ class _BytesOnly:
 
 
 @dataclass
+class _Outcome:
+    """What did not arrive, by why: the run ends with one error naming them."""
+
+    invalid: list[Bg20kError] = field(default_factory=list)
+    over_quota: list[str] = field(default_factory=list)
+    unreachable: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, bucket: list[Bg20kError] | list[str], item: object) -> None:
+        with self.lock:
+            bucket.append(item)  # type: ignore[arg-type]
+
+
+@dataclass
 class FolderFetch:
     urls: DriveUrls
     target: Path
@@ -69,6 +86,7 @@ class FolderFetch:
     jobs: int = 8
     policy: RetryPolicy | None = None
     throttle: Throttle | None = None
+    health: HostHealth = field(default_factory=HostHealth)
 
     def __post_init__(self) -> None:
         self.throttle = self.throttle or Throttle.from_env()
@@ -77,17 +95,19 @@ class FolderFetch:
         self._report_lock = threading.Lock()
         self._stop = threading.Event()
         self.done: dict[str, FileInfo] = {}
+        self.outcome = _Outcome()
 
     def run(self, files: list[RemoteFile]) -> dict[str, FileInfo]:
+        """Every file, keyed by its path in the cache; raises naming what is missing."""
         self.target.mkdir(parents=True, exist_ok=True)
         index = self._read_index()
         todo = []
         for f in files:
-            info = self._complete(f, index.get(f.path))
+            info = self._complete(f, index.get(f.local))
             if info is None:
                 todo.append(f)
             else:
-                self.done[f.path] = info
+                self.done[f.local] = info
         self.reporter.phase(f"download {len(files)} files", len(files), "files")
         self.reporter.advance(len(self.done))
         if len(self.done):
@@ -95,29 +115,48 @@ class FolderFetch:
                 f"{len(self.done)} of {len(files)} files already complete; "
                 "continuing with the rest."
             )
-        errors: list[Bg20kError] = []
         with ThreadPoolExecutor(max_workers=max(1, self.jobs)) as pool:
-            futures: list[Future[None]] = [pool.submit(self._one, f, errors) for f in todo]
+            futures: list[Future[None]] = [pool.submit(self._one, f) for f in todo]
             try:
                 finished, _ = wait(futures, return_when=FIRST_EXCEPTION)
                 for fut in finished:
-                    fut.result()  # re-raise a fatal error (access, budget exhausted)
+                    fut.result()  # re-raise a fatal error (host down, budget exhausted)
             except BaseException:
+                # Ctrl-C or a fatal error: files in flight stop at their next chunk, keeping
+                # their .part for the next run; queued ones never start.
                 self._stop.set()
                 pool.shutdown(wait=True, cancel_futures=True)
                 raise
-        os.sync()  # one flush for every file fetched above, instead of an fsync each
-        if errors:
+        sync_filesystem(self.target)  # one flush for every file fetched above
+        self._raise_for_missing(len(files))
+        return self.done
+
+    def _raise_for_missing(self, listed: int) -> None:
+        out = self.outcome
+        if out.invalid:
+            first = out.invalid[0]
             raise (
-                errors[0]
-                if len(errors) == 1
+                first
+                if len(out.invalid) == 1
                 else IntegrityError(
-                    f"{len(errors)} files of the Drive folder were not valid data, e.g. "
-                    f"{errors[0].message}",
+                    f"{len(out.invalid)} files of the Drive folder were not valid data, e.g. "
+                    f"{first.message}",
                     hint="Re-running fetches only the missing files.",
                 )
             )
-        return self.done
+        done = f"the other {len(self.done)} of {listed} files are done and kept"
+        if out.over_quota:
+            raise SourceError(
+                f"Google Drive says {len(out.over_quota)} file(s) of the folder are over their "
+                f"download quota ({_some(out.over_quota)}); {done}.",
+                hint=quota_hint() + " Re-running later fetches only the missing files.",
+            )
+        if out.unreachable:
+            raise SourceError(
+                f"{len(out.unreachable)} file(s) of the Drive folder could not be downloaded "
+                f"({_some(out.unreachable)}); {done}.",
+                hint="Run the same command again: it fetches only the missing files.",
+            )
 
     def _session(self) -> requests.Session:
         session = getattr(self._local, "session", None)
@@ -125,9 +164,9 @@ class FolderFetch:
             session = self._local.session = make_session(pool_size=2)
         return session
 
-    def _one(self, f: RemoteFile, errors: list[Bg20kError]) -> None:
+    def _one(self, f: RemoteFile) -> None:
         assert self.throttle is not None
-        dest = self.target / f.path
+        dest = self.target / f.local
         direct = self.urls.direct_url(f.id)
         while not self._stop.is_set():
             self.throttle.wait()
@@ -143,15 +182,25 @@ class FolderFetch:
                     label=f.path,
                     reporter=_BytesOnly(self.reporter, self._report_lock),
                     durable=False,
-                    opener=self._throttled(opener),
+                    opener=self._guarded(opener),
+                    cancel=self._stop,
                 ).run()
                 if f.md5 is not None:
                     _check_md5(dest, f)
-            except (DriveQuotaError, RetriesExhausted):
-                self._throttled_again(f)
-                continue
+            except Cancelled:
+                return
+            except DriveQuotaError:
+                self.outcome.add(self.outcome.over_quota, f.path)  # about this file only
+                return
+            except RetriesExhausted as exc:
+                if exc.throttled:
+                    self._throttled_again(f)
+                    continue
+                self.health.check(len(self.done))
+                self.outcome.add(self.outcome.unreachable, f.path)
+                return
             except IntegrityError as exc:
-                errors.append(exc)  # the other files go on; the fetch fails at the end
+                self.outcome.add(self.outcome.invalid, exc)  # the others go on
                 return
             self.throttle.ok()
             info = _with_markers(dest, FileInfo(got.sha256, got.size, False))
@@ -165,25 +214,35 @@ class FolderFetch:
         pause = self.throttle.hit()
         if self.throttle.exhausted:
             raise SourceError(
-                f"Google Drive kept throttling or refusing downloads; {len(self.done)} files are "
-                "done and kept.",
+                f"Google Drive kept throttling downloads; {len(self.done)} files are done and "
+                "kept.",
                 hint="Wait a while and run the same command again: it continues where it stopped.",
             )
         self.reporter.note(
             f"Google Drive is throttling ({f.path}); all downloads pause {pause:.1f}s."
         )
 
-    def _throttled(self, opener: Opener) -> Opener:
+    def _guarded(self, opener: Opener) -> Opener:
+        """Every request of every worker: wait out a pause, stop if the host is down, and
+        tell the throttle and the health check what the answer was."""
         assert self.throttle is not None
-        throttle = self.throttle
+        throttle, health = self.throttle, self.health
 
         def open_(headers: Mapping[str, str]) -> requests.Response:
             throttle.wait()
+            health.check(len(self.done))
             try:
-                return opener(headers)
+                response = opener(headers)
             except RetryableHTTPError as exc:
+                health.answered()
                 throttle.hit(exc.retry_after)
                 raise
+            except requests.ConnectionError as exc:
+                if is_connect_failure(exc):
+                    health.failed(exc)
+                raise
+            health.answered()
+            return response
 
         return open_
 
@@ -193,7 +252,7 @@ class FolderFetch:
         return sniff if archive_kind(Path(path)) else None
 
     def _complete(self, f: RemoteFile, known: dict[str, object] | None) -> FileInfo | None:
-        path = self.target / f.path
+        path = self.target / f.local
         try:
             stat = path.stat()
         except OSError:
@@ -213,7 +272,7 @@ class FolderFetch:
     def _remember(self, f: RemoteFile, info: FileInfo, path: Path) -> None:
         line = json.dumps(
             {
-                "path": f.path,
+                "path": f.local,
                 "id": f.id,
                 "size": info.size,
                 "sha256": info.sha256,
@@ -221,19 +280,24 @@ class FolderFetch:
             }
         )
         with self._index_lock:
-            self.done[f.path] = info
+            self.done[f.local] = info
             with (self.target / INDEX_NAME).open("a", encoding="utf-8") as handle:
                 handle.write(line + "\n")
 
     def _read_index(self) -> dict[str, dict[str, object]]:
         index: dict[str, dict[str, object]] = {}
         with contextlib.suppress(FileNotFoundError):
-            for line in (self.target / INDEX_NAME).read_text(encoding="utf-8").splitlines():
+            for line in (self.target / INDEX_NAME).read_text("utf-8", "replace").splitlines():
                 with contextlib.suppress(ValueError):
                     item = json.loads(line)
                     if isinstance(item, dict) and isinstance(item.get("path"), str):
                         index[item["path"]] = item
         return index
+
+
+def _some(names: list[str]) -> str:
+    names = sorted(names)
+    return ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
 
 
 def _with_markers(path: Path, info: FileInfo) -> FileInfo:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import PurePosixPath
 
 import requests
 
 from ..archive import archive_kind
-from ..errors import SourceError
+from ..errors import IntegrityError, SourceError
 from ..http import get
 from ..progress import Reporter
 from ..retry import RetryPolicy, with_retries
@@ -20,18 +20,53 @@ from .pages import PageKind, classify, folder_entries
 FOLDER_MIME = "application/vnd.google-apps.folder"
 
 
+MAX_NAME_BYTES = 255  # what common file systems allow for one name
+
+
 @dataclass(frozen=True)
 class RemoteFile:
     id: str
     path: str  # POSIX path relative to the listed folder
     size: int | None = None
     md5: str | None = None
+    cache_path: str | None = None  # where a second file listed under one path is kept
+
+    @property
+    def local(self) -> str:
+        """Where the file lives in the folder's cache."""
+        return self.cache_path or self.path
 
 
-def _clean(name: str) -> str:
-    # A Drive name may hold a slash or be "..": never let it become a path component that moves.
-    name = name.replace("/", "_").replace("\\", "_").strip()
+def _clean(name: str, folder_id: str) -> str:
+    # A Drive name may hold a slash, be "..", or be absurdly long: never let it become a path
+    # component that moves, and never hand the file system a name it will refuse mid-fetch.
+    name = name.replace("/", "_").replace("\\", "_").replace("\x00", "_").strip()
+    if len(name.encode("utf-8")) > MAX_NAME_BYTES:
+        raise IntegrityError(
+            f"The listing of Drive folder {folder_id} names an entry of "
+            f"{len(name.encode('utf-8'))} bytes ({name[:40]}…), longer than a file name can be.",
+            hint="This is not the BG-20k folder; check the link.",
+        )
     return "_" if name in ("", ".", "..") else name
+
+
+def without_clashes(files: list[RemoteFile], reporter: Reporter) -> list[RemoteFile]:
+    """Drive allows two files with one name, and flattened names can meet: a second file
+    listed under a path is kept apart in the cache, and staging then requires both to hold
+    the same bytes (or stops, naming them)."""
+    first: dict[str, RemoteFile] = {}
+    out = []
+    for f in files:
+        if f.path in first:
+            reporter.note(
+                f"Google Drive lists more than one file as {f.path} (ids {first[f.path].id} and "
+                f"{f.id}); both are fetched, and they must be identical."
+            )
+            f = replace(f, cache_path=f".duplicates/{f.id}/{f.path}")
+        else:
+            first[f.path] = f
+        out.append(f)
+    return out
 
 
 def list_folder(
@@ -56,7 +91,7 @@ def list_folder(
             reporter,
         )
         for child_id, name, is_folder, size, md5 in rows:
-            path = prefix + _clean(name)
+            path = prefix + _clean(name, fid)
             if is_folder:
                 queue.append((child_id, path + "/"))
             else:
@@ -64,7 +99,7 @@ def list_folder(
         folders += 1
     how = "the Drive API" if urls.api_key else "the folder view"
     reporter.note(f"Listed {len(files)} files in {folders} folder(s) through {how}.")
-    return files
+    return without_clashes(files, reporter)
 
 
 Row = tuple[str, str, bool, int | None, str | None]

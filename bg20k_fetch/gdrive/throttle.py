@@ -1,13 +1,16 @@
-"""Backing off as a whole: when Drive throttles one request, every worker waits."""
+"""Backing off as a whole: when Drive throttles one request (429, 5xx), every worker waits.
+
+Only answers about the whole service pause everyone. A quota page is about one file (it lasts
+hours) and a host that cannot be reached is a different failure: see ``health.py``.
+"""
 
 from __future__ import annotations
 
-import os
-import random
 import threading
 import time
 
-from ..errors import UsageError
+from ..retry import backoff
+from ..settings import env_number
 
 
 class Throttle:
@@ -22,11 +25,7 @@ class Throttle:
     @classmethod
     def from_env(cls) -> Throttle:
         """BG20K_THROTTLE_BUDGET: seconds of pausing allowed before a folder fetch stops."""
-        try:
-            budget = float(os.environ.get("BG20K_THROTTLE_BUDGET", "900"))
-        except ValueError as exc:
-            raise UsageError(f"BG20K_THROTTLE_BUDGET must be a number of seconds ({exc}).") from exc
-        return cls(budget=budget)
+        return cls(budget=env_number("BG20K_THROTTLE_BUDGET", 900.0, low=0, high=7 * 86400))
 
     def wait(self) -> None:
         with self._lock:
@@ -39,12 +38,14 @@ class Throttle:
         with self._lock:
             self.hits += 1
             self._streak += 1
-            backoff = min(self.cap, self.base * 2 ** (self._streak - 1))
-            delay = min(self.cap, retry_after) if retry_after is not None else backoff
-            delay *= 0.75 + random.random() / 2  # noqa: S311 - jitter, not crypto
-            until = time.monotonic() + delay
+            if retry_after is not None:
+                delay = min(self.cap, retry_after)  # the server said how long: no less
+            else:
+                delay = backoff(self._streak, self.base, self.cap, spread=0.5)
+            now = time.monotonic()
+            until = now + delay
             if until > self._until:
-                self.waited += until - max(self._until, time.monotonic())
+                self.waited += until - max(self._until, now)
                 self._until = until
             return delay
 
