@@ -22,9 +22,9 @@ from .citations import render, select
 from .consent import ConsentRecord
 from .errors import IntegrityError
 from .fsutil import atomic_write
+from .hashing import FileInfo, hash_file
 from .manifest import MANIFEST_NAME, LayoutReport, dataset_digest, manifest_text, parse_manifest
 from .release import Release
-from .staging import FileInfo, hash_file
 
 PROVENANCE_NAME = "PROVENANCE.yaml"
 CONSENT_NAME = "CONSENT.yaml"

@@ -18,11 +18,12 @@ from .gdrive.folder import FolderFetch
 from .gdrive.links import DriveUrls
 from .gdrive.listing import list_folder, short_listing_notes
 from .gdrive.throttle import Throttle
+from .hashing import hash_file
 from .paths import Paths
 from .progress import Reporter
 from .retry import RetryPolicy
 from .sources import Source, cache_name, local_path, remote_size
-from .staging import Staging, hash_file
+from .staging import Staging
 from .target import Target
 
 

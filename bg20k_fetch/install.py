@@ -20,9 +20,9 @@ from pathlib import Path
 from .dataset import read_manifest, receipt_names
 from .errors import Bg20kError, IntegrityError, StorageError
 from .fsutil import atomic_write, fsync_dir
+from .hashing import FileInfo, hash_file
 from .progress import Reporter
 from .release import Release
-from .staging import FileInfo, hash_file
 from .target import Target, tag_is_dead
 
 PROBLEMS_HEADER = "# bg20k: problems found"

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import IntegrityError, UsageError
+from .hashing import FileInfo
 from .release import Release
-from .staging import FileInfo
 
 MANIFEST_NAME = "MANIFEST.sha256"
 

@@ -26,6 +26,7 @@ from .gate import Asker, require_consent
 from .gather import Gatherer
 from .gdrive.links import DriveUrls
 from .gdrive.throttle import Throttle
+from .hashing import FileInfo
 from .http import make_session
 from .install import (
     clean_leftovers,
@@ -42,7 +43,7 @@ from .release import Release, load_release
 from .retry import RetryPolicy
 from .settings import read_timeout
 from .sources import Source, plan_sources
-from .staging import FileInfo, Staging
+from .staging import Staging
 from .target import Target
 
 FAILOVER_ERRORS = (SourceError, IntegrityError, UnsafeArchiveError)

@@ -8,10 +8,8 @@ while it is written, so the manifest needs no second read.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
-import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -19,18 +17,9 @@ from typing import IO
 
 from .archive import Limits, archive_kind, list_members, open_members
 from .errors import IntegrityError, StorageError
+from .hashing import FileInfo, consume
 from .progress import NullReporter, Reporter
 from .release import Release
-
-CHUNK = 1 << 20
-JPEG_HEAD = b"\xff\xd8\xff"
-
-
-@dataclass(frozen=True)
-class FileInfo:
-    sha256: str
-    size: int
-    jpeg_ok: bool
 
 
 @dataclass
@@ -105,7 +94,7 @@ class Staging:
     def _store(self, rel: str, stream: IO[bytes], origin: str, declared: int) -> None:
         target = self.root / rel
         if rel in self.files:
-            info = _consume(stream, None, origin)
+            info = consume(stream, None, origin)
             if info.sha256 != self.files[rel].sha256:
                 raise IntegrityError(
                     f"Two different files claim {rel} (the second from {origin}).",
@@ -115,7 +104,7 @@ class Staging:
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             with target.open("xb") as out:
-                info = _consume(stream, out, origin)
+                info = consume(stream, out, origin)
         except OSError as exc:  # reads raise IntegrityError inside _consume: these are writes
             raise _write_error(target, exc) from exc
         if info.size != declared:
@@ -148,46 +137,3 @@ def _write_error(target: Path, exc: OSError) -> StorageError:
         f"Cannot write {target}: {exc.strerror or exc}.",
         hint="Check free space and permissions at the destination.",
     )
-
-
-def _consume(stream: IO[bytes], out: IO[bytes] | None, origin: str = "") -> FileInfo:
-    """Hash (and copy to ``out``) everything ``stream`` holds. A failure to read is the
-    source's fault (IntegrityError); a failure to write is the destination's (OSError)."""
-    hasher, size, head, tail = hashlib.sha256(), 0, b"", b""
-    while True:
-        try:
-            block = stream.read(CHUNK)
-        except (OSError, zlib.error, EOFError) as exc:
-            reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-            raise IntegrityError(
-                f"Cannot read {origin or 'a file'}: {reason}.",
-                hint="The copy is damaged or unreadable; use another source.",
-            ) from exc
-        if not block:
-            break
-        if len(head) < 3:
-            head = (head + block)[:3]
-        tail = (tail + block)[-64:]
-        hasher.update(block)
-        size += len(block)
-        if out is not None:
-            out.write(block)
-    return FileInfo(hasher.hexdigest(), size, jpeg_markers_ok(head, tail))
-
-
-def jpeg_markers_ok(head: bytes, tail: bytes) -> bool:
-    """Starts with a JPEG's start-of-image and ends with its end-of-image marker; some
-    encoders pad after the end marker, so padding is allowed but the marker must be there."""
-    return head[:3] == JPEG_HEAD and tail.rstrip(b"\x00\r\n\t ").endswith(b"\xff\xd9")
-
-
-def hash_file(path: Path) -> FileInfo:
-    """Raises IntegrityError when ``path`` cannot be read."""
-    try:
-        with path.open("rb") as handle:
-            return _consume(handle, None, str(path))
-    except OSError as exc:
-        raise IntegrityError(
-            f"Cannot read {path}: {exc.strerror or exc}.",
-            hint="Check its permissions, or fetch the dataset again.",
-        ) from exc

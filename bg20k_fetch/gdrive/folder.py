@@ -24,10 +24,10 @@ from ..archive import archive_kind, sniff
 from ..download import Cancelled, Download, Opener
 from ..errors import Bg20kError, IntegrityError, SourceError
 from ..fsutil import sync_filesystem
+from ..hashing import JPEG_HEAD, FileInfo, hash_file, jpeg_markers_ok
 from ..http import RetryableHTTPError, make_session
 from ..progress import Reporter
 from ..retry import RetriesExhausted, RetryPolicy, is_connect_failure
-from ..staging import JPEG_HEAD, FileInfo, hash_file, jpeg_markers_ok
 from .files import DriveQuotaError, drive_opener, quota_hint
 from .health import HostHealth
 from .links import DriveUrls

@@ -1,0 +1,70 @@
+"""Hashing and the JPEG check, done while bytes pass by so no file is read twice.
+
+A file's SHA-256, its size and whether it starts with a JPEG's start-of-image and ends with its
+end-of-image marker are taken in one pass, whether it is being copied out of an archive,
+downloaded, or read where it lies.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from .errors import IntegrityError
+
+CHUNK = 1 << 20
+JPEG_HEAD = b"\xff\xd8\xff"
+JPEG_TAIL = b"\xff\xd9"
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    sha256: str
+    size: int
+    jpeg_ok: bool
+
+
+def consume(stream: IO[bytes], out: IO[bytes] | None, origin: str = "") -> FileInfo:
+    """Hash (and copy to ``out``) everything ``stream`` holds. A failure to read is the
+    source's fault (IntegrityError); a failure to write is the destination's (OSError)."""
+    hasher, size, head, tail = hashlib.sha256(), 0, b"", b""
+    while True:
+        try:
+            block = stream.read(CHUNK)
+        except (OSError, zlib.error, EOFError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+            raise IntegrityError(
+                f"Cannot read {origin or 'a file'}: {reason}.",
+                hint="The copy is damaged or unreadable; use another source.",
+            ) from exc
+        if not block:
+            break
+        if len(head) < 3:
+            head = (head + block)[:3]
+        tail = (tail + block)[-64:]
+        hasher.update(block)
+        size += len(block)
+        if out is not None:
+            out.write(block)
+    return FileInfo(hasher.hexdigest(), size, jpeg_markers_ok(head, tail))
+
+
+def jpeg_markers_ok(head: bytes, tail: bytes) -> bool:
+    """Starts with a JPEG's start-of-image and ends with its end-of-image marker; some
+    encoders pad after the end marker, so padding is allowed but the marker must be there."""
+    return head[:3] == JPEG_HEAD and tail.rstrip(b"\x00\r\n\t ").endswith(JPEG_TAIL)
+
+
+def hash_file(path: Path) -> FileInfo:
+    """Raises IntegrityError when ``path`` cannot be read."""
+    try:
+        with path.open("rb") as handle:
+            return consume(handle, None, str(path))
+    except OSError as exc:
+        raise IntegrityError(
+            f"Cannot read {path}: {exc.strerror or exc}.",
+            hint="Check its permissions, or fetch the dataset again.",
+        ) from exc
