@@ -23,7 +23,8 @@ from .consent import ConsentRecord
 from .errors import IntegrityError
 from .fsutil import atomic_write
 from .hashing import FileInfo, hash_file
-from .manifest import MANIFEST_NAME, LayoutReport, dataset_digest, manifest_text, parse_manifest
+from .layout import LayoutReport
+from .manifest import MANIFEST_NAME, dataset_digest, manifest_text, parse_manifest
 from .release import Release
 
 PROVENANCE_NAME = "PROVENANCE.yaml"

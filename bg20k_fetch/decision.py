@@ -16,7 +16,8 @@ from pathlib import Path
 
 from .dataset import PROVENANCE_NAME, VerifyReport, read_provenance, verify
 from .errors import IntegrityError
-from .manifest import MANIFEST_NAME, LockFile
+from .lockfile import LockFile
+from .manifest import MANIFEST_NAME
 from .release import Release
 from .target import Target
 

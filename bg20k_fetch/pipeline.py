@@ -35,8 +35,9 @@ from .install import (
     swap_into_place,
     write_problems,
 )
+from .layout import LayoutReport, check_layout
+from .lockfile import LockFile
 from .locking import destination_lock
-from .manifest import LayoutReport, LockFile, check_layout
 from .paths import Paths
 from .progress import NullReporter, Reporter
 from .release import Release, load_release

@@ -14,7 +14,7 @@ from .decision import Action, decide
 from .disk import Space, plan_space
 from .gate import check_pin, environment_pin
 from .http import make_session
-from .manifest import LockFile
+from .lockfile import LockFile
 from .paths import Paths
 from .release import load_release
 from .sources import plan_sources, remote_size

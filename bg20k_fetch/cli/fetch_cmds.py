@@ -12,7 +12,7 @@ from ..dataset import verify
 from ..disk import require_space
 from ..errors import IntegrityError, Interrupted, StorageError
 from ..fsutil import atomic_write, output_target
-from ..manifest import LockFile
+from ..lockfile import LockFile
 from ..paths import Paths
 from ..pipeline import FetchOptions, fetch_dataset
 from ..plan import dry_run
