@@ -5,7 +5,7 @@ from __future__ import annotations
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .errors import UsageError
+from .errors import UsageError, validation_problem
 from .paths import Paths
 
 
@@ -47,6 +47,4 @@ def load_config(paths: Paths) -> Config:
     try:
         return Config.model_validate(raw or {})
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "top level"
-        raise UsageError(f"The config file {path} is invalid at {where}: {first['msg']}.") from exc
+        raise UsageError(f"The config file {path} is invalid: {validation_problem(exc)}.") from exc

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from ._version import __version__
 from .agreement import Agreement
-from .errors import ConsentError, StorageError
+from .errors import ConsentError, StorageError, validation_problem
 from .fsutil import append_line, atomic_write, make_dirs
 from .paths import Paths
 
@@ -130,7 +130,8 @@ def read_status(paths: Paths, agreement: Agreement) -> ConsentStatus:
     try:
         record = ConsentRecord.from_mapping(raw)
     except (ValidationError, TypeError) as exc:
-        return ConsentStatus(State.DAMAGED, reason=f"is invalid: {_first_problem(exc)}")
+        problem = validation_problem(exc) if isinstance(exc, ValidationError) else str(exc)
+        return ConsentStatus(State.DAMAGED, reason=f"is invalid: {problem}")
     if record.status == "revoked":
         return ConsentStatus(State.REVOKED, record)
     if record.dataset != agreement.dataset:
@@ -138,15 +139,6 @@ def read_status(paths: Paths, agreement: Agreement) -> ConsentStatus:
     if record.agreement_sha256 != agreement.sha256:
         return ConsentStatus(State.OTHER_AGREEMENT, record)
     return ConsentStatus(State.IN_FORCE, record)
-
-
-def _first_problem(exc: Exception) -> str:
-    if not isinstance(exc, ValidationError):
-        return str(exc)
-    first = exc.errors()[0]
-    where = ".".join(str(p) for p in first["loc"])
-    message = str(first["msg"]).removeprefix("Value error, ")
-    return f"{where}: {message}" if where else message
 
 
 def _os_user() -> str:

@@ -27,7 +27,14 @@ import requests
 from requests.exceptions import ChunkedEncodingError
 from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
-from .errors import Bg20kError, ExitCode, IntegrityError, SourceError, StorageError
+from .errors import (
+    Bg20kError,
+    ExitCode,
+    HtmlInsteadOfData,
+    IntegrityError,
+    SourceError,
+    StorageError,
+)
 from .fsutil import fsync_dir
 from .http import get, page_title
 from .progress import NullReporter, Reporter
@@ -364,11 +371,7 @@ class Download:
         title = html_title(head)
         if title is not None:
             self.file.discard()
-            raise IntegrityError(
-                f"{self.url} sent an HTML page titled {title!r} instead of data; "
-                "nothing was saved.",
-                hint="The server is refusing or the link is wrong: try another --source.",
-            )
+            raise HtmlInsteadOfData(self.url, title)
         problem = self.sniff(head) if self.sniff else None
         if problem:
             self.file.discard()

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 
 class ExitCode(IntEnum):
@@ -55,6 +59,26 @@ class IntegrityError(Bg20kError):
     exit_code = ExitCode.INTEGRITY
 
 
+class ConflictingFiles(IntegrityError):
+    """Two sources (archive parts, Drive duplicates) give different bytes for one path."""
+
+    def __init__(self, rel: str, second: str) -> None:
+        super().__init__(
+            f"Two different files claim {rel} (the second from {second}).",
+            hint="The parts come from different copies of the dataset; use one copy.",
+        )
+
+
+class HtmlInsteadOfData(IntegrityError):
+    """A server sent a web page (an error, a quota or sign-in page) where data was expected."""
+
+    def __init__(self, what: str, title: str, *, hint: str | None = None) -> None:
+        super().__init__(
+            f"{what} sent an HTML page titled {title!r} instead of data; nothing was saved.",
+            hint=hint or "The server is refusing or the link is wrong: try another --source.",
+        )
+
+
 class UnsafeArchiveError(Bg20kError):
     """An archive member could write outside the destination or exhaust the disk."""
 
@@ -69,6 +93,14 @@ class StorageError(Bg20kError):
 
 class ReleaseDescriptionError(UsageError):
     """The dataset description (shipped, or named by BG20K_RELEASE_FILE) cannot be used."""
+
+
+def validation_problem(exc: ValidationError) -> str:
+    """pydantic's first complaint as one clause: ``where: what``."""
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"])
+    message = str(first["msg"]).removeprefix("Value error, ")
+    return f"{where}: {message}" if where else message
 
 
 class Interrupted(Bg20kError):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from typing import TypedDict
 
 from .agreement import Agreement, digest_matches, validate_pin
 from .consent import ConsentRecord, ConsentStatus, describe, read_status, record_acceptance
@@ -45,6 +46,14 @@ def check_pin(pin: str | None, agreement: Agreement) -> None:
 Asker = Callable[[Agreement, ConsentStatus], bool]
 
 
+class Identity(TypedDict, total=False):
+    """Who accepts, recorded with the consent when given."""
+
+    name: str | None
+    email: str | None
+    affiliation: str | None
+
+
 def require_consent(
     paths: Paths,
     agreement: Agreement,
@@ -52,26 +61,31 @@ def require_consent(
     accept: bool = False,
     pin: str | None = None,
     ask: Asker | None = None,
+    renew: bool = False,
+    identity: Identity | None = None,
 ) -> ConsentRecord:
     """Return the record in force, recording a new one from flag, environment or prompt.
 
-    Raises ConsentError when none of them gives consent; nothing else may happen before this.
+    ``renew`` records a new acceptance even when one is in force (``bg20k accept`` with a name
+    or ``--yes``). Raises ConsentError when none of them gives consent; nothing else may happen
+    before this.
     """
     pin = validate_pin(pin) if pin else None
     check_pin(pin, agreement)
     status = read_status(paths, agreement)
-    if status.in_force and status.record is not None:
+    if status.in_force and status.record is not None and not renew:
         return status.record
+    who = identity or {}
     if accept:
-        return record_acceptance(paths, agreement, "flag")
+        return record_acceptance(paths, agreement, "flag", **who)
     env_pin = environment_pin()
     if env_pin is not None:
         check_pin(env_pin, agreement)
-        return record_acceptance(paths, agreement, "environment")
+        return record_acceptance(paths, agreement, "environment", **who)
     if ask is not None:
         if ask(agreement, status):
-            return record_acceptance(paths, agreement, "prompt")
-        raise ConsentError("The agreement was not accepted; nothing was downloaded.")
+            return record_acceptance(paths, agreement, "prompt", **who)
+        raise ConsentError("The agreement was not accepted; nothing was recorded or fetched.")
     raise ConsentError(
         f"The {agreement.dataset} agreement {agreement.version} has not been accepted "
         f"({describe(status)}).",

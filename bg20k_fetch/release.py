@@ -16,7 +16,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .errors import ReleaseDescriptionError
+from .errors import ReleaseDescriptionError, validation_problem
 
 RELEASE_FILE_NAME = "bg20k.yaml"
 
@@ -132,10 +132,8 @@ def _load(path: Path) -> Release:
     try:
         return Release.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
         raise ReleaseDescriptionError(
-            f"The dataset description {path} is invalid at {where}: {first['msg']}."
+            f"The dataset description {path} is invalid: {validation_problem(exc)}."
         ) from exc
 
 

@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO
 
 from .archive import Limits, archive_kind, list_members, open_members
-from .errors import IntegrityError, StorageError
+from .errors import ConflictingFiles, IntegrityError, StorageError
 from .hashing import FileInfo, consume
 from .progress import NullReporter, Reporter
 from .release import Release
@@ -96,10 +96,7 @@ class Staging:
         if rel in self.files:
             info = consume(stream, None, origin)
             if info.sha256 != self.files[rel].sha256:
-                raise IntegrityError(
-                    f"Two different files claim {rel} (the second from {origin}).",
-                    hint="The parts come from different copies of the dataset; use one copy.",
-                )
+                raise ConflictingFiles(rel, origin)
             return
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -116,7 +113,7 @@ class Staging:
         """Link an already hashed file into place; False when it must be copied instead."""
         if rel in self.files:
             if info.sha256 != self.files[rel].sha256:
-                raise IntegrityError(f"Two different files claim {rel} (the second is {file}).")
+                raise ConflictingFiles(rel, str(file))
             return True
         target = self.root / rel
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -5,18 +5,9 @@ from __future__ import annotations
 import argparse
 
 from ..agreement import load_agreement, validate_pin
-from ..consent import (
-    Method,
-    State,
-    accepted_line,
-    describe,
-    read_history,
-    read_status,
-    record_acceptance,
-    revoke,
-)
+from ..consent import State, accepted_line, describe, read_history, read_status, revoke
 from ..errors import ConsentError
-from ..gate import check_pin, environment_pin
+from ..gate import Identity, environment_pin, require_consent
 from ..paths import Paths
 from ..release import release_file
 from .ui import Ui
@@ -36,9 +27,7 @@ def cmd_agreement(args: argparse.Namespace, ui: Ui) -> int:
 def cmd_accept(args: argparse.Namespace, ui: Ui) -> int:
     paths = Paths.from_env()
     agreement = load_agreement()
-    pin = validate_pin(args.agreement_sha256) if args.agreement_sha256 else None
-    check_pin(pin, agreement)
-    identity = {"name": args.name, "email": args.email, "affiliation": args.affiliation}
+    identity: Identity = {"name": args.name, "email": args.email, "affiliation": args.affiliation}
     status = read_status(paths, agreement)
     if status.state is State.DAMAGED:
         ui.info(f"The consent file {paths.consent_file} {status.reason}; it will be kept aside.")
@@ -49,23 +38,23 @@ def cmd_accept(args: argparse.Namespace, ui: Ui) -> int:
             f"({status.record.method}); nothing to do."
         )
         return 0
-    method: Method
-    if args.yes:
-        method = "flag"
-    elif ui.interactive:
-        if not ui.ask_consent(agreement, status):
-            raise ConsentError("The agreement was not accepted; nothing was recorded.")
-        method = "prompt"
-    elif environment_pin() is not None:
-        check_pin(environment_pin(), agreement)
-        method = "environment"
-    else:
+    if not args.yes and not ui.interactive and environment_pin() is None:
+        if args.agreement_sha256:
+            validate_pin(args.agreement_sha256)  # a malformed pin is a usage error first
         raise ConsentError(
             "No terminal to ask on, so nothing was accepted.",
             hint="Read the text with `bg20k agreement`, then run `bg20k accept --yes` "
             f"(optionally --agreement-sha256 {agreement.sha256[:12]}).",
         )
-    record = record_acceptance(paths, agreement, method, **identity)
+    record = require_consent(
+        paths,
+        agreement,
+        accept=args.yes,
+        pin=args.agreement_sha256,
+        ask=ui.ask_consent if ui.interactive else None,
+        renew=True,
+        identity=identity,
+    )
     ui.info(accepted_line(record, paths))
     return 0
 

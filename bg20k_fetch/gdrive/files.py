@@ -12,39 +12,13 @@ from urllib.parse import urlencode
 import requests
 
 from ..download import Opener
-from ..errors import IntegrityError, SourceError
+from ..errors import SourceError
 from ..http import get, page_title
-from ..release import load_release
+from .errors import DriveAccessError, DriveNotFound, DriveQuotaError, drive_page_instead_of_data
 from .links import DriveUrls
 from .pages import PageKind, classify, download_form, legacy_confirm_token
 
 MAX_PAGE = 2 * 2**20
-
-
-class DriveQuotaError(SourceError):
-    """Drive's "Quota exceeded" page: too many downloads of this file recently."""
-
-
-class DriveAccessError(SourceError):
-    """The file is not shared publicly (a sign-in or "You need access" page)."""
-
-
-def quota_hint() -> str:
-    baidu = next((s for s in load_release().sources if s.kind == "baidu"), None)
-    where = f" ({baidu.url}, password {baidu.password})" if baidu and baidu.password else ""
-    return (
-        "Only waiting (often a day), another source (a mirror), or a copy downloaded in a "
-        "browser helps: `bg20k fetch --from ~/Downloads/BG-20k-<time>-001.zip --from …-002.zip` "
-        f"for the browser's zip parts, or `bg20k fetch --from PATH` for the Baidu copy{where}."
-    )
-
-
-def quota_error(file_id: str) -> DriveQuotaError:
-    return DriveQuotaError(
-        f"Google Drive says the download quota of file {file_id} is exceeded "
-        "(too many users have downloaded it recently).",
-        hint=quota_hint(),
-    )
 
 
 def _is_html(response: requests.Response) -> bool:
@@ -66,21 +40,18 @@ def drive_opener(
             response = get(session, url, headers=headers)
             if response.url.startswith(f"{urls.accounts}/ServiceLogin"):
                 response.close()
-                raise _access_error(file_id)
+                raise DriveAccessError(f"file {file_id}")
             if response.status_code == 404:
                 response.close()
-                raise SourceError(
-                    f"Google Drive has no file with id {file_id} (404).",
-                    hint="Check the link, or use another --source.",
-                )
+                raise DriveNotFound("file", file_id)
             if not _is_html(response) and response.status_code in (200, 206, 416):
                 return response
             page = _read_page(response)
             kind = classify(page)
             if kind is PageKind.QUOTA:
-                raise quota_error(file_id)
+                raise DriveQuotaError(file_id)
             if kind is PageKind.NEEDS_SIGN_IN or response.status_code in (401, 403):
-                raise _access_error(file_id)
+                raise DriveAccessError(f"file {file_id}")
             form = download_form(page, response.url) if kind is PageKind.WARNING else None
             token = None if form else legacy_confirm_token(page) or _cookie_token(session)
             if form is not None:
@@ -89,11 +60,7 @@ def drive_opener(
                 query = urlencode({"export": "download", "confirm": token, "id": file_id})
                 url = f"{urls.drive}/uc?{query}"
             else:
-                raise IntegrityError(
-                    f"Google Drive sent an HTML page titled {page_title(page)!r} for file "
-                    f"{file_id} instead of data; nothing was saved.",
-                    hint="Open the link in a browser to see what Drive says.",
-                )
+                raise drive_page_instead_of_data(file_id, page_title(page))
         raise SourceError(
             f"Google Drive kept asking to confirm the download of file {file_id}.",
             hint="Drive may have changed its confirmation page; please report it, and use "
@@ -108,10 +75,3 @@ def _cookie_token(session: requests.Session) -> str | None:
         if cookie.name.startswith("download_warning") and cookie.value:
             return cookie.value
     return None
-
-
-def _access_error(file_id: str) -> DriveAccessError:
-    return DriveAccessError(
-        f"Google Drive file {file_id} is not shared publicly (Drive asks to sign in).",
-        hint="Ask the owner to share it with 'anyone with the link', or use another source.",
-    )

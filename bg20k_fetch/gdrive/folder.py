@@ -28,7 +28,8 @@ from ..hashing import JPEG_HEAD, FileInfo, hash_file, jpeg_markers_ok
 from ..http import RetryableHTTPError, make_session
 from ..progress import Reporter
 from ..retry import RetriesExhausted, RetryPolicy, is_connect_failure
-from .files import DriveQuotaError, drive_opener, quota_hint
+from .errors import DriveQuotaError, quota_hint
+from .files import drive_opener
 from .health import HostHealth
 from .links import DriveUrls
 from .listing import RemoteFile

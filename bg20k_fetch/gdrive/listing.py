@@ -14,6 +14,7 @@ from ..http import get
 from ..progress import Reporter
 from ..retry import RetryPolicy, with_retries
 from ..staging import Staging
+from .errors import DriveAccessError, DriveNotFound
 from .links import DriveUrls
 from .pages import PageKind, classify, folder_entries
 
@@ -108,17 +109,11 @@ Row = tuple[str, str, bool, int | None, str | None]
 def _list_view(session: requests.Session, urls: DriveUrls, folder_id: str) -> list[Row]:
     response = get(session, urls.folder_view(folder_id), stream=False)
     if response.status_code == 404:
-        raise SourceError(
-            f"Google Drive has no folder with id {folder_id} (404).",
-            hint="Check the link, or use another --source.",
-        )
+        raise DriveNotFound("folder", folder_id)
     if response.url.startswith(f"{urls.accounts}/ServiceLogin") or (
         response.status_code in (401, 403) or classify(response.text) is PageKind.NEEDS_SIGN_IN
     ):
-        raise SourceError(
-            f"Google Drive folder {folder_id} is not shared publicly.",
-            hint="Ask the owner to share it with 'anyone with the link'.",
-        )
+        raise DriveAccessError(f"folder {folder_id}")
     if response.status_code != 200:
         raise SourceError(
             f"Listing Google Drive folder {folder_id} failed: HTTP {response.status_code}."

@@ -1,0 +1,53 @@
+"""What Google Drive's refusals mean, each worded once."""
+
+from __future__ import annotations
+
+from ..errors import HtmlInsteadOfData, SourceError
+from ..release import load_release
+
+
+def quota_hint() -> str:
+    baidu = next((s for s in load_release().sources if s.kind == "baidu"), None)
+    where = f" ({baidu.url}, password {baidu.password})" if baidu and baidu.password else ""
+    return (
+        "Only waiting (often a day), another source (a mirror), or a copy downloaded in a "
+        "browser helps: `bg20k fetch --from ~/Downloads/BG-20k-<time>-001.zip --from …-002.zip` "
+        f"for the browser's zip parts, or `bg20k fetch --from PATH` for the Baidu copy{where}."
+    )
+
+
+class DriveQuotaError(SourceError):
+    """Drive's "Quota exceeded" page: too many downloads of this one file recently."""
+
+    def __init__(self, file_id: str) -> None:
+        super().__init__(
+            f"Google Drive says the download quota of file {file_id} is exceeded "
+            "(too many users have downloaded it recently).",
+            hint=quota_hint(),
+        )
+
+
+class DriveAccessError(SourceError):
+    """Not shared publicly: Drive redirects to a sign-in page or says "You need access"."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(
+            f"Google Drive {what} is not shared publicly (Drive asks to sign in).",
+            hint="Ask the owner to share it with 'anyone with the link', or use another source.",
+        )
+
+
+class DriveNotFound(SourceError):
+    def __init__(self, what: str, item_id: str) -> None:
+        super().__init__(
+            f"Google Drive has no {what} with id {item_id} (404).",
+            hint="Check the link, or use another --source.",
+        )
+
+
+def drive_page_instead_of_data(file_id: str, title: str) -> HtmlInsteadOfData:
+    return HtmlInsteadOfData(
+        f"Google Drive (file {file_id})",
+        title,
+        hint="Open the link in a browser to see what Drive says.",
+    )
