@@ -23,7 +23,6 @@ from .errors import (
     UsageError,
 )
 from .gate import Asker, require_consent
-from .gather import Gatherer
 from .gdrive.links import DriveUrls
 from .gdrive.throttle import Throttle
 from .hashing import FileInfo
@@ -43,7 +42,7 @@ from .progress import NullReporter, Reporter
 from .release import Release, load_release
 from .retry import RetryPolicy
 from .settings import read_timeout
-from .sources import Source, plan_sources
+from .sources import Fetching, LocalPath, Source, plan_sources
 from .staging import Staging
 from .target import Target
 
@@ -176,7 +175,7 @@ def fetch_dataset(
 
 
 def _try_sources(run: _Run, plan: list[list[Source]], urls: DriveUrls) -> Fetched:
-    gatherer = Gatherer(
+    fetching = Fetching(
         make_session(),
         urls,
         run.paths,
@@ -191,18 +190,18 @@ def _try_sources(run: _Run, plan: list[list[Source]], urls: DriveUrls) -> Fetche
     try:
         for index, group in enumerate(plan):
             label = " + ".join(str(s) for s in group)
-            gatherer.archives = []
+            fetching.archives = []
             try:
-                return _try_source(run, group, label, gatherer, failed)
+                return _try_source(run, group, label, fetching, failed)
             except FAILOVER_ERRORS as exc:
-                gatherer.release()
+                fetching.release()
                 failed.append(SourceAttempt(source=label, error=str(exc)))
                 errors.append((label, exc))
                 if index + 1 == len(plan):
                     raise exc if len(plan) == 1 else AllSourcesFailed(errors) from exc
                 run.reporter.note(f"Source {label} failed: {exc}; trying the next one.")
     finally:
-        gatherer.release()
+        fetching.release()
     raise AssertionError("unreachable")  # pragma: no cover: plan_sources never returns []
 
 
@@ -210,7 +209,7 @@ def _try_source(
     run: _Run,
     group: list[Source],
     label: str,
-    gatherer: Gatherer,
+    fetching: Fetching,
     failed: list[SourceAttempt],
 ) -> Fetched:
     target = run.target
@@ -227,7 +226,8 @@ def _try_source(
             staging.root.mkdir(parents=True)
         except OSError as exc:
             raise StorageError(f"Cannot create {staging.root}: {exc.strerror}.") from exc
-        gatherer.gather(group, staging)
+        for source in group:
+            source.gather(staging, fetching)
         report = _checked(run, staging.files, label)
         with consent_held(run.paths, run.agreement, run.record) as note:
             provenance = write_receipts(
@@ -239,7 +239,7 @@ def _try_source(
                 report=report,
                 served_by=label,
                 failed=failed,
-                archives=gatherer.archives,
+                archives=fetching.archives,
                 extras_ignored=len(staging.extras),
             )
             kept = swap_into_place(staging.root, target, run.release)
@@ -250,7 +250,7 @@ def _try_source(
         run.reporter.note(line)
     remove_own_problems_file(target)
     if not run.options.keep_archive:
-        gatherer.remove_caches()
+        fetching.remove_caches()
     return Fetched(target.root, provenance.digest, provenance.file_count, provenance.complete)
 
 
@@ -292,8 +292,9 @@ def _sources_inside(plan: list[list[Source]], target: Target) -> list[Path]:
         return []
     real = real.resolve()
     inside = []
-    for source in (s for group in plan for s in group if s.kind == "path"):
-        path = Path(source.location).absolute().resolve()
+    local = [s for group in plan for s in group if isinstance(s, LocalPath)]
+    for source in local:
+        path = source.path.absolute().resolve()
         if path == real or real in path.parents or path in real.parents:
             inside.append(path)
     return inside

@@ -10,12 +10,12 @@ from pathlib import Path
 
 from ..dataset import verify
 from ..disk import require_space
+from ..dry_run import dry_run
 from ..errors import IntegrityError, Interrupted, StorageError
 from ..fsutil import atomic_write, output_target
 from ..lockfile import LockFile
 from ..paths import Paths
 from ..pipeline import FetchOptions, fetch_dataset
-from ..plan import dry_run
 from ..progress import Reporter
 from ..release import load_release
 from .reporters import JsonReporter, PlainReporter, QuietReporter, RichReporter

@@ -17,23 +17,25 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import requests
 
 from ..archive import archive_kind, sniff
-from ..download import Cancelled, Download, Opener
+from ..download import Cancelled, Opener
 from ..errors import Bg20kError, IntegrityError, SourceError
 from ..fsutil import sync_filesystem
 from ..hashing import JPEG_HEAD, FileInfo, hash_file, jpeg_markers_ok
 from ..http import RetryableHTTPError, make_session
 from ..progress import Reporter
-from ..retry import RetriesExhausted, RetryPolicy, is_connect_failure
+from ..retry import RetriesExhausted, is_connect_failure
 from .errors import DriveQuotaError, quota_hint
 from .files import drive_opener
 from .health import HostHealth
-from .links import DriveUrls
 from .listing import RemoteFile
-from .throttle import Throttle
+
+if TYPE_CHECKING:
+    from ..sources.base import Fetching
 
 INDEX_NAME = ".bg20k-index.jsonl"
 
@@ -44,8 +46,8 @@ def _jpeg_sniff(head: bytes) -> str | None:
     return f"it starts with {head[:16]!r}, not a JPEG"
 
 
-class _BytesOnly:
-    """Per-file downloads feed the folder's byte count; the folder's phase counts files."""
+class _FileBytes:
+    """A file's download feeds the folder's byte count; the folder's own phase counts files."""
 
     def __init__(self, inner: Reporter, lock: threading.Lock) -> None:
         self.inner, self.lock = inner, lock
@@ -81,16 +83,17 @@ class _Outcome:
 
 @dataclass
 class FolderFetch:
-    urls: DriveUrls
+    ctx: Fetching
     target: Path
-    reporter: Reporter
     jobs: int = 8
-    policy: RetryPolicy | None = None
-    throttle: Throttle | None = None
     health: HostHealth = field(default_factory=HostHealth)
 
     def __post_init__(self) -> None:
-        self.throttle = self.throttle or Throttle.from_env()
+        self.urls, self.reporter, self.throttle = (
+            self.ctx.urls,
+            self.ctx.reporter,
+            self.ctx.throttle,
+        )
         self._local = threading.local()
         self._index_lock = threading.Lock()
         self._report_lock = threading.Lock()
@@ -117,7 +120,7 @@ class FolderFetch:
                 "continuing with the rest."
             )
         with ThreadPoolExecutor(max_workers=max(1, self.jobs)) as pool:
-            futures: list[Future[None]] = [pool.submit(self._one, f) for f in todo]
+            futures: list[Future[None]] = [pool.submit(self._fetch_one, f) for f in todo]
             try:
                 finished, _ = wait(futures, return_when=FIRST_EXCEPTION)
                 for fut in finished:
@@ -165,27 +168,25 @@ class FolderFetch:
             session = self._local.session = make_session(pool_size=2)
         return session
 
-    def _one(self, f: RemoteFile) -> None:
-        assert self.throttle is not None
+    def _fetch_one(self, f: RemoteFile) -> None:
         dest = self.target / f.local
         direct = self.urls.direct_url(f.id)
         while not self._stop.is_set():
             self.throttle.wait()
             opener = drive_opener(self._session(), self.urls, f.id, first_url=direct)
             try:
-                got = Download(
-                    self._session(),
+                got = self.ctx.download(
                     direct,
                     dest,
+                    session=self._session(),
                     expected_size=f.size,
                     sniff=self._sniffer(f.path),
-                    policy=self.policy,
                     label=f.path,
-                    reporter=_BytesOnly(self.reporter, self._report_lock),
+                    reporter=_FileBytes(self.reporter, self._report_lock),
                     durable=False,
                     opener=self._guarded(opener),
                     cancel=self._stop,
-                ).run()
+                )
                 if f.md5 is not None:
                     _check_md5(dest, f)
             except Cancelled:
@@ -211,7 +212,6 @@ class FolderFetch:
             return
 
     def _throttled_again(self, f: RemoteFile) -> None:
-        assert self.throttle is not None
         pause = self.throttle.hit()
         if self.throttle.exhausted:
             raise SourceError(
@@ -226,7 +226,6 @@ class FolderFetch:
     def _guarded(self, opener: Opener) -> Opener:
         """Every request of every worker: wait out a pause, stop if the host is down, and
         tell the throttle and the health check what the answer was."""
-        assert self.throttle is not None
         throttle, health = self.throttle, self.health
 
         def open_(headers: Mapping[str, str]) -> requests.Response:

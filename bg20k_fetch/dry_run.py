@@ -17,7 +17,7 @@ from .http import make_session
 from .lockfile import LockFile
 from .paths import Paths
 from .release import load_release
-from .sources import plan_sources, remote_size
+from .sources import plan_sources
 from .target import Target
 
 
@@ -27,6 +27,7 @@ class PlannedSource:
     kind: str
     size: int | None
     sha256: str | None
+    needs: str
 
 
 @dataclass(frozen=True)
@@ -46,14 +47,6 @@ class Plan:
         for item, space in zip(data["disk"], self.disk, strict=True):
             item["enough"] = space.enough
         return data
-
-
-def _local_size(path: Path) -> int | None:
-    if path.is_file():
-        return path.stat().st_size
-    if path.is_dir():
-        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
-    return None
 
 
 def dry_run(
@@ -92,18 +85,17 @@ def dry_run(
     chosen = [
         s for group in plan_sources(sources, from_paths, sha256, config, release) for s in group
     ]
+    # Asking a server for a size is a connection: only once consent is in force.
     session = make_session() if status.in_force else None
     planned: list[PlannedSource] = []
     for source in chosen:
-        size = source.size
-        if source.kind == "path":
-            size = _local_size(Path(source.location))
-        elif size is None and session is not None and source.kind == "http":
-            size = remote_size(session, source.location)
-        planned.append(PlannedSource(str(source), source.kind, size, source.sha256))
+        described = source.describe(session)
+        planned.append(
+            PlannedSource(str(source), source.kind, described.size, source.sha256, described.needs)
+        )
     first = next((p.size for p in planned if p.size), None)
     need = first if not from_paths else sum(p.size or 0 for p in planned)
-    local = all(p.kind == "path" for p in planned)  # nothing goes through the cache
+    local = all(p.needs == "local files" for p in planned)  # nothing goes through the cache
     space = (
         plan_space(paths.cache_dir, target.dest_dir, need, partial=need if local else 0)
         if need and decision.action is not Action.REUSE

@@ -1,0 +1,97 @@
+"""What every kind of source is: something that can say what it would fetch (for the dry run)
+and bring its files into the staging tree (for the fetch), and the context both get."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self
+
+import requests
+
+from ..cache import CacheEntry, remove_if_unused
+from ..download import Download, Downloaded
+from ..gdrive.links import DriveUrls
+from ..gdrive.throttle import Throttle
+from ..paths import Paths
+from ..progress import Reporter
+from ..retry import RetryPolicy
+from ..target import Target
+
+if TYPE_CHECKING:
+    from ..config import Config
+    from ..dataset import ArchiveInfo
+    from ..staging import Staging
+
+
+@dataclass(frozen=True)
+class Description:
+    """For the dry run: what a source would bring, as far as can be known without fetching."""
+
+    size: int | None
+    needs: str  # what it uses: "network", "local files"
+
+
+class Source(Protocol):
+    kind: ClassVar[str]  # as shown in the dry run: http, path, gdrive-file, gdrive-folder …
+
+    @property
+    def sha256(self) -> str | None:
+        """The pinned SHA-256 of the one file this source is, if any."""
+        ...
+
+    @classmethod
+    def from_text(cls, text: str, *, config: Config, sha256: str | None) -> Self:
+        """Parse what the user wrote (the registry chose this kind by its scheme)."""
+        ...
+
+    def describe(self, session: requests.Session | None) -> Description:
+        """What the dry run shows; ``session`` is None when the network may not be used yet."""
+        ...
+
+    def gather(self, into: Staging, ctx: Fetching) -> None:
+        """Bring this source's files into the staging tree."""
+        ...
+
+
+@dataclass
+class Fetching:
+    """What a fetch gives its sources: the network, the cache, the destination and the place to
+    record which archives served the bytes."""
+
+    session: requests.Session
+    urls: DriveUrls
+    paths: Paths
+    target: Target
+    reporter: Reporter
+    policy: RetryPolicy
+    jobs: int
+    throttle: Throttle
+    archives: list[ArchiveInfo] = field(default_factory=list)
+    caches: list[Path] = field(default_factory=list)  # ours to delete once installed
+    held: list[CacheEntry] = field(default_factory=list)
+
+    def download(self, url: str, dest: Path, **options: Any) -> Downloaded:
+        """The one place a Download is built: this fetch's session, policy and reporter, unless
+        a caller (a folder's worker thread) passes its own."""
+        options.setdefault("reporter", self.reporter)
+        options.setdefault("policy", self.policy)
+        session = options.pop("session", self.session)
+        return Download(session, url, dest, **options).run()
+
+    def hold(self, path: Path) -> Path:
+        """Use a cache entry under its lock until this source is installed or has failed."""
+        self.held.append(CacheEntry(path, self.reporter))
+        if path not in self.caches:
+            self.caches.append(path)
+        return path
+
+    def release(self) -> None:
+        while self.held:
+            self.held.pop().release()
+
+    def remove_caches(self) -> None:
+        """Delete what this run downloaded, unless another process is using it now."""
+        self.release()
+        for path in self.caches:
+            remove_if_unused(path)

@@ -1,0 +1,51 @@
+"""One Google Drive file (an archive): through Drive's redirect and confirmation form."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+import requests
+
+from ..archive import sniff
+from ..config import Config
+from ..dataset import ArchiveInfo
+from .base import Description, Fetching
+
+if TYPE_CHECKING:
+    from ..staging import Staging
+
+
+@dataclass(frozen=True)
+class DriveFile:
+    kind: ClassVar[str] = "gdrive-file"
+    id: str
+    sha256: str | None = None
+
+    def __str__(self) -> str:
+        return f"gdrive:{self.id}"
+
+    @classmethod
+    def from_text(cls, text: str, *, config: Config, sha256: str | None) -> DriveFile:
+        return cls(text.split(":", 1)[1], sha256.lower() if sha256 else None)
+
+    def describe(self, session: requests.Session | None) -> Description:
+        return Description(None, "network: Google Drive")
+
+    def gather(self, into: Staging, ctx: Fetching) -> None:
+        from ..gdrive.files import drive_opener
+
+        name = f"gdrive-{self.id}"
+        dest = ctx.hold(ctx.paths.cache_dir / name)
+        got = ctx.download(
+            ctx.urls.file_url(self.id),
+            dest,
+            expected_sha256=self.sha256,
+            sniff=sniff,
+            label=str(self),
+            opener=drive_opener(ctx.session, ctx.urls, self.id),
+        )
+        into.add_archive(got.path, label=str(self))
+        ctx.archives.append(
+            ArchiveInfo(name=name, origin=str(self), size=got.size, sha256=got.sha256)
+        )

@@ -1,0 +1,46 @@
+"""A Google Drive folder: listed, then fetched file by file into a cache that survives runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+import requests
+
+from ..config import Config
+from ..errors import UsageError
+from .base import Description, Fetching
+
+if TYPE_CHECKING:
+    from ..staging import Staging
+
+
+@dataclass(frozen=True)
+class DriveFolder:
+    kind: ClassVar[str] = "gdrive-folder"
+    id: str
+    sha256: str | None = None  # always None: a folder has many files, nothing single to pin
+
+    def __str__(self) -> str:
+        return f"gdrive-folder:{self.id}"
+
+    @classmethod
+    def from_text(cls, text: str, *, config: Config, sha256: str | None) -> DriveFolder:
+        if sha256:
+            raise UsageError("--sha256 pins one archive; a Drive folder has many files.")
+        return cls(text.split(":", 1)[1])
+
+    def describe(self, session: requests.Session | None) -> Description:
+        return Description(None, "network: Google Drive")
+
+    def gather(self, into: Staging, ctx: Fetching) -> None:
+        """Loose images, archives or a mix; files land in a cache that survives a re-run."""
+        from ..gdrive.folder import FolderFetch
+        from ..gdrive.listing import list_folder, short_listing_notes
+
+        files = list_folder(ctx.session, ctx.urls, self.id, ctx.reporter, ctx.policy)
+        for note in short_listing_notes([f.path for f in files], into):
+            ctx.reporter.note(note)
+        target = ctx.hold(ctx.paths.cache_dir / f"gdrive-folder-{self.id}")
+        done = FolderFetch(ctx, target, jobs=ctx.jobs).run(files)
+        into.add_directory(target, known=done)

@@ -1,0 +1,67 @@
+"""A copy already on disk: an archive (browser zip parts, a mirror's file) or a directory (the
+Baidu copy). Read where it lies; never moved or deleted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+import requests
+
+from ..archive import archive_kind
+from ..config import Config
+from ..dataset import ArchiveInfo
+from ..errors import IntegrityError, SourceError
+from ..hashing import hash_file
+from .base import Description, Fetching
+
+if TYPE_CHECKING:
+    from ..staging import Staging
+
+
+@dataclass(frozen=True)
+class LocalPath:
+    kind: ClassVar[str] = "path"
+    path: Path
+    sha256: str | None = None
+    size: int | None = None
+
+    def __str__(self) -> str:
+        return str(self.path)
+
+    @classmethod
+    def from_text(cls, text: str, *, config: Config, sha256: str | None) -> LocalPath:
+        mirror = next((m for m in config.mirrors if m.url == text), None)
+        pinned = sha256 or (mirror.sha256 if mirror else None)
+        return cls(Path(text).expanduser(), pinned.lower() if pinned else None)
+
+    def describe(self, session: requests.Session | None) -> Description:
+        size = None
+        if self.path.is_file():
+            size = self.path.stat().st_size
+        elif self.path.is_dir():
+            size = sum(p.stat().st_size for p in self.path.rglob("*") if p.is_file())
+        return Description(size, "local files")
+
+    def checked(self) -> Path:
+        if not self.path.exists():
+            raise SourceError(
+                f"{self.path} does not exist.", hint="Check the path given to --source/--from."
+            )
+        if self.path.is_file() and archive_kind(self.path) is None:
+            raise SourceError(f"{self.path} is not a .zip, .tar, .tar.gz or .tgz archive.")
+        return self.path
+
+    def gather(self, into: Staging, ctx: Fetching) -> None:
+        path = self.checked()
+        if path.is_dir():
+            into.add_directory(path)
+            return
+        info = hash_file(path)
+        if self.sha256 and info.sha256 != self.sha256:
+            raise IntegrityError(f"{path} has SHA-256 {info.sha256}, not the pinned {self.sha256}.")
+        into.add_archive(path)
+        ctx.archives.append(
+            ArchiveInfo(name=path.name, origin=str(path), size=info.size, sha256=info.sha256)
+        )
