@@ -1,25 +1,17 @@
 """The download engine every remote source uses: stream, hash, resume, retry, verify, rename.
 
-Bytes go to ``<name>.part``; a sidecar ``<name>.part.json`` remembers the validator (strong ETag
-or Last-Modified) and total size so a later run can resume with ``Range`` + ``If-Range``. The
-file is renamed to its final name only after its size and (when known) digest match, and a
-``<name>.done.json`` then records what it is, so a later run revalidates it with one
-conditional request instead of downloading it again.
-
-What to do with each answer is decided by ``judge()``, a pure function of the status, the
-``Content-Range`` and what is on disk; ``PartFile`` holds the per-file state.
+Bytes go to ``<name>.part``, hashed as they arrive; the file is renamed to its final name only
+after its size and (when known) digest match. Resuming, revalidating and what each answer
+means live in ``resume.py``; retrying in ``retry.py``.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -35,9 +27,17 @@ from .errors import (
     SourceError,
     StorageError,
 )
-from .fsutil import fsync_dir
 from .http import get, page_title
 from .progress import NullReporter, Reporter
+from .resume import (
+    Downloaded,
+    PartFile,
+    Verdict,
+    conditional_headers,
+    judge,
+    parse_content_range,
+    validator_of,
+)
 from .retry import RetryPolicy, with_retries
 from .settings import read_timeout
 
@@ -46,15 +46,6 @@ Sniffer = Callable[[bytes], str | None]  # returns a complaint about the first b
 # Opens the response for one attempt, given the request headers; sources whose URL must be
 # worked out per request (Google Drive's confirmation form) pass their own.
 Opener = Callable[[Mapping[str, str]], requests.Response]
-
-
-@dataclass(frozen=True)
-class Downloaded:
-    path: Path
-    url: str
-    size: int
-    sha256: str
-    reused: bool = False
 
 
 class Cancelled(Bg20kError):
@@ -67,145 +58,11 @@ class _Restart(Exception):
     """The partial file cannot be continued; start over (counted against max_restarts)."""
 
 
-_CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$")
-
-
-def parse_content_range(value: str | None) -> tuple[int, int, int | None] | None:
-    """``bytes 100-199/1000`` -> (100, 199, 1000); None when absent or malformed."""
-    match = _CONTENT_RANGE.match(value or "")
-    if not match:
-        return None
-    start, end, total = match.groups()
-    if int(end) < int(start) or (total != "*" and int(end) >= int(total)):
-        return None
-    return int(start), int(end), None if total == "*" else int(total)
-
-
-class Verdict(Enum):
-    CONTINUE = "continue the .part from the offset asked for"
-    FROM_ZERO = "write from the first byte (the answer is the whole file)"
-    RESTART = "discard the .part and ask again from zero"
-    REUSE = "the complete file on disk is current"
-    FAIL = "give up on this source"
-
-
-def judge(
-    status: int,
-    content_range: str | None,
-    *,
-    offset: int,
-    saved_total: int | None,
-    conditional: bool = False,
-) -> tuple[Verdict, str]:
-    """What an answer means for the bytes on disk. Pure: a table of cases tests it."""
-    if status == 304 and conditional:
-        return Verdict.REUSE, "not modified"
-    if status == 416:
-        return Verdict.RESTART, "answered 416 Range Not Satisfiable"
-    if status == 206:
-        rng = parse_content_range(content_range)
-        if rng is None:
-            return Verdict.RESTART, "answered 206 without a valid Content-Range"
-        if rng[0] != offset:
-            return Verdict.RESTART, f"answered a range from byte {rng[0]}, not {offset}"
-        if offset and saved_total is not None and rng[2] != saved_total:
-            return Verdict.RESTART, f"now has {rng[2]} bytes, not {saved_total}"
-        return Verdict.CONTINUE, "continues the file"
-    if status == 200:
-        # A 200 to a Range request: the server ignored it or the file changed. Never append.
-        return Verdict.FROM_ZERO, "sent the whole file" if offset else "ok"
-    return Verdict.FAIL, f"answered HTTP {status}"
-
-
-def _validator(response: requests.Response) -> str | None:
-    etag = response.headers.get("ETag")
-    if etag and not etag.startswith("W/"):
-        return etag  # weak ETags are not allowed in If-Range
-    return response.headers.get("Last-Modified")
-
-
 def html_title(head: bytes) -> str | None:
     text = head[:4096].decode("utf-8", "replace")
     if not re.match(r"\s*(<!doctype html|<html|<head|<\?xml|<)", text, re.IGNORECASE):
         return None
     return page_title(text)
-
-
-class PartFile:
-    """One download's state on disk: the ``.part``, its sidecar, and the finished file's record."""
-
-    def __init__(self, dest: Path, url: str) -> None:
-        self.dest, self.url = dest, url
-        self.part = dest.with_name(dest.name + ".part")
-        self.meta = dest.with_name(dest.name + ".part.json")
-        self.done = dest.with_name(dest.name + ".done.json")
-
-    def offset(self) -> int:
-        try:
-            return self.part.stat().st_size
-        except FileNotFoundError:
-            return 0
-
-    def _read(self, path: Path) -> dict[str, object]:
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
-        return data if isinstance(data, dict) and data.get("url") == self.url else {}
-
-    def saved(self) -> dict[str, object]:
-        return self._read(self.meta)
-
-    def save(self, validator: str | None, total: int | None) -> None:
-        meta = {"url": self.url, "validator": validator, "total": total}
-        self.meta.write_text(json.dumps(meta), encoding="utf-8")
-
-    def complete(self, expected_sha256: str | None) -> Downloaded | None:
-        """The finished file, if its record matches what is on disk (and any pin)."""
-        record = self._read(self.done)
-        try:
-            stat = self.dest.stat()
-        except OSError:
-            return None
-        if not record or record.get("size") != stat.st_size:
-            return None
-        if record.get("mtime_ns") != stat.st_mtime_ns:
-            return None
-        sha = str(record.get("sha256"))
-        if expected_sha256 and sha != expected_sha256:
-            return None
-        return Downloaded(self.dest, self.url, stat.st_size, sha, reused=True)
-
-    def complete_validator(self) -> str | None:
-        value = self._read(self.done).get("validator")
-        return value if isinstance(value, str) else None
-
-    def finish(self, digest: str, size: int, durable: bool) -> None:
-        validator = self.saved().get("validator")
-        os.replace(self.part, self.dest)
-        self.meta.unlink(missing_ok=True)
-        record = {
-            "url": self.url,
-            "size": size,
-            "sha256": digest,
-            "validator": validator,
-            "mtime_ns": self.dest.stat().st_mtime_ns,
-        }
-        self.done.write_text(json.dumps(record), encoding="utf-8")
-        if durable:
-            fsync_dir(self.dest.parent)
-
-    def discard(self) -> None:
-        self.part.unlink(missing_ok=True)
-        self.meta.unlink(missing_ok=True)
-
-
-def _conditional(validator: str | None) -> dict[str, str]:
-    if not validator:
-        return {}
-    if validator.startswith('"'):
-        return {"If-None-Match": validator}
-    return {"If-Modified-Since": validator}
 
 
 class Download:
@@ -286,7 +143,7 @@ class Download:
             self.file.discard()  # nothing proves the server still has the same bytes
             offset = 0
         complete = None if offset else self.file.complete(self.expected_sha256)
-        conditional = _conditional(self.file.complete_validator()) if complete else {}
+        conditional = conditional_headers(self.file.complete_validator()) if complete else {}
         headers.update(conditional)
         response = (
             self.opener(headers) if self.opener else get(self.session, self.url, headers=headers)
@@ -313,7 +170,7 @@ class Download:
                 offset = 0
             total = _total_size(response)
             self._check_size(total)
-            self.file.save(_validator(response), total)
+            self.file.save(validator_of(response), total)
             digest, size = self._stream(response, offset, total)
         self._verify(digest, size)
         self.file.finish(digest, size, self.durable)

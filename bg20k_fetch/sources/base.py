@@ -10,11 +10,12 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self
 import requests
 
 from ..cache import CacheEntry, remove_if_unused
-from ..download import Download, Downloaded
+from ..download import Download
 from ..gdrive.links import DriveUrls
 from ..gdrive.throttle import Throttle
 from ..paths import Paths
 from ..progress import Reporter
+from ..resume import Downloaded
 from ..retry import RetryPolicy
 from ..target import Target
 
