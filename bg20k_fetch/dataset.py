@@ -1,4 +1,4 @@
-"""A finished BG-20k directory: installing it with its compliance trail, and verifying it later.
+"""A finished BG-20k directory's compliance trail: writing the receipts, and reading them back.
 
 Next to the images the tool keeps the agreement (verbatim), the consent record it was fetched
 under, CITATION.bib, MANIFEST.sha256 (``sha256sum -c`` works with no Python) and PROVENANCE.yaml.
@@ -6,10 +6,7 @@ under, CITATION.bib, MANIFEST.sha256 (``sha256sum -c`` works with no Python) and
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,7 +19,7 @@ from .citations import render, select
 from .consent import ConsentRecord
 from .errors import IntegrityError
 from .fsutil import atomic_write
-from .hashing import FileInfo, hash_file
+from .hashing import FileInfo
 from .layout import LayoutReport
 from .manifest import MANIFEST_NAME, dataset_digest, manifest_text, parse_manifest
 from .release import Release
@@ -149,79 +146,3 @@ def read_manifest(root: Path) -> dict[str, str]:
             f"{root / MANIFEST_NAME} cannot be read: {reason}.",
             hint="Run `bg20k fetch --force` to rebuild the dataset.",
         ) from exc
-
-
-@dataclass
-class VerifyReport:
-    root: Path
-    digest: str
-    manifest: dict[str, str]  # path -> sha256, as recorded
-    complete: bool
-    missing: list[str] = field(default_factory=list)
-    added: list[str] = field(default_factory=list)
-    changed: list[str] = field(default_factory=list)
-
-    @property
-    def file_count(self) -> int:
-        return len(self.manifest)
-
-    @property
-    def ok(self) -> bool:
-        return not (self.missing or self.added or self.changed)
-
-    def describe(self) -> str:
-        parts = [
-            f"{len(v)} {k}"
-            for k, v in (
-                ("missing", self.missing),
-                ("added", self.added),
-                ("changed", self.changed),
-            )
-            if v
-        ]
-        first = (self.missing + self.added + self.changed)[:3]
-        return ", ".join(parts) + (f" (e.g. {', '.join(first)})" if first else "")
-
-
-def _listed_images(root: Path, splits: set[str]) -> set[str]:
-    found: set[str] = set()
-    for split in splits:
-        base = root / split
-        if base.is_dir():
-            found.update(p.relative_to(root).as_posix() for p in base.rglob("*") if p.is_file())
-    return found
-
-
-def verify(
-    root: Path, release: Release, *, deep: bool = False, workers: int | None = None
-) -> VerifyReport:
-    provenance = read_provenance(root)
-    manifest = read_manifest(root)
-    if dataset_digest(manifest) != provenance.digest:
-        raise IntegrityError(
-            f"{root / MANIFEST_NAME} does not match the digest in {PROVENANCE_NAME}."
-        )
-    splits = {s.name for s in (*release.layout.splits, *release.layout.optional_splits)}
-    splits |= {p.split("/", 1)[0] for p in manifest}
-    on_disk = _listed_images(root, splits)
-    report = VerifyReport(
-        root,
-        provenance.digest,
-        manifest,
-        provenance.complete,
-        missing=sorted(set(manifest) - on_disk),
-        added=sorted(on_disk - set(manifest)),
-    )
-    present = sorted(set(manifest) & on_disk)
-    for path in present:
-        if (root / path).stat().st_size != provenance.sizes.get(path):
-            report.changed.append(path)
-    if deep:
-        # hashlib releases the GIL on large reads, so threads use every core.
-        todo = [p for p in present if p not in report.changed]
-        with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 2) as pool:
-            for path, info in zip(todo, pool.map(lambda p: hash_file(root / p), todo), strict=True):
-                if info.sha256 != manifest[path]:
-                    report.changed.append(path)
-        report.changed.sort()
-    return report

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from .dataset import PROVENANCE_NAME, VerifyReport, read_provenance, verify
+from .dataset import PROVENANCE_NAME, read_provenance
 from .errors import IntegrityError
 from .lockfile import LockFile
 from .manifest import MANIFEST_NAME
 from .release import Release
 from .target import Target
+from .verify import VerifyReport, verify_tree
 
 
 class Owner(StrEnum):
@@ -107,7 +108,7 @@ def decide(
     if owner is Owner.BG20K_DAMAGED:
         return Decision(Action.REBUILD, f"its {PROVENANCE_NAME} is damaged", owner)
     try:
-        report = verify(root, release)
+        report = verify_tree(root, release)
     except IntegrityError as exc:
         return Decision(Action.REBUILD, f"it cannot be verified ({exc.message})", owner)
     if not report.ok:

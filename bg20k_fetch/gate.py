@@ -12,7 +12,8 @@ from collections.abc import Callable
 from typing import TypedDict
 
 from .agreement import Agreement, digest_matches, validate_pin
-from .consent import ConsentRecord, ConsentStatus, describe, read_status, record_acceptance
+from .consent import ConsentRecord, ConsentStatus, describe, read_status
+from .consent_store import record_acceptance
 from .errors import ConsentError, UsageError
 from .paths import Paths
 

@@ -11,8 +11,8 @@ import platformdirs
 APP_NAME = "bg20k"
 
 
-def _dir(env_var: str, default: str) -> Path:
-    value = os.environ.get(env_var)
+def _dir(env_var: str, default: str, given: str | os.PathLike[str] | None = None) -> Path:
+    value = os.fspath(given) if given is not None else os.environ.get(env_var)
     return Path(value).expanduser() if value else Path(default)
 
 
@@ -25,11 +25,18 @@ class Paths:
     cache_dir: Path
 
     @classmethod
-    def from_env(cls) -> Paths:
+    def from_env(
+        cls,
+        *,
+        config_dir: str | os.PathLike[str] | None = None,
+        data_dir: str | os.PathLike[str] | None = None,
+        cache_dir: str | os.PathLike[str] | None = None,
+    ) -> Paths:
+        """Each location: the argument if given, else its BG20K_*_DIR, else platformdirs'."""
         return cls(
-            config_dir=_dir("BG20K_CONFIG_DIR", platformdirs.user_config_dir(APP_NAME)),
-            data_dir=_dir("BG20K_DATA_DIR", platformdirs.user_data_dir(APP_NAME)),
-            cache_dir=_dir("BG20K_CACHE_DIR", platformdirs.user_cache_dir(APP_NAME)),
+            config_dir=_dir("BG20K_CONFIG_DIR", platformdirs.user_config_dir(APP_NAME), config_dir),
+            data_dir=_dir("BG20K_DATA_DIR", platformdirs.user_data_dir(APP_NAME), data_dir),
+            cache_dir=_dir("BG20K_CACHE_DIR", platformdirs.user_cache_dir(APP_NAME), cache_dir),
         )
 
     @property

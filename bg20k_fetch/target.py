@@ -55,7 +55,7 @@ class Target:
     real_root: Path  # the directory the tree is, or will be, in
 
     @classmethod
-    def resolve(cls, dest: str | Path | None, paths: Paths, release: Release) -> Target:
+    def resolve(cls, dest: str | os.PathLike[str] | None, paths: Paths, release: Release) -> Target:
         dest_dir = Path(dest).expanduser() if dest is not None else paths.data_dir
         root = dest_dir / release.layout.root
         real = Path(os.path.realpath(root)) if root.is_symlink() else root

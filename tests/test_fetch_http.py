@@ -333,20 +333,6 @@ def test_not_enough_disk_stops_before_downloading(
     assert [r for r in server.log if r.method == "GET"] == []
 
 
-def test_python_api(
-    server: FileServer, files: dict[str, bytes], small_release: Path, tmp_path: Path
-) -> None:
-    import bg20k_fetch
-
-    server.routes["/x.zip"] = Behaviour(zip_bytes(files))
-    root = bg20k_fetch.fetch(dest=tmp_path / "d", sources=[server.url("/x.zip")], accept=True)
-    assert root == tmp_path / "d" / "BG-20k"
-    assert_dataset(root, files)
-    with pytest.raises(bg20k_fetch.SourceError) as info:
-        bg20k_fetch.fetch(dest=tmp_path / "e", sources=[server.url("/nope.zip")])
-    assert info.value.exit_code == 4
-
-
 def test_workstation_journey_on_a_terminal(
     server: FileServer, files: dict[str, bytes], small_release: Path, tmp_path: Path
 ) -> None:

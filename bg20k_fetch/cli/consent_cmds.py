@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 
 from ..agreement import load_agreement, validate_pin
-from ..consent import State, accepted_line, describe, read_history, read_status, revoke
+from ..consent import State, accepted_line, describe, read_status
+from ..consent_store import read_history, revoke
 from ..errors import ConsentError
 from ..gate import Identity, environment_pin, require_consent
 from ..paths import Paths

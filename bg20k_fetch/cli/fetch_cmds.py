@@ -3,28 +3,20 @@
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
-from ..dataset import verify
+from ..api import verify
 from ..disk import require_space
 from ..dry_run import dry_run
 from ..errors import IntegrityError, Interrupted, StorageError
 from ..fsutil import atomic_write, output_target
 from ..lockfile import LockFile
-from ..paths import Paths
-from ..pipeline import FetchOptions, fetch_dataset
+from ..pipeline import fetch
 from ..progress import Reporter
 from ..release import load_release
 from .reporters import JsonReporter, PlainReporter, QuietReporter, RichReporter
 from .ui import Ui
-
-
-def _root(dest: str | None) -> Path:
-    base = Path(dest).expanduser() if dest else Paths.from_env().data_dir
-    return base / load_release().layout.root
 
 
 @contextmanager
@@ -43,24 +35,21 @@ def _reporter(args: argparse.Namespace, ui: Ui) -> Iterator[Reporter]:
 def cmd_fetch(args: argparse.Namespace, ui: Ui) -> int:
     if args.dry_run:
         return _dry_run(args, ui)
-    options = FetchOptions(
-        sha256=args.sha256,
-        keep_archive=args.keep_archive,
-        allow_partial=args.allow_partial,
-        force=args.force,
-        lock=args.lock,
-        wait=not args.no_wait,
-        jobs=args.jobs,
-    )
     with _reporter(args, ui) as reporter:
         try:
-            done = fetch_dataset(
+            done = fetch(
                 args.dest,
-                args.source,
-                args.accept,
+                sources=args.source,
                 from_paths=args.from_paths,
+                accept=args.accept,
                 agreement_sha256=args.agreement_sha256,
-                options=options,
+                sha256=args.sha256,
+                force=args.force,
+                allow_partial=args.allow_partial,
+                lock=args.lock,
+                jobs=args.jobs,
+                keep_archive=args.keep_archive,
+                wait=not args.no_wait,
                 reporter=reporter,
                 ask=ui.ask_consent if ui.interactive else None,
             )
@@ -72,7 +61,7 @@ def cmd_fetch(args: argparse.Namespace, ui: Ui) -> int:
     if isinstance(reporter, JsonReporter):
         reporter.emit(
             event="done",
-            path=str(done.root),
+            path=str(done.path),
             digest=done.digest,
             files=done.file_count,
             complete=done.complete,
@@ -80,7 +69,7 @@ def cmd_fetch(args: argparse.Namespace, ui: Ui) -> int:
     else:
         state = "complete" if done.complete else "PARTIAL"
         ui.info(
-            f"BG-20k is ready at {done.root}: {done.file_count} files, {state}, "
+            f"BG-20k is ready at {done.path}: {done.file_count} files, {state}, "
             f"digest {done.digest}. Cite it: `bg20k cite`."
         )
     return 0
@@ -127,52 +116,37 @@ def _dry_run(args: argparse.Namespace, ui: Ui) -> int:
 
 
 def cmd_verify(args: argparse.Namespace, ui: Ui) -> int:
-    root = _root(args.dest)
-    report = verify(root, load_release(), deep=args.deep)
-    lock_problem = None
-    if args.lock:
-        try:
-            LockFile.read(args.lock).require(report.manifest, str(root))
-        except IntegrityError as exc:
-            lock_problem = exc
+    report = verify(args.dest, deep=args.deep, lock=args.lock)
     if args.json:
-        ui.raw(
-            json.dumps(
-                {
-                    "path": str(root),
-                    "ok": report.ok and lock_problem is None,
-                    "deep": args.deep,
-                    "digest": report.digest,
-                    "complete": report.complete,
-                    "missing": report.missing,
-                    "added": report.added,
-                    "changed": report.changed,
-                },
-                indent=2,
-            )
-            + "\n"
+        ui.json(
+            {
+                "path": str(report.root),
+                "ok": report.ok,
+                "deep": args.deep,
+                "digest": report.digest,
+                "complete": report.complete,
+                "missing": report.missing,
+                "added": report.added,
+                "changed": report.changed,
+                "lock_problem": report.lock_problem,
+            }
         )
-    if not report.ok:
-        raise IntegrityError(
-            f"{root} differs from its manifest: {report.describe()}.",
-            hint="Run `bg20k fetch --force` to restore it.",
-        )
-    if lock_problem:
-        raise lock_problem
+    report.require_ok()
     if not args.json:
         how = "every file re-hashed" if args.deep else "names, sizes and counts checked"
         partial = "" if report.complete else " (recorded as PARTIAL)"
-        ui.info(f"{root}: {report.file_count} files OK{partial}, {how}; digest {report.digest}.")
+        ui.info(
+            f"{report.root}: {report.file_count} files OK{partial}, {how}; digest {report.digest}."
+        )
     return 0
 
 
 def cmd_lock(args: argparse.Namespace, ui: Ui) -> int:
-    root = _root(args.dest)
     release = load_release()
-    report = verify(root, release)
+    report = verify(args.dest)
     if not report.ok:
         raise IntegrityError(
-            f"{root} differs from its manifest: {report.describe()}; "
+            f"{report.root} differs from its manifest: {report.describe()}; "
             "refusing to lock an unverified dataset."
         )
     lock = LockFile(

@@ -1,0 +1,89 @@
+"""A ``--from`` that is the destination's own tree: adopted where it lies, or refused.
+
+A source is never moved or deleted, so a fetch cannot rebuild a tree that is its own source.
+When the tree is complete and bg20k did not make it, it is hashed in place and bg20k's receipts
+are added beside the images — no file moves; otherwise the fetch is refused.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .build import Fetched, Run, checked, note_location
+from .consent_store import consent_held
+from .dataset import receipt_names, write_receipts
+from .decision import Action, Decision, Owner
+from .errors import UsageError
+from .install import remove_own_problems_file, scan_in_place
+from .sources import LocalPath, Source
+from .target import Target
+
+
+def sources_inside(plan: list[list[Source]], target: Target) -> list[Path]:
+    """Local sources that overlap the tree a fetch would replace (never moved or deleted)."""
+    real = target.real_root.absolute()
+    if not real.exists():
+        return []
+    real = real.resolve()
+    inside = []
+    local = [s for group in plan for s in group if isinstance(s, LocalPath)]
+    for source in local:
+        path = source.path.absolute().resolve()
+        if path == real or real in path.parents or path in real.parents:
+            inside.append(path)
+    return inside
+
+
+def adopt(run: Run, plan: list[list[Source]], inside: list[Path], decision: Decision) -> Fetched:
+    """A source that is the destination's own tree is adopted where it lies, or refused."""
+    target, release = run.target, run.release
+    real = target.real_root.resolve()
+    source = inside[0]
+    adoptable = (
+        decision.owner is Owner.FOREIGN
+        and len(plan) == 1
+        and len(plan[0]) == 1
+        and source.is_dir()
+        and (source == real or source in real.parents)
+    )
+    if not adoptable:
+        doing = "replace" if decision.action is Action.REFUSE else "rebuild"
+        raise UsageError(
+            f"{source} lies inside {target.root}, which this fetch would {doing}; a source is "
+            "never moved or deleted, so the fetch is refused.",
+            hint="Give a copy that lies outside the destination, or another --dest.",
+        )
+    files, blockers = scan_in_place(real, release, run.reporter)
+    if blockers:
+        raise UsageError(
+            f"{target.root} cannot be adopted in place: its split folders hold files that are "
+            f"not images ({', '.join(blockers[:3])}); nothing was changed.",
+            hint="Move those files out of the split folders, or fetch into another --dest.",
+        )
+    clashes = [n for n in receipt_names(release) if (real / n).exists()]
+    if clashes:
+        raise UsageError(
+            f"{target.root} cannot be adopted in place: it already holds {', '.join(clashes)}, "
+            "which bg20k would write; nothing was changed.",
+            hint="Fetch into another --dest.",
+        )
+    label = f"{source} (adopted in place)"
+    report = checked(run, files, label)
+    with consent_held(run.paths, run.agreement, run.record) as note:
+        provenance = write_receipts(
+            real,
+            files,
+            release=release,
+            agreement=run.agreement,
+            record=run.record,
+            report=report,
+            served_by=label,
+            failed=[],
+            archives=[],
+        )
+        note_location(note, target, run.reporter)
+    run.reporter.note(
+        f"Adopted {target.root} in place: no file was moved; bg20k's receipts were added."
+    )
+    remove_own_problems_file(target)
+    return Fetched(target.root, provenance.digest, provenance.file_count, provenance.complete)

@@ -1,0 +1,182 @@
+"""Building a dataset from sources: each source in turn into a staging tree, checked against
+the layout and any lock file, then installed with its receipts while consent is held."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .agreement import Agreement
+from .consent import ConsentRecord
+from .consent_store import consent_held
+from .dataset import SourceAttempt, write_receipts
+from .errors import (
+    AllSourcesFailed,
+    Bg20kError,
+    IntegrityError,
+    SourceError,
+    StorageError,
+    UnsafeArchiveError,
+)
+from .gdrive.links import DriveUrls
+from .gdrive.throttle import Throttle
+from .hashing import FileInfo
+from .http import make_session
+from .install import remove_own_problems_file, swap_into_place, write_problems
+from .layout import LayoutReport, check_layout
+from .lockfile import LockFile
+from .paths import Paths
+from .progress import Reporter
+from .release import Release
+from .retry import RetryPolicy
+from .sources import Fetching, Source
+from .staging import Staging
+from .target import Target
+
+if TYPE_CHECKING:
+    from .pipeline import FetchOptions
+
+FAILOVER_ERRORS = (SourceError, IntegrityError, UnsafeArchiveError)
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """What a fetch leaves: where the dataset is and what it is, without re-reading it."""
+
+    path: Path
+    digest: str
+    file_count: int
+    complete: bool
+
+    def __fspath__(self) -> str:
+        return os.fspath(self.path)  # usable wherever a path is: os.path.join(result, ...)
+
+
+@dataclass
+class Run:
+    """Everything one fetch carries from source to source."""
+
+    paths: Paths
+    agreement: Agreement
+    release: Release
+    record: ConsentRecord
+    target: Target
+    options: FetchOptions
+    reporter: Reporter
+    lock_file: LockFile | None
+    policy: RetryPolicy
+    throttle: Throttle
+
+
+def try_sources(run: Run, plan: list[list[Source]], urls: DriveUrls) -> Fetched:
+    fetching = Fetching(
+        make_session(),
+        urls,
+        run.paths,
+        run.target,
+        run.reporter,
+        run.policy,
+        run.options.jobs,
+        run.throttle,
+    )
+    failed: list[SourceAttempt] = []
+    errors: list[tuple[str, Bg20kError]] = []
+    try:
+        for index, group in enumerate(plan):
+            label = " + ".join(str(s) for s in group)
+            fetching.archives = []
+            try:
+                return try_source(run, group, label, fetching, failed)
+            except FAILOVER_ERRORS as exc:
+                fetching.release()
+                failed.append(SourceAttempt(source=label, error=str(exc)))
+                errors.append((label, exc))
+                if index + 1 == len(plan):
+                    raise exc if len(plan) == 1 else AllSourcesFailed(errors) from exc
+                run.reporter.note(f"Source {label} failed: {exc}; trying the next one.")
+    finally:
+        fetching.release()
+    raise AssertionError("unreachable")  # pragma: no cover: plan_sources never returns []
+
+
+def try_source(
+    run: Run,
+    group: list[Source],
+    label: str,
+    fetching: Fetching,
+    failed: list[SourceAttempt],
+) -> Fetched:
+    target = run.target
+    staging = Staging(
+        target.work_dir("staging"),
+        run.release,
+        run.reporter,
+        run.options.limits,
+        skip=target.is_own_entry,
+    )
+    staging.discard()
+    try:
+        try:
+            staging.root.mkdir(parents=True)
+        except OSError as exc:
+            raise StorageError(f"Cannot create {staging.root}: {exc.strerror}.") from exc
+        for source in group:
+            source.gather(staging, fetching)
+        report = checked(run, staging.files, label)
+        with consent_held(run.paths, run.agreement, run.record) as note:
+            provenance = write_receipts(
+                staging.root,
+                staging.files,
+                release=run.release,
+                agreement=run.agreement,
+                record=run.record,
+                report=report,
+                served_by=label,
+                failed=failed,
+                archives=fetching.archives,
+                extras_ignored=len(staging.extras),
+            )
+            kept = swap_into_place(staging.root, target, run.release)
+            note_location(note, target, run.reporter)
+    finally:
+        staging.discard()
+    for line in kept.notes(target.root):
+        run.reporter.note(line)
+    remove_own_problems_file(target)
+    if not run.options.keep_archive:
+        fetching.remove_caches()
+    return Fetched(target.root, provenance.digest, provenance.file_count, provenance.complete)
+
+
+def checked(run: Run, files: dict[str, FileInfo], label: str) -> LayoutReport:
+    """The layout check and the lock file, before anything is installed."""
+    report = check_layout(files, run.release)
+    if not report.complete:
+        fatal = report.damaged or report.surplus or report.unexpected
+        problems = write_problems(run.target, report.problem_lines())
+        if fatal or not run.options.allow_partial:
+            partial_hint = (
+                ""
+                if run.options.allow_partial
+                else ", or --allow-partial to keep a short dataset (recorded as partial)"
+            )
+            raise IntegrityError(
+                f"{label} does not give a complete {run.target.name}: {report.summary()}; "
+                f"the full list is in {problems}.",
+                hint=f"Use another source{partial_hint}.",
+            )
+    if run.lock_file:
+        run.lock_file.require({p: i.sha256 for p, i in files.items()}, label)
+    return report
+
+
+def note_location(note: Callable[[Path], None], target: Target, reporter: Reporter) -> None:
+    try:
+        note(target.root)
+    except StorageError as exc:
+        reporter.note(
+            f"The dataset is installed, but the consent record could not note where: {exc}"
+        )
