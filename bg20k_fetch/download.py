@@ -5,6 +5,9 @@ after its size and (when known) digest match. Resuming, revalidating and what ea
 means live in ``resume.py``; retrying in ``retry.py``.
 """
 
+# size: one class, the streaming engine, kept whole so a resume reads top to bottom; its
+# decisions (resume.py) and retries (retry.py) live apart.
+
 from __future__ import annotations
 
 import hashlib

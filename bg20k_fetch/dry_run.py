@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .agreement import load_agreement, validate_pin
 from .config import load_config
-from .consent import describe, read_status
+from .consent import ConsentStatus, describe, read_status
 from .decision import Action, decide
 from .disk import Space, plan_space
 from .gate import check_pin, environment_pin
@@ -17,7 +17,7 @@ from .http import make_session
 from .lockfile import LockFile
 from .paths import Paths
 from .release import load_release
-from .sources import plan_sources
+from .sources import Source, plan_sources
 from .target import Target
 
 
@@ -66,12 +66,6 @@ def dry_run(
     if agreement_sha256:
         check_pin(validate_pin(agreement_sha256), agreement)
     status = read_status(paths, agreement)
-    if status.in_force:
-        consent = "in force"
-    elif accept or environment_pin() is not None:
-        consent = f"not yet recorded ({describe(status)}); the fetch would record it"
-    else:
-        consent = f"missing ({describe(status)}); the fetch would ask or exit 3"
     target = Target.resolve(dest, paths, release)
     decision = decide(
         target,
@@ -85,14 +79,7 @@ def dry_run(
     chosen = [
         s for group in plan_sources(sources, from_paths, sha256, config, release) for s in group
     ]
-    # Asking a server for a size is a connection: only once consent is in force.
-    session = make_session() if status.in_force else None
-    planned: list[PlannedSource] = []
-    for source in chosen:
-        described = source.describe(session)
-        planned.append(
-            PlannedSource(str(source), source.kind, described.size, source.sha256, described.needs)
-        )
+    planned = _described(chosen, online=status.in_force)
     first = next((p.size for p in planned if p.size), None)
     need = first if not from_paths else sum(p.size or 0 for p in planned)
     local = all(p.needs == "local files" for p in planned)  # nothing goes through the cache
@@ -102,7 +89,7 @@ def dry_run(
         else []
     )
     return Plan(
-        consent,
+        _consent_phrase(status, accept),
         agreement.version,
         agreement.sha256,
         target.root,
@@ -112,3 +99,23 @@ def dry_run(
         paths.cache_dir,
         space,
     )
+
+
+def _consent_phrase(status: ConsentStatus, accept: bool) -> str:
+    if status.in_force:
+        return "in force"
+    if accept or environment_pin() is not None:
+        return f"not yet recorded ({describe(status)}); the fetch would record it"
+    return f"missing ({describe(status)}); the fetch would ask or exit 3"
+
+
+def _described(chosen: list[Source], *, online: bool) -> list[PlannedSource]:
+    # Asking a server for a size is a connection: only once consent is in force.
+    session = make_session() if online else None
+    planned = []
+    for source in chosen:
+        described = source.describe(session)
+        planned.append(
+            PlannedSource(str(source), source.kind, described.size, source.sha256, described.needs)
+        )
+    return planned

@@ -14,7 +14,7 @@ from .archive import Limits
 from .build import Fetched, Run, try_sources
 from .config import load_config
 from .consent import accepted_line, read_status
-from .decision import Action, decide
+from .decision import Action, Decision, decide
 from .errors import StorageError, UsageError
 from .gate import Asker, require_consent
 from .gdrive.links import DriveUrls
@@ -27,7 +27,7 @@ from .progress import NullReporter, Reporter
 from .release import load_release
 from .retry import RetryPolicy
 from .settings import read_timeout
-from .sources import plan_sources
+from .sources import Source, plan_sources
 from .target import Target
 
 
@@ -164,22 +164,28 @@ def _fetch(
             allow_partial=options.allow_partial,
             lock_file=lock_file,
         )
-        if decision.action is Action.REUSE:
-            assert decision.report is not None
-            reporter.note(
-                f"{target.root} is already there and verified ({decision.reason}); nothing to "
-                "do. Use --force to fetch again."
-            )
-            report = decision.report
-            return Fetched(target.root, report.digest, report.file_count, report.complete)
-        inside = sources_inside(plan, target)
-        if inside:
-            return adopt(run, plan, inside, decision)
-        if decision.action is Action.REFUSE:
-            raise StorageError(
-                f"{decision.reason}; refusing to replace it.",
-                hint="Move it away, or choose another --dest.",
-            )
-        if decision.action is Action.REBUILD:
-            reporter.note(f"{target.root}: {decision.reason}; rebuilding it.")
-        return try_sources(run, plan, DriveUrls.resolve(config))
+        return _act(run, plan, decision, DriveUrls.resolve(config))
+
+
+def _act(run: Run, plan: list[list[Source]], decision: Decision, urls: DriveUrls) -> Fetched:
+    """Do what was decided (under the destination lock)."""
+    target, reporter = run.target, run.reporter
+    if decision.action is Action.REUSE:
+        assert decision.report is not None
+        reporter.note(
+            f"{target.root} is already there and verified ({decision.reason}); nothing to "
+            "do. Use --force to fetch again."
+        )
+        report = decision.report
+        return Fetched(target.root, report.digest, report.file_count, report.complete)
+    inside = sources_inside(plan, target)
+    if inside:
+        return adopt(run, plan, inside, decision)
+    if decision.action is Action.REFUSE:
+        raise StorageError(
+            f"{decision.reason}; refusing to replace it.",
+            hint="Move it away, or choose another --dest.",
+        )
+    if decision.action is Action.REBUILD:
+        reporter.note(f"{target.root}: {decision.reason}; rebuilding it.")
+    return try_sources(run, plan, urls)

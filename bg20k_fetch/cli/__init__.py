@@ -27,6 +27,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # size: one declaration per command and option, read top to bottom like --help
     parser = _Parser(
         prog="bg20k",
         description="Get the BG-20k dataset the right way: agreement, consent, verified data, "

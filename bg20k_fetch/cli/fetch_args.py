@@ -27,6 +27,7 @@ def _lazy(name: str) -> Handler:
 
 
 def add_fetch_parsers(sub: Any, add_pin: Callable[[argparse.ArgumentParser], None]) -> None:
+    # size: one declaration per option, read top to bottom like --help
     p = sub.add_parser("fetch", help="accept (if needed), download and verify BG-20k")
     p.add_argument("--accept", action="store_true", help="accept the agreement (for scripts)")
     add_pin(p)

@@ -9,9 +9,7 @@ at all stops the fetch with one error.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import json
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
@@ -25,19 +23,18 @@ from ..archive import archive_kind, sniff
 from ..download import Cancelled, Opener
 from ..errors import Bg20kError, IntegrityError, SourceError
 from ..fsutil import sync_filesystem
-from ..hashing import JPEG_HEAD, FileInfo, hash_file, jpeg_markers_ok
+from ..hashing import JPEG_HEAD, FileInfo
 from ..http import RetryableHTTPError, make_session
 from ..progress import Reporter
 from ..retry import RetriesExhausted, is_connect_failure
 from .errors import DriveQuotaError, quota_hint
 from .files import drive_opener
+from .folder_cache import FolderCache, with_markers
 from .health import HostHealth
 from .listing import RemoteFile
 
 if TYPE_CHECKING:
     from ..sources.base import Fetching
-
-INDEX_NAME = ".bg20k-index.jsonl"
 
 
 def _jpeg_sniff(head: bytes) -> str | None:
@@ -95,23 +92,16 @@ class FolderFetch:
             self.ctx.throttle,
         )
         self._local = threading.local()
-        self._index_lock = threading.Lock()
         self._report_lock = threading.Lock()
         self._stop = threading.Event()
-        self.done: dict[str, FileInfo] = {}
+        self.cache = FolderCache(self.target)
+        self.done = self.cache.done
         self.outcome = _Outcome()
 
     def run(self, files: list[RemoteFile]) -> dict[str, FileInfo]:
         """Every file, keyed by its path in the cache; raises naming what is missing."""
         self.target.mkdir(parents=True, exist_ok=True)
-        index = self._read_index()
-        todo = []
-        for f in files:
-            info = self._complete(f, index.get(f.local))
-            if info is None:
-                todo.append(f)
-            else:
-                self.done[f.local] = info
+        todo = [f for f in files if self.cache.complete(f) is None]
         self.reporter.phase(f"download {len(files)} files", len(files), "files")
         self.reporter.advance(len(self.done))
         if len(self.done):
@@ -205,8 +195,7 @@ class FolderFetch:
                 self.outcome.add(self.outcome.invalid, exc)  # the others go on
                 return
             self.throttle.ok()
-            info = _with_markers(dest, FileInfo(got.sha256, got.size, False))
-            self._remember(f, info, dest)
+            self.cache.remember(f, with_markers(dest, FileInfo(got.sha256, got.size, False)))
             with self._report_lock:
                 self.reporter.advance(1)
             return
@@ -251,62 +240,10 @@ class FolderFetch:
             return _jpeg_sniff
         return sniff if archive_kind(Path(path)) else None
 
-    def _complete(self, f: RemoteFile, known: dict[str, object] | None) -> FileInfo | None:
-        path = self.target / f.local
-        try:
-            stat = path.stat()
-        except OSError:
-            return None
-        if f.size is not None and stat.st_size != f.size:
-            return None
-        if (
-            known
-            and known.get("size") == stat.st_size
-            and known.get("mtime_ns") == stat.st_mtime_ns
-        ):
-            return _with_markers(path, FileInfo(str(known["sha256"]), stat.st_size, False))
-        info = hash_file(path)  # finished before the index line was written: hash it once
-        self._remember(f, info, path)
-        return info
-
-    def _remember(self, f: RemoteFile, info: FileInfo, path: Path) -> None:
-        line = json.dumps(
-            {
-                "path": f.local,
-                "id": f.id,
-                "size": info.size,
-                "sha256": info.sha256,
-                "mtime_ns": path.stat().st_mtime_ns,
-            }
-        )
-        with self._index_lock:
-            self.done[f.local] = info
-            with (self.target / INDEX_NAME).open("a", encoding="utf-8") as handle:
-                handle.write(line + "\n")
-
-    def _read_index(self) -> dict[str, dict[str, object]]:
-        index: dict[str, dict[str, object]] = {}
-        with contextlib.suppress(FileNotFoundError):
-            for line in (self.target / INDEX_NAME).read_text("utf-8", "replace").splitlines():
-                with contextlib.suppress(ValueError):
-                    item = json.loads(line)
-                    if isinstance(item, dict) and isinstance(item.get("path"), str):
-                        index[item["path"]] = item
-        return index
-
 
 def _some(names: list[str]) -> str:
     names = sorted(names)
     return ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
-
-
-def _with_markers(path: Path, info: FileInfo) -> FileInfo:
-    """The JPEG start/end markers, from two small reads instead of the whole file."""
-    with path.open("rb") as handle:
-        head = handle.read(3)
-        handle.seek(max(0, info.size - 64))
-        tail = handle.read()
-    return FileInfo(info.sha256, info.size, jpeg_markers_ok(head, tail))
 
 
 def _check_md5(path: Path, f: RemoteFile) -> None:
