@@ -25,14 +25,20 @@ class Result:
     raw: bytes = b""  # stdout's bytes, for output that must be exact
 
 
-def run_bg20k(
+def run_bg20k(*args: str, env: dict[str, str] | None = None, stdin: str | None = None) -> Result:
+    """``bg20k ARGS`` as most tests need it: in-process (the fast layer), no terminal."""
+    return cli(*args, env=env, stdin=stdin or "")
+
+
+def run_process(
     *args: str,
     env: dict[str, str] | None = None,
     stdin: str | None = None,
     cwd: Path | None = None,
     timeout: float = 120,
 ) -> Result:
-    """Run the real command in a child process, with no terminal (as a script or CI would)."""
+    """Run the real command in a child process, with no terminal (as a script or CI would):
+    for what only a process shows — start-up, signals, real pipes, locale, exit status."""
     full_env = {**os.environ, **(env or {})}
     proc = subprocess.run(
         [sys.executable, "-m", "bg20k_fetch", *args],

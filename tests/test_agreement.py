@@ -36,6 +36,7 @@ def test_agreement_json() -> None:
     assert "Indemnification" in data["text"]
 
 
+@pytest.mark.slow
 def test_agreement_on_a_terminal_is_rendered_markdown() -> None:
     child = spawn_bg20k("agreement")
     child.expect("Indemnification")
@@ -47,6 +48,7 @@ def test_agreement_on_a_terminal_is_rendered_markdown() -> None:
     assert "**Licenses:**" not in (child.before or "")
 
 
+@pytest.mark.slow
 def test_terminal_rendering_shows_every_word() -> None:
     """A legal text must never be cut at the terminal's edge: every word reaches the screen."""
     child = spawn_bg20k("agreement")

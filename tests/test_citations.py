@@ -137,6 +137,7 @@ def test_output_merges_into_an_existing_bib(tmp_path: Path) -> None:
     assert again.code == 0 and refs.read_text() == text
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     shutil.which("bibtex") is None, reason="BibTeX not installed (.ci/run installs it)"
 )
@@ -151,6 +152,7 @@ def test_real_bibtex_compiles_without_warnings(tmp_path: Path) -> None:
     assert bbl.count("\\bibitem") == 3 and "246--266" in bbl and "{IJCAI-21}" in bbl
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     shutil.which("biber") is None, reason="biber not installed (.ci/run installs it)"
 )

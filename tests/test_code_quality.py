@@ -15,7 +15,7 @@ from tests.helpers import REPO
     [
         ["ruff", "check", "."],
         ["ruff", "format", "--check", "."],
-        ["mypy"],
+        pytest.param(["mypy"], marks=pytest.mark.slow),
     ],
     ids=["ruff-check", "ruff-format", "mypy-strict"],
 )

@@ -9,9 +9,14 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.data import SMALL, make_tree, zip_bytes
 from tests.fileserver import Behaviour, FileServer
 from tests.helpers import run_bg20k
+
+# Real processes and their timing: the slow layer.
+pytestmark = pytest.mark.slow
 
 
 def _slow_archive(server: FileServer, tmp_path: Path, seconds: float) -> tuple[str, int]:

@@ -20,6 +20,7 @@ def consent(config: Path) -> dict[str, object]:
     return data
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("typed", ["I agree", "i AGREE", "  I Agree  "])
 def test_typed_acceptance_on_a_terminal(typed: str, isolated_env: dict[str, Path]) -> None:
     child = spawn_bg20k("accept", "--name", "Ada Lovelace", "--affiliation", "USYD")
@@ -37,6 +38,7 @@ def test_typed_acceptance_on_a_terminal(typed: str, isolated_env: dict[str, Path
     assert str(record["accepted_at"]).endswith("Z")  # UTC, ISO 8601
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("answer", ["yes", "", "I agree not", "y"])
 def test_anything_but_the_phrase_declines(answer: str, isolated_env: dict[str, Path]) -> None:
     child = spawn_bg20k("accept")
@@ -48,6 +50,7 @@ def test_anything_but_the_phrase_declines(answer: str, isolated_env: dict[str, P
     assert not (isolated_env["config"] / "consent.yaml").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("key", ["eof", "interrupt"])
 def test_ctrl_d_and_ctrl_c_decline(key: str, isolated_env: dict[str, Path]) -> None:
     child = spawn_bg20k("fetch")
@@ -173,6 +176,7 @@ def test_consent_for_another_text_is_not_consent(isolated_env: dict[str, Path]) 
     assert data["state"] == "other-agreement" and not data["in_force"]
 
 
+@pytest.mark.slow
 def test_killed_write_leaves_the_old_record_intact(isolated_env: dict[str, Path]) -> None:
     import subprocess
     import sys
@@ -195,6 +199,7 @@ def test_killed_write_leaves_the_old_record_intact(isolated_env: dict[str, Path]
     assert status["in_force"] and status["record"]["name"] == "First"
 
 
+@pytest.mark.slow
 def test_changed_agreement_shows_a_diff_and_asks_again(
     tmp_path: Path, isolated_env: dict[str, Path]
 ) -> None:

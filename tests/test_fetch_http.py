@@ -333,6 +333,7 @@ def test_not_enough_disk_stops_before_downloading(
     assert [r for r in server.log if r.method == "GET"] == []
 
 
+@pytest.mark.slow
 def test_workstation_journey_on_a_terminal(
     server: FileServer, files: dict[str, bytes], small_release: Path, tmp_path: Path
 ) -> None:

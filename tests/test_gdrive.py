@@ -165,6 +165,7 @@ def test_unknown_id(drive: DriveEmulator, tmp_path: Path) -> None:
     assert result.code == 4 and "no file with id doesnotexist123 (404)" in result.err
 
 
+@pytest.mark.slow
 def test_folder_of_thousands_with_several_jobs(
     drive: DriveEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -104,6 +104,7 @@ def test_i12_same_drive_folder_into_different_destinations(
 # -- item 13: a host that is down is one error, fast ---------------------------------------------
 
 
+@pytest.mark.slow
 def test_i13_unreachable_download_host_is_one_error_not_throttling(
     drive: DriveEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

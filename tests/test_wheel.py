@@ -9,7 +9,13 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from tests.helpers import REPO
+
+# Real processes and their timing: the slow layer.
+pytestmark = pytest.mark.slow
+
 
 SHA = "be1bf73403b9058b919c353d44a1d407c2fcf5fc0f70546769214d7472788641"
 
