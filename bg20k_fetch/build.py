@@ -17,6 +17,7 @@ from .errors import (
     AllSourcesFailed,
     Bg20kError,
     IntegrityError,
+    InvalidFiles,
     SourceError,
     StorageError,
     UnsafeArchiveError,
@@ -123,8 +124,12 @@ def try_source(
             staging.root.mkdir(parents=True)
         except OSError as exc:
             raise StorageError(f"Cannot create {staging.root}: {exc.strerror}.") from exc
-        for source in group:
-            source.gather(staging, fetching)
+        try:
+            for source in group:
+                source.gather(staging, fetching)
+        except InvalidFiles as exc:
+            listed = write_problems(run.target, exc.lines)
+            raise exc.listed_in(str(listed)) from exc
         report = checked(run, staging.files, label)
         with consent_held(run.paths, run.agreement, run.record) as note:
             provenance = write_receipts(

@@ -184,7 +184,8 @@ class Download:
     ) -> tuple[str, int]:
         hasher = hashlib.sha256()
         mode = "r+b" if offset else "wb"
-        with open(self.file.part, mode) as handle:
+        # Unbuffered: every byte received is on disk at once, for a resume after a kill.
+        with open(self.file.part, mode, buffering=0) as handle:
             if offset:
                 # The digest must cover the whole file, so hash the kept prefix first.
                 while block := handle.read(CHUNK):
@@ -206,7 +207,9 @@ class Download:
                         raise requests.ConnectionError(
                             f"the server sent more than the {total} bytes it announced"
                         )
-                    handle.write(chunk)
+                    view = memoryview(chunk)
+                    while view:  # a raw write may take only part of it
+                        view = view[handle.write(view) or 0 :]
                     hasher.update(chunk)
                     size += len(chunk)
                     self.high_water = max(self.high_water, size)

@@ -79,6 +79,22 @@ class HtmlInsteadOfData(IntegrityError):
         )
 
 
+class InvalidFiles(IntegrityError):
+    """Some files of a source were not valid data; ``lines`` names each, for the problems file."""
+
+    def __init__(self, what: str, lines: list[str], *, listed_in: str | None = None) -> None:
+        where = f"; the full list is in {listed_in}" if listed_in else ""
+        super().__init__(
+            f"{len(lines)} file(s) of {what} were not valid data (e.g. {lines[0]}){where}.",
+            hint="Re-running fetches only the missing files; if they stay invalid, use another "
+            "source.",
+        )
+        self.what, self.lines = what, lines
+
+    def listed_in(self, path: str) -> InvalidFiles:
+        return InvalidFiles(self.what, self.lines, listed_in=path)
+
+
 class UnsafeArchiveError(Bg20kError):
     """An archive member could write outside the destination or exhaust the disk."""
 

@@ -30,6 +30,13 @@ class Behaviour:
     chunk: int = 64 * 1024
     content_type: str = "application/octet-stream"
     redirect: str | None = None
+    # A Range request is answered with a 206 that does not continue the file: from another
+    # byte ("start"), or claiming another total size ("total").
+    bad_range: str | None = None
+    # Hold every GET's body after ``hold_after`` bytes until the test sets the event: an event
+    # the client's progress can be synchronised on, instead of a timed slow server.
+    hold: threading.Event | None = None
+    hold_after: int = 0
 
 
 @dataclass
@@ -37,6 +44,7 @@ class LoggedRequest:
     method: str
     path: str
     headers: dict[str, str]
+    at: float = field(default_factory=time.monotonic)  # when the request arrived
 
 
 class LoopbackServer:
@@ -129,6 +137,9 @@ class FileServer(LoopbackServer):
             delay_per_chunk=b.delay_per_chunk,
             chunk=b.chunk,
             content_type=b.content_type,
+            bad_range=b.bad_range,
+            hold=b.hold,
+            hold_after=b.hold_after,
         )
 
 
@@ -147,6 +158,9 @@ def serve_bytes(
     chunk: int = 64 * 1024,
     content_type: str = "application/octet-stream",
     extra: dict[str, str] | None = None,
+    bad_range: str | None = None,
+    hold: threading.Event | None = None,
+    hold_after: int = 0,
 ) -> None:
     """Serve ``data`` with Range/If-Range (206/416), optionally cut after ``cut`` body bytes."""
     total = len(data)
@@ -172,6 +186,12 @@ def serve_bytes(
             return reply(h, 416, b"", "text/plain", {"Content-Range": f"bytes */{total}"})
         start, code = first, 206
         headers["Content-Range"] = f"bytes {start}-{total - 1}/{total}"
+        if bad_range == "start" and start > 0:  # serves from byte 0, labelled honestly
+            start = 0
+            headers["Content-Range"] = f"bytes 0-{total - 1}/{total}"
+        elif bad_range == "total":  # the file grew upstream: same offset, another total
+            data = data + b"\0" * 1000
+            headers["Content-Range"] = f"bytes {start}-{len(data) - 1}/{len(data)}"
     body = data[start:]
     h.send_response(code)
     for k, v in headers.items():
@@ -189,6 +209,9 @@ def serve_bytes(
         while sent < len(body):
             if cut is not None and sent >= cut:
                 break
+            if hold is not None and sent >= hold_after and not hold.is_set():
+                h.wfile.flush()
+                hold.wait(60)
             size = chunk if cut is None else min(chunk, cut - sent)
             h.wfile.write(body[sent : sent + size])
             h.wfile.flush()

@@ -58,6 +58,7 @@ class Options:
     form_without_uuid: bool = False  # a page whose form cannot satisfy the uuid check
     delay_per_chunk: float = 0.0  # slow bodies: seconds between chunks of ``chunk`` bytes
     chunk: int = 64 * 1024
+    decoy_forms: bool = False  # a search form before and a sign-in form after the real one
 
 
 class DriveEmulator(LoopbackServer):
@@ -71,6 +72,8 @@ class DriveEmulator(LoopbackServer):
         self.paths: list[str] = []  # every request's path …
         self.times: list[float] = []  # … and when it arrived (time.monotonic())
         self.throttled_at: list[float] = []  # when each 429 was sent
+        self.in_flight = 0  # download bodies being served right now …
+        self.max_in_flight = 0  # … and the most at once: proof that --jobs is honoured
         self._lock = threading.Lock()
 
     # -- content ---------------------------------------------------------------------------
@@ -181,16 +184,22 @@ class DriveEmulator(LoopbackServer):
                 cut = self.options.cut_after
             if h.command == "GET":
                 self.downloads[node.id] = self.downloads.get(node.id, 0) + 1
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
         disposition = f"attachment; filename=\"{node.name}\"; filename*=UTF-8''{quote(node.name)}"
-        return serve_bytes(
-            h,
-            node.data,
-            head=h.command == "HEAD",
-            cut=cut,
-            extra={"Content-Disposition": disposition},
-            delay_per_chunk=self.options.delay_per_chunk,
-            chunk=self.options.chunk,
-        )
+        try:
+            return serve_bytes(
+                h,
+                node.data,
+                head=h.command == "HEAD",
+                cut=cut,
+                extra={"Content-Disposition": disposition},
+                delay_per_chunk=self.options.delay_per_chunk,
+                chunk=self.options.chunk,
+            )
+        finally:
+            with self._lock:
+                self.in_flight -= 1
 
     def _warning(self, node: Node, token: str) -> str:
         inputs = [
@@ -203,6 +212,19 @@ class DriveEmulator(LoopbackServer):
             inputs = inputs[:3]
         if self.options.shuffle_form:
             inputs = list(reversed(inputs))
+        decoy_before = decoy_after = ""
+        if self.options.decoy_forms:
+            decoy_before = (
+                f'<form id="search" action="{self.base_url}/search" method="get">'
+                '<input type="text" name="q" value="bg20k">'
+                '<input type="hidden" name="confirm" value="no"></form>'
+            )
+            decoy_after = (
+                f'<form action="{self.base_url}/ServiceLogin" method="post">'
+                '<input type="hidden" name="Email" value="x@example.org">'
+                '<input type="hidden" name="uuid" value="decoy"></form>'
+                '<input type="hidden" name="stray" value="outside">'
+            )
         return (
             "<!DOCTYPE html><html><head><title>Google Drive - Virus scan warning</title>"
             '<meta http-equiv="content-type" content="text/html; charset=utf-8"/></head><body>'
@@ -211,9 +233,14 @@ class DriveEmulator(LoopbackServer):
             f'<span class="uc-name-size"><a href="/open?id={node.id}">{html.escape(node.name)}'
             f"</a> ({len(node.data or b'') // 2**20}M)</span> is too large for Google to scan "
             "for viruses. Would you still like to download this file?</p>\n"
-            f'<form\n id="download-form"\n action="{self.base_url}/download" method="get">'
+            + decoy_before
+            + f'<form\n id="download-form"\n action="{self.base_url}/download" method="get">'
             '<input type="submit" id="uc-download-link" class="goog-inline-block jfk-button" '
-            'value="Download anyway"/>\n' + "\n".join(inputs) + "</form></div></div></body></html>"
+            'value="Download anyway"/>\n'
+            + "\n".join(inputs)
+            + "</form>"
+            + decoy_after
+            + "</div></div></body></html>"
         )
 
     def _folder_view(self, h: BaseHTTPRequestHandler, query: dict[str, str]) -> None:

@@ -15,11 +15,21 @@ import pytest
 from tests.data import SMALL, jpeg, make_tree
 from tests.helpers import run_bg20k
 
+# Every hostile archive also holds a complete, valid dataset: the refusal must come from the
+# safety check on the hostile member, never from the dataset being incomplete.
+COMPLETE = {
+    f"BG-20k/{split}/h_{n:08x}.jpg": jpeg(n)
+    for split, (start, count) in {"train": (0, 6), "testval": (6, 3)}.items()
+    for n in range(start, start + count)
+}
+
 
 def _zip(entries: list[tuple[str, bytes, int | None]]) -> bytes:
     out = io.BytesIO()
     with warnings.catch_warnings(), zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
         warnings.simplefilter("ignore")  # the duplicate-name case is the point of one test
+        for name, data in COMPLETE.items():
+            zf.writestr(name, data)
         for name, data, mode in entries:
             info = zipfile.ZipInfo(name)
             info.compress_type = zipfile.ZIP_DEFLATED
@@ -32,20 +42,23 @@ def _zip(entries: list[tuple[str, bytes, int | None]]) -> bytes:
 def _tar(add: Callable[[tarfile.TarFile], None]) -> bytes:
     out = io.BytesIO()
     with tarfile.open(fileobj=out, mode="w") as tf:
-        good = tarfile.TarInfo("BG-20k/train/h_1.jpg")
-        data = jpeg(1)
-        good.size = len(data)
-        tf.addfile(good, io.BytesIO(data))
+        for name, data in COMPLETE.items():
+            good = tarfile.TarInfo(name)
+            good.size = len(data)
+            tf.addfile(good, io.BytesIO(data))
         add(tf)
     return out.getvalue()
 
 
-def _tar_member(name: str, kind: bytes, linkname: str = "") -> Callable[[tarfile.TarFile], None]:
+def _tar_member(
+    name: str, kind: bytes, linkname: str = "", data: bytes = b""
+) -> Callable[[tarfile.TarFile], None]:
     def add(tf: tarfile.TarFile) -> None:
         info = tarfile.TarInfo(name)
         info.type = kind
         info.linkname = linkname
-        tf.addfile(info)
+        info.size = len(data)
+        tf.addfile(info, io.BytesIO(data) if data else None)
 
     return add
 
@@ -55,8 +68,11 @@ def _overlapping_zip() -> bytes:
     raw = bytearray(
         _zip([("BG-20k/train/a.jpg", jpeg(1), None), ("BG-20k/train/b.jpg", jpeg(2), None)])
     )
-    cd = raw.find(b"PK\x01\x02", raw.find(b"PK\x01\x02") + 4)  # second central entry
-    raw[cd + 42 : cd + 46] = (0).to_bytes(4, "little")  # its local header offset -> 0
+    first = raw.find(b"PK\x01\x02")
+    last = first
+    while (nxt := raw.find(b"PK\x01\x02", last + 4)) != -1:
+        last = nxt
+    raw[last + 42 : last + 46] = (0).to_bytes(4, "little")  # the last entry's body -> offset 0
     return bytes(raw)
 
 
@@ -73,8 +89,8 @@ HOSTILE: dict[str, tuple[str, bytes, str]] = {
     ),
     "duplicate": (
         "a.zip",
-        _zip([("BG-20k/train/x.jpg", GOOD, None), ("BG-20k/train/x.jpg", jpeg(5), None)]),
-        "x.jpg",
+        _zip([("BG-20k/train/h_00000000.jpg", jpeg(5), None)]),  # a second, different body
+        "h_00000000.jpg",
     ),
     "bomb": ("a.zip", _zip([("BG-20k/train/bomb.jpg", b"\0" * (64 * 2**20), None)]), "bomb.jpg"),
     "overlap": ("a.zip", _overlapping_zip(), "overlaps"),
@@ -90,27 +106,52 @@ HOSTILE: dict[str, tuple[str, bytes, str]] = {
     ),
     "tar device": ("a.tar", _tar(_tar_member("BG-20k/train/dev.jpg", tarfile.CHRTYPE)), "dev.jpg"),
     "tar fifo": ("a.tar", _tar(_tar_member("BG-20k/train/fifo.jpg", tarfile.FIFOTYPE)), "fifo.jpg"),
-    "tar parent": ("a.tar", _tar(_tar_member("../../evil.jpg", tarfile.REGTYPE)), "evil.jpg"),
+    "tar parent": (
+        "a.tar",
+        _tar(_tar_member("BG-20k/train/../../../evil.jpg", tarfile.REGTYPE, data=GOOD)),
+        "evil.jpg",
+    ),
+    "tar absolute": (
+        "a.tar",
+        _tar(_tar_member("/tmp/bg20k-evil.jpg", tarfile.REGTYPE, data=GOOD)),
+        "/tmp/bg20k-evil.jpg",
+    ),
 }
 
 
+@pytest.mark.parametrize("kind", ["a.zip", "a.tar"])
+def test_without_its_hostile_member_each_archive_is_a_good_dataset(
+    kind: str, tmp_path: Path, small_release: Path
+) -> None:
+    """So exit 6 below can only come from the safety check, not from an incomplete dataset."""
+    archive = tmp_path / kind
+    archive.write_bytes(_zip([]) if kind == "a.zip" else _tar(lambda tf: None))
+    result = run_bg20k("fetch", "--accept", "--from", str(archive), "--dest", str(tmp_path / "d"))
+    assert result.code == 0, result.err
+
+
 @pytest.mark.parametrize("kind", list(HOSTILE))
-def test_hostile_archive_is_refused(kind: str, tmp_path: Path, small_release: Path) -> None:
+def test_hostile_archive_is_refused(
+    kind: str, tmp_path: Path, small_release: Path, isolated_env: dict[str, Path]
+) -> None:
     name, data, named = HOSTILE[kind]
     work = tmp_path / "work" / "inner"
     work.mkdir(parents=True)
     archive = work / name
     archive.write_bytes(data)
     dest = work / "dest"
-    before = {p for p in tmp_path.rglob("*")}
+    before = set(tmp_path.rglob("*"))
+    outside_before = set(Path("/tmp").glob("*evil*"))
     result = run_bg20k("fetch", "--accept", "--from", str(archive), "--dest", str(dest))
     assert result.code == 6, result.err
     assert named in result.err and "Traceback" not in result.err
-    written = {p for p in tmp_path.rglob("*")} - before
-    # Only bg20k's own bookkeeping (consent, the destination's lock) may appear.
-    assert not [p for p in written if p.suffix == ".jpg" or "evil" in p.name], written
+    written = set(tmp_path.rglob("*")) - before
+    own = (dest, isolated_env["config"], isolated_env["cache"])
+    outside = [p for p in written if not any(p == d or d in p.parents for d in own)]
+    assert outside == []  # nothing at all outside the destination (and bg20k's own dirs)
+    assert set(Path("/tmp").glob("*evil*")) == outside_before
     assert not (dest / "BG-20k").exists()
-    assert not list(dest.glob(".BG-20k.staging-*"))
+    assert all(p.name.startswith(".bg20k-fetch.lock") for p in dest.iterdir())
 
 
 def test_multi_part_local_zips_merge(tmp_path: Path, small_release: Path) -> None:

@@ -104,11 +104,26 @@ def test_pinned_acceptance_mismatch_records_nothing(isolated_env: dict[str, Path
 
 
 def test_short_pin_is_a_usage_error() -> None:
-    assert run_bg20k("accept", "--yes", "--agreement-sha256", "be1bf7").code == 2
+    result = run_bg20k("accept", "--yes", "--agreement-sha256", "be1bf7")
+    assert result.code == 2
+    assert "'be1bf7' is not an agreement digest" in result.err and "12 hex" in result.err
 
 
-def test_environment_acceptance(isolated_env: dict[str, Path]) -> None:
-    result = run_bg20k("fetch", env={"BG20K_ACCEPT_AGREEMENT": SHA[:16]})
+def test_environment_acceptance(
+    isolated_env: dict[str, Path], tmp_path: Path, small_release: Path
+) -> None:
+    from tests.data import SMALL, make_tree, zip_bytes
+
+    (tmp_path / "a.zip").write_bytes(zip_bytes(make_tree(tmp_path / "o", SMALL)))
+    result = run_bg20k(
+        "fetch",
+        "--from",
+        str(tmp_path / "a.zip"),
+        "--dest",
+        str(tmp_path / "d"),
+        env={"BG20K_ACCEPT_AGREEMENT": SHA[:16]},
+    )
+    assert result.code == 0, result.err
     assert "by environment" in result.err
     assert consent(isolated_env["config"])["method"] == "environment"
 

@@ -196,11 +196,19 @@ def test_throttling_mid_folder_backs_off_and_completes(
     drive: DriveEmulator, files: dict[str, bytes], tmp_path: Path
 ) -> None:
     drive.options.throttle_after, drive.options.throttle_count = 5, 6
+    drive.options.retry_after = "1"
     folder = drive.add_tree(files)
     result = fetch("--source", f"gdrive-folder:{folder}", "--dest", str(tmp_path / "d"))
     assert result.code == 0, result.err
     assert "HTTP 429" in result.err
     assert images(tmp_path / "d" / "BG-20k") == files
+    # Backed off: after the last 429 (and the requests already on the wire when it left),
+    # nothing was asked for until its Retry-After had passed …
+    last = drive.throttled_at[-1]
+    after = [t - last for t in drive.times if t > last + 0.1]
+    assert after and min(after) >= 0.95
+    # … and every file arrived exactly once, whatever was throttled on the way.
+    assert sorted(drive.downloads.values()) == [1] * len(files)
 
 
 def test_interrupted_folder_fetch_continues_without_refetching(

@@ -21,7 +21,7 @@ import requests
 
 from ..archive import archive_kind, sniff
 from ..download import Cancelled, Opener
-from ..errors import Bg20kError, IntegrityError, SourceError
+from ..errors import IntegrityError, InvalidFiles, SourceError
 from ..fsutil import sync_filesystem
 from ..hashing import JPEG_HEAD, FileInfo
 from ..http import RetryableHTTPError, make_session
@@ -68,14 +68,14 @@ class _FileBytes:
 class _Outcome:
     """What did not arrive, by why: the run ends with one error naming them."""
 
-    invalid: list[Bg20kError] = field(default_factory=list)
+    invalid: list[str] = field(default_factory=list)
     over_quota: list[str] = field(default_factory=list)
     unreachable: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def add(self, bucket: list[Bg20kError] | list[str], item: object) -> None:
+    def add(self, bucket: list[str], item: str) -> None:
         with self.lock:
-            bucket.append(item)  # type: ignore[arg-type]
+            bucket.append(item)
 
 
 @dataclass
@@ -128,16 +128,7 @@ class FolderFetch:
     def _raise_for_missing(self, listed: int) -> None:
         out = self.outcome
         if out.invalid:
-            first = out.invalid[0]
-            raise (
-                first
-                if len(out.invalid) == 1
-                else IntegrityError(
-                    f"{len(out.invalid)} files of the Drive folder were not valid data, e.g. "
-                    f"{first.message}",
-                    hint="Re-running fetches only the missing files.",
-                )
-            )
+            raise InvalidFiles("the Drive folder", sorted(out.invalid))
         done = f"the other {len(self.done)} of {listed} files are done and kept"
         if out.over_quota:
             raise SourceError(
@@ -192,10 +183,14 @@ class FolderFetch:
                 self.outcome.add(self.outcome.unreachable, f.path)
                 return
             except IntegrityError as exc:
-                self.outcome.add(self.outcome.invalid, exc)  # the others go on
+                self.outcome.add(self.outcome.invalid, f"{f.path}: {exc.message}")  # others go on
                 return
             self.throttle.ok()
-            self.cache.remember(f, with_markers(dest, FileInfo(got.sha256, got.size, False)))
+            info = with_markers(dest, FileInfo(got.sha256, got.size, False))
+            self.cache.remember(f, info)
+            if self._sniffer(f.path) is _jpeg_sniff and not info.jpeg_ok:
+                # Say it now, with the other invalid files, rather than after staging.
+                self.outcome.add(self.outcome.invalid, f"{f.path}: not a complete JPEG")
             with self._report_lock:
                 self.reporter.advance(1)
             return
