@@ -69,13 +69,13 @@ def adopt(run: Run, plan: list[list[Source]], inside: list[Path], decision: Deci
         )
     label = f"{source} (adopted in place)"
     report = checked(run, files, label)
-    with consent_held(run.paths, run.agreement, run.record) as note:
+    with consent_held(run.paths, run.agreement) as (record, note):
         provenance = write_receipts(
             real,
             files,
             release=release,
             agreement=run.agreement,
-            record=run.record,
+            record=record,
             report=report,
             served_by=label,
             failed=[],

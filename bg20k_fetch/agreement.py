@@ -11,6 +11,7 @@ import hashlib
 from dataclasses import dataclass
 
 from .errors import IntegrityError, ReleaseDescriptionError, UsageError
+from .fsutil import read_limited
 from .release import Release, load_release, release_dir
 
 
@@ -40,10 +41,11 @@ def load_agreement(release: Release | None = None) -> Agreement:
     release = release or load_release()
     path = release_dir() / release.agreement.file
     try:
-        data = path.read_bytes()
-    except OSError as exc:
+        data = read_limited(path, 1 << 20)
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else str(exc)
         raise ReleaseDescriptionError(
-            f"Cannot read the agreement text {path}: {exc.strerror}.", hint="Reinstall bg20k."
+            f"Cannot read the agreement text {path}: {reason}.", hint="Reinstall bg20k."
         ) from exc
     digest = sha256_hex(data)
     if digest != release.agreement.sha256:

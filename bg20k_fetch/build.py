@@ -82,6 +82,7 @@ def try_sources(run: Run, plan: list[list[Source]], urls: DriveUrls) -> Fetched:
         run.policy,
         run.options.jobs,
         run.throttle,
+        keep_archive=run.options.keep_archive,
     )
     failed: list[SourceAttempt] = []
     errors: list[tuple[str, Bg20kError]] = []
@@ -131,13 +132,13 @@ def try_source(
             listed = write_problems(run.target, exc.lines)
             raise exc.listed_in(str(listed)) from exc
         report = checked(run, staging.files, label)
-        with consent_held(run.paths, run.agreement, run.record) as note:
+        with consent_held(run.paths, run.agreement) as (record, note):
             provenance = write_receipts(
                 staging.root,
                 staging.files,
                 release=run.release,
                 agreement=run.agreement,
-                record=run.record,
+                record=record,
                 report=report,
                 served_by=label,
                 failed=failed,

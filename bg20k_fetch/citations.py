@@ -12,13 +12,14 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Literal
 
-from .fsutil import atomic_write
+from .fsutil import atomic_write, read_limited
 from .release import Person, Reference, Release
 
 Format = Literal["bibtex", "biblatex", "csl-json", "text"]
 FORMATS: tuple[Format, ...] = ("bibtex", "biblatex", "csl-json", "text")
 
-_KEY_RE = re.compile(r"@\s*[A-Za-z]+\s*[{(]\s*([^,\s]+)\s*,")
+_KEY_RE = re.compile(r"@\s*([A-Za-z]+)\s*[{(]\s*([^,\s]+)\s*,")
+_NOT_ENTRIES = {"comment", "string", "preamble"}
 
 
 def select(release: Release, *, include_encouraged: bool) -> list[Reference]:
@@ -139,7 +140,13 @@ def render(
 
 
 def existing_keys(bib_text: str) -> set[str]:
-    return {m.group(1) for m in _KEY_RE.finditer(bib_text)}
+    """The entry keys a .bib holds, lower-cased: BibTeX compares keys without case, so
+    LI2022BRIDGING and li2022bridging are one entry (a second is a "Repeated entry" error)."""
+    return {
+        m.group(2).lower()
+        for m in _KEY_RE.finditer(bib_text)
+        if m.group(1).lower() not in _NOT_ENTRIES
+    }
 
 
 _ENTRY_START = re.compile(r"@\s*([A-Za-z]+)\s*([{(])")
@@ -182,13 +189,15 @@ def merge_into_bib(
 
     Raises ValueError when the file is not UTF-8 or holds an entry that never closes."""
     try:
-        current = path.read_bytes().decode("utf-8") if path.exists() else ""
+        current = read_limited(path, 64 << 20).decode("utf-8") if path.exists() else ""
     except UnicodeDecodeError as exc:
         raise ValueError("it is not UTF-8 text") from exc
+    except OSError as exc:
+        raise ValueError(f"it cannot be read ({exc.strerror})") from exc
     if (where := unclosed_entry(current)) is not None:
         raise ValueError(f"the entry at {where} is never closed")
     have = existing_keys(current)
-    missing = [r for r in refs if r.key not in have]
+    missing = [r for r in refs if r.key.lower() not in have]
     if missing:
         separator = (
             ""

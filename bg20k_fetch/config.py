@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import UsageError, validation_problem
+from .fsutil import read_limited
 from .paths import Paths
+from .yamlio import load_yaml
 
 
 class Mirror(BaseModel):
@@ -39,10 +40,10 @@ class Config(BaseModel):
 def load_config(paths: Paths) -> Config:
     path = paths.config_file
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml(read_limited(path, 1 << 20).decode("utf-8"), max_nodes=100_000)
     except FileNotFoundError:
         return Config()
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise UsageError(f"Cannot read the config file {path}: {exc}.") from exc
     try:
         return Config.model_validate(raw or {})

@@ -22,8 +22,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from .agreement import Agreement
 from .errors import validation_problem
+from .fsutil import read_limited
 from .paths import Paths
+from .yamlio import YamlError, load_yaml
 
+RECORD_LIMIT = 1 << 20  # a record is a few hundred bytes; anything huge is not one
 Method = Literal["prompt", "flag", "environment"]
 
 
@@ -108,15 +111,15 @@ def read_status(paths: Paths, agreement: Agreement) -> ConsentStatus:
     """Never raises for a bad file: anything but a valid record for this text is not consent."""
     path = paths.consent_file
     try:
-        raw_text = path.read_text(encoding="utf-8")
+        raw_text = read_limited(path, RECORD_LIMIT).decode("utf-8")
     except FileNotFoundError:
         return ConsentStatus(State.MISSING)
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
         return ConsentStatus(State.DAMAGED, reason=f"cannot be read ({exc})")
     try:
-        raw = yaml.safe_load(raw_text)
-    except yaml.YAMLError:
-        return ConsentStatus(State.DAMAGED, reason="is not valid YAML")
+        raw = load_yaml(raw_text, max_nodes=10_000)
+    except YamlError as exc:
+        return ConsentStatus(State.DAMAGED, reason=f"is not a record: {exc}")
     if not isinstance(raw, dict):
         return ConsentStatus(State.DAMAGED, reason="is empty or not a mapping")
     try:
@@ -139,8 +142,8 @@ def agreement_diff(status: ConsentStatus, agreement: Agreement) -> str | None:
         return None
     old_text = ""
     if status.record.accepted_text:
-        with contextlib.suppress(OSError):
-            old_text = Path(status.record.accepted_text).read_text(encoding="utf-8")
+        with contextlib.suppress(OSError, ValueError):
+            old_text = read_limited(Path(status.record.accepted_text), RECORD_LIMIT).decode()
     old = status.record
     lines = difflib.unified_diff(
         old_text.splitlines(keepends=True),

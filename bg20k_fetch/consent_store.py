@@ -22,19 +22,39 @@ from filelock import FileLock
 from ._version import __version__
 from .agreement import Agreement
 from .consent import ConsentRecord, Method, State, describe, read_status
-from .errors import ConsentError, StorageError
-from .fsutil import append_line, atomic_write, make_dirs
+from .errors import ConsentError, StorageError, UsageError
+from .fsutil import append_line, atomic_write, make_dirs, read_limited
 from .paths import Paths
 
 # The record and history hold personal data (name, e-mail, host, OS user): owner only.
 PRIVATE_FILE, PRIVATE_DIR = 0o600, 0o700
+HISTORY_LIMIT = 256 << 20
 
 
 def _os_user() -> str:
     try:
-        return getpass.getuser()
+        return _printable(getpass.getuser())
     except (KeyError, OSError):
         return f"uid:{os.getuid()}" if hasattr(os, "getuid") else "unknown"
+
+
+def _printable(text: str) -> str:
+    """A login or host name as the OS gave it, made storable: bytes that are not UTF-8
+    (surrogate escapes) become \\xNN instead of making the record unreadable."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def _check_identity(**values: str | None) -> None:
+    for name, value in values.items():
+        if value is None:
+            continue
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise UsageError(
+                f"--{name} is not valid UTF-8 text; nothing was accepted.",
+                hint="Give it in a UTF-8 terminal or locale.",
+            ) from exc
 
 
 def _store_lock(paths: Paths) -> FileLock:
@@ -93,8 +113,17 @@ def record_acceptance(
     email: str | None = None,
     affiliation: str | None = None,
 ) -> ConsentRecord:
+    _check_identity(name=name, email=email, affiliation=affiliation)
     with _store_lock(paths):
-        return _record_acceptance(paths, agreement, method, name, email, affiliation)
+        record = _record_acceptance(paths, agreement, method, name, email, affiliation)
+        if not read_status(paths, agreement).in_force:  # never say "accepted" unless it reads so
+            with contextlib.suppress(StorageError):
+                _log(paths, "aborted", record)
+            raise StorageError(
+                f"The consent record {paths.consent_file} does not read back as in force; "
+                "the agreement is not accepted."
+            )
+        return record
 
 
 def _record_acceptance(
@@ -125,12 +154,12 @@ def _record_acceptance(
         accepted_at=datetime.now(UTC).replace(microsecond=0),
         method=method,
         os_user=_os_user(),
-        host=socket.gethostname(),
+        host=_printable(socket.gethostname()),
         tool_version=__version__,
         name=name,
         email=email,
         affiliation=affiliation,
-        accepted_text=str(text_copy),
+        accepted_text=_printable(str(text_copy)),
         datasets=previous.record.datasets if previous.record else [],
     )
     _write_record(paths, record, "accepted", failed)
@@ -152,20 +181,21 @@ def revoke(paths: Paths, agreement: Agreement) -> ConsentRecord | None:
 
 @contextlib.contextmanager
 def consent_held(
-    paths: Paths, agreement: Agreement, record: ConsentRecord
-) -> Iterator[Callable[[Path], None]]:
-    """Hold the consent store while data fetched under ``record`` is installed.
+    paths: Paths, agreement: Agreement
+) -> Iterator[tuple[ConsentRecord, Callable[[Path], None]]]:
+    """Hold the consent store while fetched data is installed.
 
-    A revocation that lands during the fetch is seen here and nothing is installed
-    (ConsentError); one that comes later waits until the install is done and then names the
-    dataset. Yields a function that notes where the data went (shown on revocation).
+    Consent must be in force now (a renewal during the fetch is fine; a revocation is not: then
+    nothing is installed, ConsentError). A revocation that comes later waits for the install
+    and then names the dataset. Yields the record in force (for the dataset's CONSENT.yaml) and
+    a function that notes where the data went.
     """
     with _store_lock(paths):
         status = read_status(paths, agreement)
         current = status.record
-        if not status.in_force or current is None or current.accepted_at != record.accepted_at:
+        if not status.in_force or current is None:
             raise ConsentError(
-                f"Consent changed while the data was being fetched ({describe(status)}); "
+                f"Consent was withdrawn while the data was being fetched ({describe(status)}); "
                 "nothing was installed.",
                 hint="Accept the agreement again and re-run the fetch.",
             )
@@ -176,19 +206,20 @@ def consent_held(
                 noted = current.model_copy(update={"datasets": [*current.datasets, where]})
                 atomic_write(paths.consent_file, noted.to_yaml(), mode=PRIVATE_FILE)
 
-        yield note
+        yield current, note
 
 
 def read_history(paths: Paths) -> list[dict[str, object]]:
     """Every event in order. A line that is not a JSON object (a torn append, garbage) is shown
     as ``{"event": "damaged", "line": N, "text": …}``, never hidden."""
     try:
-        data = paths.history_file.read_bytes()
+        data = read_limited(paths.history_file, HISTORY_LIMIT)
     except FileNotFoundError:
         return []
-    except OSError as exc:
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else str(exc)
         raise StorageError(
-            f"Cannot read the consent history {paths.history_file}: {exc.strerror}."
+            f"Cannot read the consent history {paths.history_file}: {reason}."
         ) from exc
     events: list[dict[str, object]] = []
     for number, raw in enumerate(data.split(b"\n"), 1):

@@ -6,6 +6,7 @@ under, CITATION.bib, MANIFEST.sha256 (``sha256sum -c`` works with no Python) and
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,13 +19,16 @@ from .agreement import Agreement
 from .citations import render, select
 from .consent import ConsentRecord
 from .errors import IntegrityError
-from .fsutil import atomic_write
+from .fsutil import atomic_write, read_limited
 from .hashing import FileInfo
 from .layout import LayoutReport
 from .manifest import MANIFEST_NAME, dataset_digest, manifest_text, parse_manifest
+from .redact import redact
 from .release import Release
+from .yamlio import load_yaml
 
 PROVENANCE_NAME = "PROVENANCE.yaml"
+MARKER_NAME = ".bg20k-tree"  # a small proof of authorship, apart from PROVENANCE.yaml
 CONSENT_NAME = "CONSENT.yaml"
 CITATION_NAME = "CITATION.bib"
 # 20,000 sizes dump about 10x faster with libyaml's C dumper, when present. Loading stays
@@ -66,7 +70,25 @@ class Provenance(BaseModel):
 
 def receipt_names(release: Release) -> tuple[str, ...]:
     """The files bg20k writes beside the images: its to replace in a tree it made."""
-    return (release.agreement.file, CONSENT_NAME, CITATION_NAME, MANIFEST_NAME, PROVENANCE_NAME)
+    return (
+        release.agreement.file,
+        CONSENT_NAME,
+        CITATION_NAME,
+        MANIFEST_NAME,
+        MARKER_NAME,
+        PROVENANCE_NAME,
+    )
+
+
+def read_marker(root: Path) -> datetime | None:
+    """When bg20k made the tree, from its marker; None when there is no valid marker."""
+    try:
+        data = json.loads(read_limited(root / MARKER_NAME, 4096))
+        if data.get("made_by") != "bg20k":
+            return None
+        return datetime.fromisoformat(str(data["created_at"]))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
 
 
 def write_receipts(
@@ -85,6 +107,10 @@ def write_receipts(
     """Write the compliance trail into ``root``. PROVENANCE.yaml, which marks the tree as
     bg20k's, is written last: a crash before it leaves a tree that is not yet claimed."""
     hashes = {p: i.sha256 for p, i in files.items()}
+    # Receipts are shared with colleagues and buckets: no credential of a URL goes in them.
+    served_by = redact(served_by)
+    failed = [SourceAttempt(source=redact(f.source), error=redact(f.error or "")) for f in failed]
+    archives = [a.model_copy(update={"origin": redact(a.origin)}) for a in archives]
     provenance = Provenance(
         tool=f"bg20k {__version__}",
         created_at=datetime.now(UTC).replace(microsecond=0),
@@ -111,6 +137,9 @@ def write_receipts(
             provenance.model_dump(mode="json"), Dumper=_Dumper, sort_keys=False
         ),
     }
+    # The marker proves the tree is bg20k's even if PROVENANCE.yaml is damaged later.
+    marker = {"made_by": "bg20k", "created_at": provenance.created_at.isoformat()}
+    receipts = {MARKER_NAME: json.dumps(marker) + "\n", **receipts}
     for name, text in receipts.items():
         atomic_write(root / name, text.encode("utf-8"), make_parents=False)
     return provenance
@@ -123,14 +152,14 @@ def read_provenance(root: Path) -> Provenance:
             hint="Fetch it with `bg20k fetch`, or give the right --dest.",
         )
     try:
-        raw = yaml.safe_load((root / PROVENANCE_NAME).read_text(encoding="utf-8"))
+        raw = load_yaml(read_limited(root / PROVENANCE_NAME, 256 << 20).decode("utf-8"))
         return Provenance.model_validate(raw)
     except FileNotFoundError as exc:
         raise IntegrityError(
             f"{root} has no {PROVENANCE_NAME}: it was not made by bg20k fetch.",
             hint="Fetch it with `bg20k fetch`.",
         ) from exc
-    except (OSError, UnicodeDecodeError, yaml.YAMLError, ValidationError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError, ValidationError) as exc:
         raise IntegrityError(
             f"{root / PROVENANCE_NAME} is damaged.",
             hint="Run `bg20k fetch --force` to rebuild the dataset.",
@@ -139,9 +168,9 @@ def read_provenance(root: Path) -> Provenance:
 
 def read_manifest(root: Path) -> dict[str, str]:
     try:
-        return parse_manifest((root / MANIFEST_NAME).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
+        return parse_manifest(read_limited(root / MANIFEST_NAME, 256 << 20).decode("utf-8"))
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else str(exc)
         raise IntegrityError(
             f"{root / MANIFEST_NAME} cannot be read: {reason}.",
             hint="Run `bg20k fetch --force` to rebuild the dataset.",

@@ -4,7 +4,7 @@ One pure-ish function (it reads the tree, it writes nothing), used by the fetch 
 run, so the plan a user reads is the decision the fetch makes.
 
 bg20k replaces only a tree it can prove it made: one whose ``PROVENANCE.yaml`` is valid, or,
-when that file is damaged, one that still holds both of bg20k's receipts by name. Anything else
+when that file is damaged, one that still holds bg20k's marker (``.bg20k-tree``). Anything else
 at ``BG-20k/`` (a hand-made tree, a copy with notes in it) is refused, never replaced.
 """
 
@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from .dataset import PROVENANCE_NAME, read_provenance
+from .dataset import PROVENANCE_NAME, read_marker, read_provenance
 from .errors import IntegrityError
 from .lockfile import LockFile
-from .manifest import MANIFEST_NAME
 from .release import Release
 from .target import Target
 from .verify import VerifyReport, verify_tree
@@ -47,7 +46,7 @@ def owner_of(root: Path) -> Owner:
         return Owner.BG20K
     except IntegrityError:
         pass
-    if (root / PROVENANCE_NAME).is_file() and (root / MANIFEST_NAME).is_file():
+    if read_marker(root) is not None:
         return Owner.BG20K_DAMAGED
     return Owner.FOREIGN
 

@@ -16,6 +16,7 @@ import re
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import IO
 from urllib.parse import urlsplit
 
 import requests
@@ -185,7 +186,11 @@ class Download:
         hasher = hashlib.sha256()
         mode = "r+b" if offset else "wb"
         # Unbuffered: every byte received is on disk at once, for a resume after a kill.
-        with open(self.file.part, mode, buffering=0) as handle:
+        try:
+            handle = open(self.file.part, mode, buffering=0)  # noqa: SIM115 - closed below
+        except OSError as exc:
+            raise _cannot_write(self.file.part, exc) from exc
+        with handle:
             if offset:
                 # The digest must cover the whole file, so hash the kept prefix first.
                 while block := handle.read(CHUNK):
@@ -207,9 +212,7 @@ class Download:
                         raise requests.ConnectionError(
                             f"the server sent more than the {total} bytes it announced"
                         )
-                    view = memoryview(chunk)
-                    while view:  # a raw write may take only part of it
-                        view = view[handle.write(view) or 0 :]
+                    _write_all(handle, chunk, self.file.part)
                     hasher.update(chunk)
                     size += len(chunk)
                     self.high_water = max(self.high_water, size)
@@ -259,6 +262,23 @@ class Download:
                 f"{self.url}: {problem}; the download was deleted.",
                 hint="The source serves other bytes than pinned; use another.",
             )
+
+
+def _cannot_write(path: Path, exc: OSError) -> StorageError:
+    return StorageError(
+        f"Cannot write {path}: {exc.strerror or exc}; what arrived so far is kept.",
+        hint="Free some space (or point BG20K_CACHE_DIR elsewhere), then run the same command.",
+    )
+
+
+def _write_all(handle: IO[bytes], chunk: bytes, path: Path) -> None:
+    # A write error is the disk's (full, quota, read-only), never the network's: one line, 7.
+    view = memoryview(chunk)
+    try:
+        while view:  # a raw write may take only part of it
+            view = view[handle.write(view) or 0 :]
+    except OSError as exc:
+        raise _cannot_write(path, exc) from exc
 
 
 def _chunks(response: requests.Response) -> Iterator[bytes]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from enum import IntEnum
 from typing import TYPE_CHECKING
 
+from .redact import redact
+
 if TYPE_CHECKING:
     from pydantic import ValidationError
 
@@ -21,6 +23,7 @@ class ExitCode(IntEnum):
     UNSAFE_ARCHIVE = 6
     STORAGE = 7
     INTERRUPTED = 130
+    TERMINATED = 143
 
 
 class Bg20kError(Exception):
@@ -29,6 +32,8 @@ class Bg20kError(Exception):
     exit_code: ExitCode = ExitCode.INTERNAL
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
+        # Errors quote URLs, and URLs can carry keys and passwords: never let one through.
+        message, hint = redact(message), redact(hint) if hint else hint
         super().__init__(message)
         self.message = message
         self.hint = hint
@@ -121,6 +126,10 @@ def validation_problem(exc: ValidationError) -> str:
 
 class Interrupted(Bg20kError):
     exit_code = ExitCode.INTERRUPTED
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C (work stops cleanly, partial files kept), exit 143."""
 
 
 class AllSourcesFailed(Bg20kError):

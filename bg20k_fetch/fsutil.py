@@ -7,6 +7,7 @@ import os
 import stat
 import tempfile
 from pathlib import Path
+from typing import IO
 
 from .errors import StorageError
 
@@ -142,3 +143,40 @@ def sync_filesystem(path: Path) -> None:
             os.sync()
     finally:
         os.close(fd)
+
+
+def read_limited(path: Path, limit: int) -> bytes:
+    """A regular file's bytes, refusing anything larger than ``limit`` (or not a regular file:
+    a FIFO or /dev/zero named where a record belongs would otherwise hang the command).
+
+    Raises OSError (FileNotFoundError when absent) or ValueError when it is too big."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError("it is not a regular file")
+        if info.st_size > limit:
+            raise ValueError(f"it is {info.st_size} bytes, more than the {limit} allowed")
+        chunks, size = [], 0
+        while chunk := os.read(fd, 1 << 20):
+            size += len(chunk)
+            if size > limit:  # grew while being read
+                raise ValueError(f"it is more than the {limit} bytes allowed")
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def open_regular(path: Path) -> IO[bytes]:
+    """Open a file for reading only if it is (or a link leads to) a regular file: a FIFO named
+    like an image would block for ever, /dev/zero would never end. Raises OSError, or
+    ValueError for anything that is not a regular file."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ValueError(f"{path} is not a regular file")
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise

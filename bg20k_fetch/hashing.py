@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import IO
 
 from .errors import IntegrityError
+from .fsutil import open_regular
 
 CHUNK = 1 << 20
 JPEG_HEAD = b"\xff\xd8\xff"
@@ -61,8 +62,10 @@ def jpeg_markers_ok(head: bytes, tail: bytes) -> bool:
 def hash_file(path: Path) -> FileInfo:
     """Raises IntegrityError when ``path`` cannot be read."""
     try:
-        with path.open("rb") as handle:
+        with open_regular(path) as handle:
             return consume(handle, None, str(path))
+    except ValueError as exc:
+        raise IntegrityError(f"{path} is not a regular file; refused.") from exc
     except OSError as exc:
         raise IntegrityError(
             f"Cannot read {path}: {exc.strerror or exc}.",

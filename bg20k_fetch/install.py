@@ -12,16 +12,18 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .dataset import read_manifest, receipt_names
+from .dataset import read_manifest, read_provenance, receipt_names
 from .errors import Bg20kError, IntegrityError, StorageError
 from .fsutil import atomic_write, fsync_dir
 from .hashing import FileInfo, hash_file
 from .progress import Reporter
+from .redact import redact
 from .release import Release
 from .target import Target, tag_is_dead
 
@@ -96,22 +98,42 @@ def _move_out(path: Path, destination: Path, old: Path) -> None:
         ) from exc
 
 
-def _owned_paths(old: Path, release: Release) -> set[str] | None:
+def _made_here(old: Path) -> tuple[set[str], dict[str, int], float] | None:
+    """What the old tree's receipts say bg20k wrote: the manifest's paths, their sizes, and
+    when; None when they cannot be read (then nothing in it is provably bg20k's by listing)."""
     try:
-        return set(read_manifest(old))
+        listed = set(read_manifest(old))
+        provenance = read_provenance(old)
     except IntegrityError:
-        return None  # damaged manifest: nothing in the old tree is provably ours by listing
+        return None
+    return listed, provenance.sizes, provenance.created_at.timestamp()
+
+
+def _pristine(path: Path, rel: str, made: tuple[set[str], dict[str, int], float]) -> bool:
+    """Listed, the recorded size, and not modified since bg20k wrote it (1 s of slack for the
+    record's whole-second time): anything else may hold the user's edits, so it is kept."""
+    listed, sizes, made_at = made
+    try:
+        info = path.lstat()
+    except OSError:
+        return False
+    return (
+        rel in listed
+        and stat.S_ISREG(info.st_mode)
+        and sizes.get(rel) == info.st_size
+        and info.st_mtime <= made_at + 1
+    )
 
 
 def keep_unowned(old: Path, new: Path, target: Target, release: Release) -> Kept:
     receipts = set(receipt_names(release))
-    owned = _owned_paths(old, release)
+    made = _made_here(old)
     splits = {s.name for s in (*release.layout.splits, *release.layout.optional_splits)}
     kept = Kept()
     for rel, path in _entries(old):
-        if rel in receipts or (owned is not None and rel in owned):
+        if rel in receipts or (made is not None and _pristine(path, rel, made)):
             continue
-        if owned is None and _same_file(path, new / rel):
+        if _same_file(path, new / rel):
             continue  # the same bytes are in the new tree: nothing is lost
         in_split = rel.split("/", 1)[0] in splits
         destination = None if in_split else new / rel
@@ -179,7 +201,7 @@ def write_problems(target: Target, lines: list[str]) -> Path:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         path = path.with_name(f"{target.name}.problems-{stamp}.txt")
     stamp = datetime.now(UTC).replace(microsecond=0).isoformat()
-    text = f"{PROBLEMS_HEADER} in {target.root} ({stamp})\n" + "\n".join(lines) + "\n"
+    text = f"{PROBLEMS_HEADER} in {target.root} ({stamp})\n" + redact("\n".join(lines)) + "\n"
     atomic_write(path, text.encode("utf-8"), make_parents=False)
     return path
 

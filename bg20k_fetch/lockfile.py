@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import IntegrityError, UsageError
+from .fsutil import read_limited
 from .manifest import dataset_digest, manifest_text, parse_manifest
 
 
@@ -39,7 +40,7 @@ class LockFile:
     @classmethod
     def read(cls, path: Path) -> LockFile:
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(read_limited(path, 256 << 20).decode("utf-8"))
             files = parse_manifest(data["manifest"])
             lock = cls(
                 str(data["dataset"]),
@@ -48,7 +49,7 @@ class LockFile:
                 files,
                 complete=data.get("complete", True) is True,
             )
-        except (OSError, ValueError, KeyError, TypeError, IntegrityError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, IntegrityError) as exc:
             raise UsageError(
                 f"{path} is not a bg20k lock file ({exc}).",
                 hint="Write one with `bg20k lock -o FILE`.",

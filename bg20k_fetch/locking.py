@@ -15,6 +15,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from .errors import StorageError
+from .fsutil import read_limited
 from .progress import Reporter
 
 LOCK_NAME = ".bg20k-fetch.lock"
@@ -27,6 +28,13 @@ def destination_lock(dest_dir: Path, *, wait: bool, reporter: Reporter) -> Itera
     except OSError as exc:
         raise StorageError(f"Cannot create {dest_dir}: {exc.strerror}.") from exc
     path = dest_dir / LOCK_NAME
+    try:  # filelock retries some open() failures for ever; find out first, once
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644))
+    except OSError as exc:
+        raise StorageError(
+            f"Cannot lock {dest_dir} for writing ({path}: {exc.strerror or exc}).",
+            hint="Check that the destination is a writable directory, or choose another --dest.",
+        ) from exc
     lock = FileLock(str(path))
     try:
         lock.acquire(timeout=0)
@@ -56,12 +64,18 @@ def _holder_file(path: Path) -> Path:
 
 
 def _record_holder(path: Path) -> None:
-    with contextlib.suppress(OSError):  # informational only
-        _holder_file(path).write_text(str(os.getpid()))
+    # Informational only, and in a directory others may write to: never through a link.
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+    with contextlib.suppress(OSError):
+        fd = os.open(_holder_file(path), flags, 0o644)
+        try:
+            os.write(fd, str(os.getpid()).encode())
+        finally:
+            os.close(fd)
 
 
 def _holder(path: Path) -> str:
     try:
-        return f" (process {int(_holder_file(path).read_text())})"
+        return f" (process {int(read_limited(_holder_file(path), 64))})"
     except (OSError, ValueError):
         return ""

@@ -8,12 +8,14 @@ from pathlib import Path
 
 import platformdirs
 
+from .userpath import user_path
+
 APP_NAME = "bg20k"
 
 
 def _dir(env_var: str, default: str, given: str | os.PathLike[str] | None = None) -> Path:
     value = os.fspath(given) if given is not None else os.environ.get(env_var)
-    return Path(value).expanduser() if value else Path(default)
+    return user_path(value, env_var) if value else Path(default)
 
 
 @dataclass(frozen=True)

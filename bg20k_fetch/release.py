@@ -13,10 +13,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import ReleaseDescriptionError, validation_problem
+from .fsutil import read_limited
+from .userpath import user_path
+from .yamlio import load_yaml
 
 RELEASE_FILE_NAME = "bg20k.yaml"
 
@@ -108,13 +110,15 @@ def _shipped_dir() -> Path:
 
 def release_file() -> Path:
     override = os.environ.get("BG20K_RELEASE_FILE")
-    return Path(override).expanduser() if override else _shipped_dir() / RELEASE_FILE_NAME
+    if override:
+        return user_path(override, "BG20K_RELEASE_FILE")
+    return _shipped_dir() / RELEASE_FILE_NAME
 
 
 @cache
 def _load(path: Path) -> Release:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml(read_limited(path, 1 << 20).decode("utf-8"), max_nodes=100_000)
     except UnicodeDecodeError as exc:
         raise ReleaseDescriptionError(
             f"The dataset description {path} is not UTF-8 text.",
@@ -125,9 +129,9 @@ def _load(path: Path) -> Release:
             f"Cannot read the dataset description {path}: {exc.strerror}.",
             hint="Reinstall bg20k, or fix BG20K_RELEASE_FILE.",
         ) from exc
-    except yaml.YAMLError as exc:
+    except ValueError as exc:
         raise ReleaseDescriptionError(
-            f"The dataset description {path} is not valid YAML: {exc}"
+            f"The dataset description {path} is unusable: {exc}."
         ) from exc
     try:
         return Release.model_validate(raw)

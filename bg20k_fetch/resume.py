@@ -17,7 +17,8 @@ from pathlib import Path
 
 import requests
 
-from .fsutil import fsync_dir
+from .errors import StorageError
+from .fsutil import fsync_dir, read_limited
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ class PartFile:
 
     def _read(self, path: Path) -> dict[str, object]:
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(read_limited(path, 1 << 20))
         except (OSError, ValueError):
             return {}
         return data if isinstance(data, dict) and data.get("url") == self.url else {}
@@ -113,7 +114,7 @@ class PartFile:
 
     def save(self, validator: str | None, total: int | None) -> None:
         meta = {"url": self.url, "validator": validator, "total": total}
-        self.meta.write_text(json.dumps(meta), encoding="utf-8")
+        _write_side_file(self.meta, json.dumps(meta))
 
     def complete(self, expected_sha256: str | None) -> Downloaded | None:
         """The finished file, if its record matches what is on disk (and any pin)."""
@@ -137,7 +138,10 @@ class PartFile:
 
     def finish(self, digest: str, size: int, durable: bool) -> None:
         validator = self.saved().get("validator")
-        os.replace(self.part, self.dest)
+        try:
+            os.replace(self.part, self.dest)
+        except OSError as exc:
+            raise StorageError(f"Cannot move {self.part} to {self.dest}: {exc.strerror}.") from exc
         self.meta.unlink(missing_ok=True)
         record = {
             "url": self.url,
@@ -146,7 +150,7 @@ class PartFile:
             "validator": validator,
             "mtime_ns": self.dest.stat().st_mtime_ns,
         }
-        self.done.write_text(json.dumps(record), encoding="utf-8")
+        _write_side_file(self.done, json.dumps(record))
         if durable:
             fsync_dir(self.dest.parent)
 
@@ -161,3 +165,13 @@ def conditional_headers(validator: str | None) -> dict[str, str]:
     if validator.startswith('"'):
         return {"If-None-Match": validator}
     return {"If-Modified-Since": validator}
+
+
+def _write_side_file(path: Path, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise StorageError(
+            f"Cannot write {path}: {exc.strerror}.",
+            hint="Free some space (or point BG20K_CACHE_DIR elsewhere), then run the same command.",
+        ) from exc

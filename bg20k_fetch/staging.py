@@ -17,6 +17,7 @@ from typing import IO
 
 from .archive import Limits, archive_kind, list_members, open_members
 from .errors import ConflictingFiles, IntegrityError, StorageError
+from .fsutil import open_regular
 from .hashing import FileInfo, consume
 from .progress import NullReporter, Reporter
 from .release import Release
@@ -65,31 +66,37 @@ class Staging:
                     assert rel is not None
                     self._store(rel, handle, f"{path.name}:{member.name}", member.size)
 
-    def add_directory(self, path: Path, known: Mapping[str, FileInfo] | None = None) -> None:
+    def add_directory(
+        self, path: Path, known: Mapping[str, FileInfo] | None = None, *, link: bool = True
+    ) -> None:
         """Add a directory's images (and archives). Files whose hashes are ``known`` (relative
-        POSIX path -> info, from a download that hashed them) are hard-linked, not copied."""
+        POSIX path -> info, from a download that hashed them) are hard-linked, not copied, when
+        ``link`` (a cache that is kept must not share its files with the user's tree)."""
         known = known or {}
         self.reporter.phase(f"collect {path.name}", None, "bytes")
         for dirpath, dirnames, filenames in os.walk(path):
             dirnames[:] = sorted(d for d in dirnames if not self.skip(d))
             for filename in sorted(f for f in filenames if not self.skip(f)):
                 file = Path(dirpath, filename)
-                if archive_kind(file):
-                    self.add_archive(file)
-                    continue
                 source_rel = file.relative_to(path).as_posix()
                 rel = self.target_for(source_rel)
-                if rel is None:
-                    self.extras.append(str(file))
+                if rel is None and not archive_kind(file):
+                    self.extras.append(str(file))  # never opened: it is not ours to read
                     continue
-                if source_rel in known and self._adopt(rel, file, known[source_rel]):
+                if (
+                    rel is not None
+                    and link
+                    and source_rel in known
+                    and self._adopt(rel, file, known[source_rel])
+                ):
                     continue
-                try:
-                    handle = file.open("rb")
-                except OSError as exc:
-                    raise IntegrityError(f"Cannot read {file}: {exc.strerror}.") from exc
+                handle = _open_source(file)
                 with handle:
-                    self._store(rel, handle, str(file), os.fstat(handle.fileno()).st_size)
+                    if rel is None:
+                        handle.close()
+                        self.add_archive(file)
+                    else:
+                        self._store(rel, handle, str(file), os.fstat(handle.fileno()).st_size)
 
     def _store(self, rel: str, stream: IO[bytes], origin: str, declared: int) -> None:
         target = self.root / rel
@@ -134,3 +141,15 @@ def _write_error(target: Path, exc: OSError) -> StorageError:
         f"Cannot write {target}: {exc.strerror or exc}.",
         hint="Check free space and permissions at the destination.",
     )
+
+
+def _open_source(file: Path) -> IO[bytes]:
+    try:
+        return open_regular(file)
+    except ValueError as exc:
+        raise IntegrityError(
+            f"{file} is not a regular file (a FIFO, a device, a link to one); refused.",
+            hint="Give a copy of the dataset made of plain files.",
+        ) from exc
+    except OSError as exc:
+        raise IntegrityError(f"Cannot read {file}: {exc.strerror}.") from exc

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .paths import Paths
 from .release import Release
+from .userpath import user_path
 
 _HOST = re.sub(r"[^A-Za-z0-9.-]", "_", socket.gethostname())[:64] or "localhost"
 WORK_KINDS = ("staging", "old")
@@ -56,7 +57,7 @@ class Target:
 
     @classmethod
     def resolve(cls, dest: str | os.PathLike[str] | None, paths: Paths, release: Release) -> Target:
-        dest_dir = Path(dest).expanduser() if dest is not None else paths.data_dir
+        dest_dir = user_path(dest, "--dest") if dest is not None else paths.data_dir
         root = dest_dir / release.layout.root
         real = Path(os.path.realpath(root)) if root.is_symlink() else root
         return cls(dest_dir, root, real)

@@ -37,6 +37,7 @@ class Behaviour:
     # the client's progress can be synchronised on, instead of a timed slow server.
     hold: threading.Event | None = None
     hold_after: int = 0
+    head_without_length: bool = False  # HEAD says nothing of the size: no disk check ahead
 
 
 @dataclass
@@ -124,6 +125,8 @@ class FileServer(LoopbackServer):
             return reply(h, code, b"<html><title>busy</title></html>", "text/html", extra)
         if b.redirect:
             return reply(h, 302, b"", "text/plain", {"Location": b.redirect})
+        if head and b.head_without_length:
+            return reply(h, 405, b"", "text/plain")
         etag = b.etag or '"' + hashlib.sha256(b.data).hexdigest()[:16] + '"'
         serve_bytes(
             h,

@@ -127,11 +127,25 @@ class DriveEmulator(LoopbackServer):
             self.paths.append(parts.path)
             self.times.append(time.monotonic())
             number = len(self.log)
+        if parts.path != "/download":
+            return self._route(h, parts.path, query, number)
+        with self._lock:  # a download request, from arrival to its last byte: "in flight"
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            return self._route(h, parts.path, query, number)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    def _route(
+        self, h: BaseHTTPRequestHandler, path: str, query: dict[str, str], number: int
+    ) -> None:
         if self.options.latency:
             time.sleep(self.options.latency)
         o = self.options
         if (
-            parts.path in ("/uc", "/download")
+            path in ("/uc", "/download")
             and o.throttle_after is not None
             and o.throttle_after < number <= o.throttle_after + o.throttle_count
         ):
@@ -148,7 +162,7 @@ class DriveEmulator(LoopbackServer):
             "/embeddedfolderview": self._folder_view,
             "/ServiceLogin": self._sign_in,
             "/drive/v3/files": self._api,
-        }.get(parts.path)
+        }.get(path)
         if route is None:
             return reply(h, 404, b"<html><title>Not Found</title></html>", "text/html")
         return route(h, query)
@@ -184,22 +198,16 @@ class DriveEmulator(LoopbackServer):
                 cut = self.options.cut_after
             if h.command == "GET":
                 self.downloads[node.id] = self.downloads.get(node.id, 0) + 1
-            self.in_flight += 1
-            self.max_in_flight = max(self.max_in_flight, self.in_flight)
         disposition = f"attachment; filename=\"{node.name}\"; filename*=UTF-8''{quote(node.name)}"
-        try:
-            return serve_bytes(
-                h,
-                node.data,
-                head=h.command == "HEAD",
-                cut=cut,
-                extra={"Content-Disposition": disposition},
-                delay_per_chunk=self.options.delay_per_chunk,
-                chunk=self.options.chunk,
-            )
-        finally:
-            with self._lock:
-                self.in_flight -= 1
+        return serve_bytes(
+            h,
+            node.data,
+            head=h.command == "HEAD",
+            cut=cut,
+            extra={"Content-Disposition": disposition},
+            delay_per_chunk=self.options.delay_per_chunk,
+            chunk=self.options.chunk,
+        )
 
     def _warning(self, node: Node, token: str) -> str:
         inputs = [

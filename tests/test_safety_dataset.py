@@ -137,6 +137,7 @@ def test_i02_from_inside_destination_is_adopted_in_place(
         "CITATION.bib",
         "MANIFEST.sha256",
         "PROVENANCE.yaml",
+        ".bg20k-tree",
     }
     assert all(p.stat().st_ino == i for p, i in inodes.items())
     assert cli("verify", "--dest", str(t3), "--deep").code == 0

@@ -178,14 +178,14 @@ def test_i10_unreadable_image_in_deep_verify_is_exit_5(
     dataset: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     victim = sorted((dataset / "BG-20k" / "train").iterdir())[0]
-    real_open = Path.open
+    real_open = os.open
 
-    def guarded(self: Path, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
-        if self == victim:
+    def guarded(path: object, *args: object, **kwargs: object) -> int:
+        if Path(str(path)) == victim:
             raise PermissionError(13, "Permission denied")  # root cannot be denied for real
-        return real_open(self, *args, **kwargs)  # type: ignore[arg-type]
+        return real_open(path, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(Path, "open", guarded)
+    monkeypatch.setattr(os, "open", guarded)
     result = cli("verify", "--dest", str(dataset), "--deep")
     assert result.code == 5 and victim.name in result.err, result.err
     assert "Permission denied" in result.err and "internal error" not in result.err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -10,7 +11,8 @@ from typing import NoReturn
 
 from .._version import __version__
 from ..citations import FORMATS
-from ..errors import Bg20kError, ExitCode, UsageError
+from ..errors import Bg20kError, ExitCode, Terminated, UsageError
+from ..redact import redact
 from .cite_cmd import cmd_cite
 from .consent_cmds import cmd_accept, cmd_agreement, cmd_history, cmd_revoke, cmd_status
 from .fetch_args import add_fetch_parsers
@@ -111,15 +113,24 @@ def main(argv: Sequence[str] | None = None, ui: Ui | None = None) -> int:
             traceback.print_exc(file=ui.stderr)
         ui.error(str(exc))
         return int(exc.exit_code)
-    except KeyboardInterrupt:
-        ui.error("interrupted.")
-        return int(ExitCode.INTERRUPTED)
+    except KeyboardInterrupt as exc:
+        terminated = isinstance(exc, Terminated)
+        ui.error("terminated." if terminated else "interrupted.")
+        return int(ExitCode.TERMINATED if terminated else ExitCode.INTERRUPTED)
     except Exception as exc:
         if args.debug:
             traceback.print_exc(file=ui.stderr)
-        ui.error(f"internal error: {type(exc).__name__}: {exc}. Rerun with --debug and report it.")
+        detail = redact(f"{type(exc).__name__}: {exc}")
+        ui.error(f"internal error: {detail}. Rerun with --debug and report it.")
         return int(ExitCode.INTERNAL)
 
 
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
 def run() -> None:
+    # A provisioning script's `kill` (or a scheduler's timeout) stops bg20k as Ctrl-C does:
+    # partial downloads kept, one line, a documented code (143).
+    signal.signal(signal.SIGTERM, _on_sigterm)
     sys.exit(main())

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from ..citations import merge_into_bib, render, select
 from ..errors import StorageError
 from ..fsutil import atomic_write, output_target
 from ..release import load_release
+from ..userpath import user_path
 from .ui import Ui
 
 
@@ -18,9 +18,12 @@ def cmd_cite(args: argparse.Namespace, ui: Ui) -> int:
     if args.output is None:
         ui.raw(render(refs, release, args.format, explain=args.explain))
         return 0
-    path = Path(args.output).expanduser()
+    path = user_path(args.output, "-o")
     if path.is_symlink():
-        path = path.resolve()  # write the file the link names; the link stays a link
+        try:
+            path = path.resolve(strict=True)  # write the file the link names; it stays a link
+        except (OSError, RuntimeError) as exc:
+            raise StorageError(f"Cannot follow the link {path}: {exc}.") from exc
     bibtex = args.format in ("bibtex", "biblatex")
     if bibtex and path.suffix.lower() == ".bib" and path.exists():
         # A bibliography only ever gains entries; the user's own are never rewritten.

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from ..api import verify
 from ..disk import require_space
 from ..dry_run import dry_run
-from ..errors import IntegrityError, Interrupted, StorageError
+from ..errors import ExitCode, IntegrityError, Interrupted, StorageError, Terminated
 from ..fsutil import atomic_write, output_target
 from ..lockfile import LockFile
 from ..pipeline import fetch
@@ -53,11 +53,15 @@ def cmd_fetch(args: argparse.Namespace, ui: Ui) -> int:
                 reporter=reporter,
                 ask=ui.ask_consent if ui.interactive else None,
             )
-        except KeyboardInterrupt:
-            raise Interrupted(
-                "Interrupted; finished work and the partial download are kept.",
+        except KeyboardInterrupt as exc:
+            stopped = Interrupted(
+                f"{'Terminated' if isinstance(exc, Terminated) else 'Interrupted'}; finished "
+                "work and the partial download are kept.",
                 hint="Run the same command again to resume.",
-            ) from None
+            )
+            if isinstance(exc, Terminated):
+                stopped.exit_code = ExitCode.TERMINATED
+            raise stopped from None
     if isinstance(reporter, JsonReporter):
         reporter.emit(
             event="done",

@@ -20,6 +20,8 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
+from ..redact import redact
+
 
 class _Counting:
     def __init__(self) -> None:
@@ -86,7 +88,7 @@ class PlainReporter(_Counting):
         self._emit(f"{self.name}: " + (f"{pct:.0f}% " if self.total else "") + f"({amount}{speed})")
 
     def note(self, message: str) -> None:
-        self._emit(message)
+        self._emit(redact(message))
 
 
 class JsonReporter(_Counting):
@@ -96,7 +98,7 @@ class JsonReporter(_Counting):
         self._last = 0.0
 
     def emit(self, **event: object) -> None:
-        self.stream.write(json.dumps(event, default=str) + "\n")
+        self.stream.write(redact(json.dumps(event, default=str)) + "\n")
         self.stream.flush()
 
     def _on_phase(self) -> None:
@@ -163,7 +165,7 @@ class RichReporter:
             self.progress.advance(self.task, amount)
 
     def note(self, message: str) -> None:
-        self.console.print(message, markup=False, highlight=False)
+        self.console.print(redact(message), markup=False, highlight=False)
 
     def transferred(self, amount: int) -> None:
         self.bytes += amount

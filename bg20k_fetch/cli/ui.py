@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import sys
@@ -25,11 +26,12 @@ class GuardedStream:
     rather than aborting the command; exact bytes go through ``write_bytes``.
     """
 
-    def __init__(self, inner: TextIO) -> None:
-        self.inner = inner
-        self.broken = False
+    def __init__(self, inner: TextIO | None) -> None:
+        # None: the descriptor was closed before Python started (`bg20k … >&-`).
+        self.broken = inner is None
+        self.inner: TextIO = inner if inner is not None else io.StringIO()
         with contextlib.suppress(AttributeError, ValueError, OSError):
-            inner.reconfigure(errors="replace")  # type: ignore[attr-defined]
+            self.inner.reconfigure(errors="replace")  # type: ignore[attr-defined]
 
     def write(self, text: str) -> int:
         if not self.broken:
@@ -58,7 +60,7 @@ class GuardedStream:
     def _guard(self) -> Any:
         try:
             yield
-        except BrokenPipeError:
+        except (OSError, ValueError):  # a closed pipe, a full disk (/dev/full), a closed file
             self.broken = True
             # Point the descriptor at /dev/null so the interpreter's last flush at exit
             # does not complain about the same closed pipe.

@@ -12,6 +12,7 @@ import json
 import threading
 from pathlib import Path
 
+from ..fsutil import read_limited
 from ..hashing import FileInfo, hash_file, jpeg_markers_ok
 from .listing import RemoteFile
 
@@ -35,11 +36,14 @@ class FolderCache:
         if f.size is not None and stat.st_size != f.size:
             return None
         known = self._index.get(f.local)
-        if (
-            known
-            and known.get("size") == stat.st_size
-            and known.get("mtime_ns") == stat.st_mtime_ns
+        if known and (
+            known.get("size") != stat.st_size or known.get("mtime_ns") != stat.st_mtime_ns
         ):
+            # Changed since it was downloaded (edited through a hard link, say): those are not
+            # the bytes Drive served, so it is fetched again rather than trusted.
+            path.unlink(missing_ok=True)
+            return None
+        if known:
             info = with_markers(path, FileInfo(str(known["sha256"]), stat.st_size, False))
             with self._lock:
                 self.done[f.local] = info
@@ -65,8 +69,9 @@ class FolderCache:
 
     def _read_index(self) -> dict[str, dict[str, object]]:
         index: dict[str, dict[str, object]] = {}
-        with contextlib.suppress(FileNotFoundError):
-            for line in (self.target / INDEX_NAME).read_text("utf-8", "replace").splitlines():
+        with contextlib.suppress(OSError, ValueError):
+            text = read_limited(self.target / INDEX_NAME, 256 << 20).decode("utf-8", "replace")
+            for line in text.splitlines():
                 with contextlib.suppress(ValueError):
                     item = json.loads(line)
                     if isinstance(item, dict) and isinstance(item.get("path"), str):

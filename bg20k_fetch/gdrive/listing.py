@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import PurePosixPath
@@ -22,6 +23,8 @@ FOLDER_MIME = "application/vnd.google-apps.folder"
 
 
 MAX_NAME_BYTES = 255  # what common file systems allow for one name
+MAX_ENTRIES, MAX_FOLDERS = 1_000_000, 10_000  # BG-20k has 20,000 files in a few folders
+_DATASET = "BG-20k"
 
 
 @dataclass(frozen=True)
@@ -77,14 +80,25 @@ def list_folder(
     reporter: Reporter,
     policy: RetryPolicy | None = None,
 ) -> list[RemoteFile]:
-    """Every file below the folder, breadth first; each page is retried like a download."""
+    """Every file below the folder, breadth first; each page is retried like a download.
+
+    A folder listed twice (Drive shortcuts can make a folder its own descendant) is listed
+    once; a listing beyond MAX_ENTRIES files or MAX_FOLDERS folders is refused rather than
+    followed forever."""
     lister = _list_api if urls.api_key else _list_view
     policy = policy or RetryPolicy.from_env()
     files: list[RemoteFile] = []
-    queue = [(folder_id, "")]
+    queue = deque([(folder_id, "")])
+    seen = {folder_id}
     folders = 0
     while queue:
-        fid, prefix = queue.pop(0)
+        fid, prefix = queue.popleft()
+        if folders >= MAX_FOLDERS or len(files) > MAX_ENTRIES:
+            raise IntegrityError(
+                f"Drive folder {folder_id} holds more than {MAX_FOLDERS} folders or "
+                f"{MAX_ENTRIES} files; it is not a copy of {_DATASET}.",
+                hint="Check the link.",
+            )
         rows = with_retries(
             partial(lister, session, urls, fid),
             f"the listing of Drive folder {fid}",
@@ -93,7 +107,10 @@ def list_folder(
         )
         for child_id, name, is_folder, size, md5 in rows:
             path = prefix + _clean(name, fid)
-            if is_folder:
+            if is_folder and child_id in seen:
+                reporter.note(f"Drive folder {path} leads back to a folder already listed.")
+            elif is_folder:
+                seen.add(child_id)
                 queue.append((child_id, path + "/"))
             else:
                 files.append(RemoteFile(child_id, path, size, md5))

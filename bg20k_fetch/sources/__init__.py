@@ -30,6 +30,12 @@ REGISTRY: dict[str, type[Source]] = {
 
 
 def parse_source(text: str, config: Config, *, sha256: str | None = None) -> Source:
+    try:
+        parts = urlsplit(text)
+        if parts.scheme.lower() in ("http", "https"):
+            parts.port  # noqa: B018 - validates host and port, raising ValueError
+    except ValueError as exc:
+        raise UsageError(f"{text!r} is not a valid URL: {exc}.") from exc
     link = parse_drive_link(text, DriveUrls.resolve(config))
     if link is not None:
         text = f"gdrive-folder:{link.id}" if link.kind == "folder" else f"gdrive:{link.id}"

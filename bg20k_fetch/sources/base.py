@@ -68,6 +68,7 @@ class Fetching:
     policy: RetryPolicy
     jobs: int
     throttle: Throttle
+    keep_archive: bool = False  # caches outlive the fetch: never share files with the tree
     archives: list[ArchiveInfo] = field(default_factory=list)
     caches: list[Path] = field(default_factory=list)  # ours to delete once installed
     held: list[CacheEntry] = field(default_factory=list)

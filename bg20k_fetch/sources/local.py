@@ -14,6 +14,7 @@ from ..config import Config
 from ..dataset import ArchiveInfo
 from ..errors import IntegrityError, SourceError
 from ..hashing import hash_file
+from ..userpath import user_path
 from .base import Description, Fetching
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ class LocalPath:
     def from_text(cls, text: str, *, config: Config, sha256: str | None) -> LocalPath:
         mirror = next((m for m in config.mirrors if m.url == text), None)
         pinned = sha256 or (mirror.sha256 if mirror else None)
-        return cls(Path(text).expanduser(), pinned.lower() if pinned else None)
+        return cls(user_path(text, "source path"), pinned.lower() if pinned else None)
 
     def describe(self, session: requests.Session | None) -> Description:
         size = None
