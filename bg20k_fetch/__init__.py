@@ -1,6 +1,8 @@
 """bg20k: get the BG-20k dataset with its agreement accepted, its data verified, its papers cited.
 
-Public names are re-exported here; each lives in a module with one job. A training script::
+Public names are re-exported here; each lives in a module with one job, and is imported only
+when first used, so `bg20k --version` or a signal handler never waits for pydantic or requests.
+A training script::
 
     import bg20k_fetch
 
@@ -13,54 +15,86 @@ Public names are re-exported here; each lives in a module with one job. A traini
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
-from .agreement import Agreement, load_agreement
-from .api import citation_keys, cite, status, verify
-from .citations import render as render_citations
-from .consent import ConsentRecord, ConsentStatus, read_status
-from .consent_store import record_acceptance, revoke
-from .errors import (
-    AllSourcesFailed,
-    Bg20kError,
-    ConsentError,
-    ExitCode,
-    IntegrityError,
-    Interrupted,
-    SourceError,
-    StorageError,
-    UnsafeArchiveError,
-    UsageError,
-)
-from .gate import require_consent
-from .paths import Paths
-from .progress import NullReporter, Reporter
-from .release import Release, load_release
-from .verify import VerifyReport
 
 if TYPE_CHECKING:
+    from .agreement import Agreement, load_agreement
+    from .api import citation_keys, cite, status, verify
     from .archive import Limits
     from .build import Fetched
+    from .citations import render as render_citations
+    from .consent import ConsentRecord, ConsentStatus, read_status
+    from .consent_store import record_acceptance, revoke
+    from .errors import (
+        AllSourcesFailed,
+        Bg20kError,
+        ConsentError,
+        ExitCode,
+        IntegrityError,
+        Interrupted,
+        SourceError,
+        StorageError,
+        UnsafeArchiveError,
+        UsageError,
+    )
+    from .gate import require_consent
+    from .paths import Paths
     from .pipeline import fetch
+    from .progress import NullReporter, Reporter
+    from .release import Release, load_release
     from .retry import RetryPolicy
+    from .verification import VerifyReport
 
-_LAZY = {
-    "fetch": "pipeline",
-    "Fetched": "build",
+_WHERE = {
+    "Agreement": "agreement",
+    "load_agreement": "agreement",
+    "cite": "api",
+    "citation_keys": "api",
+    "status": "api",
+    "verify": "api",
     "Limits": "archive",
+    "Fetched": "build",
+    "render_citations": "citations:render",
+    "ConsentRecord": "consent",
+    "ConsentStatus": "consent",
+    "read_status": "consent",
+    "record_acceptance": "consent_store",
+    "revoke": "consent_store",
+    "AllSourcesFailed": "errors",
+    "Bg20kError": "errors",
+    "ConsentError": "errors",
+    "ExitCode": "errors",
+    "IntegrityError": "errors",
+    "Interrupted": "errors",
+    "SourceError": "errors",
+    "StorageError": "errors",
+    "UnsafeArchiveError": "errors",
+    "UsageError": "errors",
+    "require_consent": "gate",
+    "Paths": "paths",
+    "fetch": "pipeline",
+    "NullReporter": "progress",
+    "Reporter": "progress",
+    "Release": "release",
+    "load_release": "release",
     "RetryPolicy": "retry",
+    "VerifyReport": "verification",
 }
 
 
 def __getattr__(name: str) -> Any:
-    # The download stack (requests, archives, locks) loads on first use, so citing, checking
-    # consent or showing the agreement starts quickly.
-    if name in _LAZY:
-        import importlib
+    where = _WHERE.get(name)
+    if where is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module, _, attribute = where.partition(":")
+    return getattr(importlib.import_module(f".{module}", __name__), attribute or name)
 
-        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_WHERE])
 
 
 __all__ = [

@@ -1,5 +1,7 @@
+"""`python -m bg20k_fetch`: the `bg20k` command."""
+
 from __future__ import annotations
 
-from .cli import run
+from .entry import main
 
-run()
+main()

@@ -14,7 +14,7 @@ from .lockfile import LockFile
 from .paths import Paths
 from .release import load_release
 from .target import Target
-from .verify import VerifyReport, verify_tree
+from .verification import VerifyReport, verify_tree
 
 
 def verify(

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath, PurePosixPath
 from typing import IO
 
-from .errors import IntegrityError, UnsafeArchiveError
+from .errors import DamagedData, UnsafeArchiveError
 
 
 @dataclass(frozen=True)
@@ -165,7 +165,7 @@ def list_members(path: Path, limits: Limits | None = None) -> list[Member]:
             return _tar_members(tf, path, limits, max(path.stat().st_size, 1))
     except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as exc:
         first_line = (str(exc).splitlines() or [type(exc).__name__])[0].rstrip(":")
-        raise IntegrityError(
+        raise DamagedData(
             f"{path.name} is not a readable archive: {first_line}.",
             hint="The download may be damaged; fetch it again.",
         ) from exc
@@ -218,6 +218,6 @@ def open_members(
         try:
             yield checked()
         except (zipfile.BadZipFile, tarfile.TarError, EOFError, zlib.error) as exc:
-            raise IntegrityError(
+            raise DamagedData(
                 f"{path.name} is damaged: {exc}.", hint="Delete it and fetch again."
             ) from exc

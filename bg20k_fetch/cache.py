@@ -93,3 +93,10 @@ def remove_if_unused(path: Path) -> bool:
         return True
     finally:
         lock.release()
+
+
+def discard_download(path: Path) -> None:
+    """Drop a download that proved to be bad, with its records (the caller holds its entry)."""
+    for victim in (path, *(path.with_name(path.name + s) for s in SIDE_FILES)):
+        with contextlib.suppress(OSError):
+            victim.unlink(missing_ok=True)

@@ -19,7 +19,7 @@ from .errors import IntegrityError
 from .lockfile import LockFile
 from .release import Release
 from .target import Target
-from .verify import VerifyReport, verify_tree
+from .verification import VerifyReport, verify_tree
 
 
 class Owner(StrEnum):

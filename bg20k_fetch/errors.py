@@ -64,6 +64,10 @@ class IntegrityError(Bg20kError):
     exit_code = ExitCode.INTEGRITY
 
 
+class DamagedData(IntegrityError):
+    """Bytes that cannot be read as what they claim to be: a broken archive, a failing read."""
+
+
 class ConflictingFiles(IntegrityError):
     """Two sources (archive parts, Drive duplicates) give different bytes for one path."""
 

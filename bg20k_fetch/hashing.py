@@ -8,12 +8,13 @@ downloaded, or read where it lies.
 from __future__ import annotations
 
 import hashlib
+import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from .errors import IntegrityError
+from .errors import DamagedData, IntegrityError
 from .fsutil import open_regular
 
 CHUNK = 1 << 20
@@ -35,9 +36,9 @@ def consume(stream: IO[bytes], out: IO[bytes] | None, origin: str = "") -> FileI
     while True:
         try:
             block = stream.read(CHUNK)
-        except (OSError, zlib.error, EOFError) as exc:
+        except (OSError, zlib.error, EOFError, zipfile.BadZipFile) as exc:
             reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-            raise IntegrityError(
+            raise DamagedData(
                 f"Cannot read {origin or 'a file'}: {reason}.",
                 hint="The copy is damaged or unreadable; use another source.",
             ) from exc

@@ -66,37 +66,35 @@ class Staging:
                     assert rel is not None
                     self._store(rel, handle, f"{path.name}:{member.name}", member.size)
 
-    def add_directory(
-        self, path: Path, known: Mapping[str, FileInfo] | None = None, *, link: bool = True
-    ) -> None:
-        """Add a directory's images (and archives). Files whose hashes are ``known`` (relative
-        POSIX path -> info, from a download that hashed them) are hard-linked, not copied, when
-        ``link`` (a cache that is kept must not share its files with the user's tree)."""
-        known = known or {}
+    def add_directory(self, path: Path) -> None:
+        """Add a directory's images (and archives), copying and hashing each."""
         self.reporter.phase(f"collect {path.name}", None, "bytes")
         for dirpath, dirnames, filenames in os.walk(path):
             dirnames[:] = sorted(d for d in dirnames if not self.skip(d))
             for filename in sorted(f for f in filenames if not self.skip(f)):
                 file = Path(dirpath, filename)
-                source_rel = file.relative_to(path).as_posix()
-                rel = self.target_for(source_rel)
-                if rel is None and not archive_kind(file):
-                    self.extras.append(str(file))  # never opened: it is not ours to read
-                    continue
-                if (
-                    rel is not None
-                    and link
-                    and source_rel in known
-                    and self._adopt(rel, file, known[source_rel])
-                ):
-                    continue
-                handle = _open_source(file)
-                with handle:
-                    if rel is None:
-                        handle.close()
-                        self.add_archive(file)
-                    else:
-                        self._store(rel, handle, str(file), os.fstat(handle.fileno()).st_size)
+                self._add_file(file, file.relative_to(path).as_posix(), None)
+
+    def add_listed(self, base: Path, known: Mapping[str, FileInfo], *, link: bool) -> None:
+        """Add exactly the files a download just listed and hashed (relative POSIX path ->
+        info), never whatever else a cache directory holds from earlier listings. They are
+        hard-linked when ``link`` (a cache that is kept must not share files with the tree)."""
+        self.reporter.phase(f"collect {base.name}", None, "bytes")
+        for source_rel in sorted(known):
+            self._add_file(base / source_rel, source_rel, known[source_rel] if link else None)
+
+    def _add_file(self, file: Path, source_rel: str, info: FileInfo | None) -> None:
+        rel = self.target_for(source_rel)
+        if rel is None and not archive_kind(file):
+            self.extras.append(str(file))  # never opened: it is not ours to read
+            return
+        if rel is not None and info is not None and self._adopt(rel, file, info):
+            return
+        with _open_source(file) as handle:
+            if rel is not None:
+                self._store(rel, handle, str(file), os.fstat(handle.fileno()).st_size)
+                return
+        self.add_archive(file)
 
     def _store(self, rel: str, stream: IO[bytes], origin: str, declared: int) -> None:
         target = self.root / rel

@@ -96,3 +96,16 @@ def test_status_and_cite_for_a_training_script(small_release: Path) -> None:
 def test_public_names_are_importable() -> None:
     for name in bg20k_fetch.__all__:
         assert getattr(bg20k_fetch, name) is not None, name
+
+
+def test_no_submodule_shadows_a_public_function() -> None:
+    """Importing a submodule binds it as an attribute of the package: one named like a public
+    function (a verify.py beside verify()) would silently replace it."""
+    import importlib
+    import pkgutil
+
+    for module in pkgutil.walk_packages(bg20k_fetch.__path__, "bg20k_fetch."):
+        if not module.name.endswith("__main__"):
+            importlib.import_module(module.name)
+    for name in ("fetch", "verify", "status", "cite", "citation_keys"):
+        assert inspect.isfunction(getattr(bg20k_fetch, name)), name

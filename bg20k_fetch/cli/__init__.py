@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import signal
-import sys
 import traceback
 from collections.abc import Callable, Sequence
 from typing import NoReturn
@@ -123,14 +121,3 @@ def main(argv: Sequence[str] | None = None, ui: Ui | None = None) -> int:
         detail = redact(f"{type(exc).__name__}: {exc}")
         ui.error(f"internal error: {detail}. Rerun with --debug and report it.")
         return int(ExitCode.INTERNAL)
-
-
-def _on_sigterm(signum: int, frame: object) -> None:
-    raise Terminated()
-
-
-def run() -> None:
-    # A provisioning script's `kill` (or a scheduler's timeout) stops bg20k as Ctrl-C does:
-    # partial downloads kept, one line, a documented code (143).
-    signal.signal(signal.SIGTERM, _on_sigterm)
-    sys.exit(main())

@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self
 
 import requests
 
-from ..cache import CacheEntry, remove_if_unused
+from ..cache import CacheEntry, discard_download, remove_if_unused
 from ..download import Download
+from ..errors import DamagedData, UnsafeArchiveError
 from ..gdrive.links import DriveUrls
 from ..gdrive.throttle import Throttle
 from ..paths import Paths
@@ -80,6 +81,15 @@ class Fetching:
         options.setdefault("policy", self.policy)
         session = options.pop("session", self.session)
         return Download(session, url, dest, **options).run()
+
+    def stage_archive(self, into: Staging, path: Path, *, label: str | None = None) -> None:
+        """Extract a downloaded archive; one that cannot be read or is unsafe is provably not
+        worth keeping, so it leaves the cache (a later run downloads it afresh, not reuses it)."""
+        try:
+            into.add_archive(path, label=label)
+        except (DamagedData, UnsafeArchiveError):
+            discard_download(path)
+            raise
 
     def hold(self, path: Path) -> Path:
         """Use a cache entry under its lock until this source is installed or has failed."""

@@ -45,7 +45,7 @@ class DriveFile:
             label=str(self),
             opener=drive_opener(ctx.session, ctx.urls, self.id),
         )
-        into.add_archive(got.path, label=str(self))
+        ctx.stage_archive(into, got.path, label=str(self))
         ctx.archives.append(
             ArchiveInfo(name=name, origin=str(self), size=got.size, sha256=got.sha256)
         )

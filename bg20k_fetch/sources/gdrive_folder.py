@@ -43,4 +43,4 @@ class DriveFolder:
             ctx.reporter.note(note)
         target = ctx.hold(ctx.paths.cache_dir / f"gdrive-folder-{self.id}")
         done = FolderFetch(ctx, target, jobs=ctx.jobs).run(files)
-        into.add_directory(target, known=done, link=not ctx.keep_archive)
+        into.add_listed(target, done, link=not ctx.keep_archive)

@@ -70,7 +70,7 @@ class HttpArchive:
         got = ctx.download(
             self.url, dest, expected_sha256=self.sha256, expected_size=self.size, sniff=sniff
         )
-        into.add_archive(got.path)
+        ctx.stage_archive(into, got.path)
         ctx.archives.append(
             ArchiveInfo(name=got.path.name, origin=self.url, size=got.size, sha256=got.sha256)
         )

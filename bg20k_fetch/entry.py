@@ -1,0 +1,26 @@
+"""The `bg20k` command's entry point: signal handling first, everything else after.
+
+A kill during start-up (a provisioning script's timeout, Ctrl-C) then ends as it would later —
+one line and 130 or 143 — instead of a traceback from the middle of an import.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+
+
+def main() -> None:
+    from .errors import Terminated
+
+    def terminated(signum: int, frame: object) -> None:
+        raise Terminated()
+
+    signal.signal(signal.SIGTERM, terminated)
+    try:
+        from .cli import main as cli_main
+    except KeyboardInterrupt as exc:
+        stopped = isinstance(exc, Terminated)
+        sys.stderr.write(f"bg20k: error: {'terminated' if stopped else 'interrupted'}.\n")
+        sys.exit(143 if stopped else 130)
+    sys.exit(cli_main())

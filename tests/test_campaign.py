@@ -1,0 +1,40 @@
+"""The hostile-world campaign at the size CI runs (the large run's figures are in
+docs/reliability.md; `python -m tests.campaign --help` for the knobs)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests import campaign
+
+pytestmark = pytest.mark.slow
+
+
+def test_campaign_small(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("BG20K_CONFIG_DIR", "BG20K_DATA_DIR", "BG20K_CACHE_DIR", "BG20K_RELEASE_FILE"):
+        monkeypatch.delenv(name, raising=False)  # the campaign sets up its own world
+    figures = tmp_path / "figures.json"
+    code = campaign.main(
+        [
+            "--seed",
+            "11",
+            "--steps",
+            "30",
+            "--drive-steps",
+            "10",
+            "--rounds",
+            "2",
+            "--kill-rate",
+            "0.3",
+            "--json",
+            str(figures),
+        ]
+    )
+    data = json.loads(figures.read_text())
+    assert data["violations"] == [] and code == 0
+    assert data["faulted_steps"] >= 10 and sum(data["kills"].values()) >= 3
+    assert data["rounds"] == 2 and data["revoke_rounds"] == 1
+    assert len({k.split(":")[0] for k in data["faults"]}) == 3  # http, drive and rounds faults
