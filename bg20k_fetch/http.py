@@ -92,8 +92,12 @@ def get(
                 response.close()
                 raise RetryableHTTPError(current, response.status_code, retry_after)
             return response
-        target = urljoin(current, response.headers["Location"])
+        target = urljoin(current, response.headers.get("Location", ""))
         response.close()
+        if urlsplit(target).scheme not in ("http", "https"):
+            raise SourceError(
+                f"{current} redirected to {target}, which is not an http(s) URL; refused."
+            )
         if urlsplit(current).scheme == "https" and urlsplit(target).scheme != "https":
             raise SourceError(
                 f"{current} redirected to {target}, which is not HTTPS; refused.",

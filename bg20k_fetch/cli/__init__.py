@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Get the BG-20k dataset the right way: agreement, consent, verified data, "
         "citations.",
         epilog="Exit codes: 0 ok, 1 internal error, 2 usage, 3 consent, 4 source, 5 integrity, "
-        "6 unsafe archive, 7 local storage, 130 interrupted.",
+        "6 unsafe archive, 7 local storage, 130 interrupted, 143 terminated.",
     )
     parser.add_argument("--version", action="version", version=f"bg20k {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
