@@ -22,7 +22,7 @@ from ._version import __version__
 
 if TYPE_CHECKING:
     from .agreement import Agreement, load_agreement
-    from .api import citation_keys, cite, status, verify
+    from .api import citation_keys, cite, paths, status, verify
     from .archive import Limits
     from .build import Fetched
     from .citations import render as render_citations
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
         UsageError,
     )
     from .gate import require_consent
-    from .paths import Paths
+    from .locations import Paths
     from .pipeline import fetch
     from .progress import NullReporter, Reporter
     from .release import Release, load_release
@@ -53,6 +53,7 @@ _WHERE = {
     "load_agreement": "agreement",
     "cite": "api",
     "citation_keys": "api",
+    "paths": "api",
     "status": "api",
     "verify": "api",
     "Limits": "archive",
@@ -74,7 +75,7 @@ _WHERE = {
     "UnsafeArchiveError": "errors",
     "UsageError": "errors",
     "require_consent": "gate",
-    "Paths": "paths",
+    "Paths": "locations",
     "fetch": "pipeline",
     "NullReporter": "progress",
     "Reporter": "progress",
@@ -125,6 +126,7 @@ __all__ = [
     "fetch",
     "load_agreement",
     "load_release",
+    "paths",
     "read_status",
     "record_acceptance",
     "render_citations",

@@ -11,10 +11,12 @@ from pathlib import Path
 
 from .build import Fetched, Run, checked, note_location
 from .consent_store import consent_held
-from .dataset import receipt_names, write_receipts
+from .dataset import receipt_names
 from .decision import Action, Decision, Owner
 from .errors import UsageError
+from .hashing import FileInfo, hash_file
 from .install import remove_own_problems_file, scan_in_place
+from .receipts import write_receipts
 from .sources import LocalPath, Source
 from .target import Target
 
@@ -36,7 +38,7 @@ def sources_inside(plan: list[list[Source]], target: Target) -> list[Path]:
 
 def adopt(run: Run, plan: list[list[Source]], inside: list[Path], decision: Decision) -> Fetched:
     """A source that is the destination's own tree is adopted where it lies, or refused."""
-    target, release = run.target, run.release
+    target = run.target
     real = target.real_root.resolve()
     source = inside[0]
     adoptable = (
@@ -53,6 +55,33 @@ def adopt(run: Run, plan: list[list[Source]], inside: list[Path], decision: Deci
             "never moved or deleted, so the fetch is refused.",
             hint="Give a copy that lies outside the destination, or another --dest.",
         )
+    files, root_files = _adoptable(run, real)
+    label = f"{source} (adopted in place)"
+    report = checked(run, files, label, real, root_files)
+    with consent_held(run.paths, run.agreement) as (record, note):
+        provenance = write_receipts(
+            real,
+            files,
+            release=run.release,
+            agreement=run.agreement,
+            record=record,
+            report=report,
+            served_by=label,
+            failed=[],
+            archives=[],
+            root_files=root_files,
+        )
+        note_location(note, target, run.reporter)
+    run.reporter.note(
+        f"Adopted {target.root} in place: no file was moved; bg20k's receipts were added."
+    )
+    remove_own_problems_file(target)
+    return Fetched(target.root, provenance.digest, provenance.file_count, provenance.complete)
+
+
+def _adoptable(run: Run, real: Path) -> tuple[dict[str, FileInfo], dict[str, FileInfo]]:
+    """The tree's images and root files, hashed where they lie, if it can be adopted as is."""
+    target, release = run.target, run.release
     files, blockers = scan_in_place(real, release, run.reporter)
     if blockers:
         raise UsageError(
@@ -67,23 +96,9 @@ def adopt(run: Run, plan: list[list[Source]], inside: list[Path], decision: Deci
             "which bg20k would write; nothing was changed.",
             hint="Fetch into another --dest.",
         )
-    label = f"{source} (adopted in place)"
-    report = checked(run, files, label)
-    with consent_held(run.paths, run.agreement) as (record, note):
-        provenance = write_receipts(
-            real,
-            files,
-            release=release,
-            agreement=run.agreement,
-            record=record,
-            report=report,
-            served_by=label,
-            failed=[],
-            archives=[],
-        )
-        note_location(note, target, run.reporter)
-    run.reporter.note(
-        f"Adopted {target.root} in place: no file was moved; bg20k's receipts were added."
-    )
-    remove_own_problems_file(target)
-    return Fetched(target.root, provenance.digest, provenance.file_count, provenance.complete)
+    root_files = {
+        name: hash_file(real / name)
+        for name in release.layout.root_files
+        if (real / name).is_file() and not (real / name).is_symlink()
+    }
+    return files, root_files

@@ -10,8 +10,9 @@ from .agreement import load_agreement
 from .citations import Format, render, select
 from .consent import ConsentStatus, read_status
 from .errors import IntegrityError
+from .listing import split_paths
+from .locations import Paths
 from .lockfile import LockFile
-from .paths import Paths
 from .release import load_release
 from .target import Target
 from .verification import VerifyReport, verify_tree
@@ -43,6 +44,15 @@ def verify(
         except IntegrityError as exc:
             report.lock_problem = str(exc)
     return report
+
+
+def paths(split: str, dest: str | os.PathLike[str] | None = None) -> list[Path]:
+    """The verified images of ``split`` in a stable sorted order (after a quick verify).
+
+    ``for path in bg20k_fetch.paths("train"): image = PIL.Image.open(path)``. Raises
+    IntegrityError (5) when the dataset differs from its manifest, UsageError (2) for an
+    unknown or unfetched split."""
+    return split_paths(split, dest)
 
 
 def status(*, config_dir: str | os.PathLike[str] | None = None) -> ConsentStatus:

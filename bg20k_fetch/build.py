@@ -4,7 +4,7 @@ the layout and any lock file, then installed with its receipts while consent is 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from .agreement import Agreement
 from .consent import ConsentRecord
 from .consent_store import consent_held
-from .dataset import SourceAttempt, write_receipts
+from .dataset import SourceAttempt
 from .errors import (
     AllSourcesFailed,
     Bg20kError,
@@ -27,10 +27,11 @@ from .gdrive.throttle import Throttle
 from .hashing import FileInfo
 from .http import make_session
 from .install import remove_own_problems_file, swap_into_place, write_problems
-from .layout import LayoutReport, check_layout
+from .layout import LayoutReport, check_layout, main_hashes, read_split_lists
+from .locations import Paths
 from .lockfile import LockFile
-from .paths import Paths
 from .progress import Reporter
+from .receipts import write_receipts
 from .release import Release
 from .retry import RetryPolicy
 from .sources import Fetching, Source
@@ -131,7 +132,9 @@ def try_source(
         except InvalidFiles as exc:
             listed = write_problems(run.target, exc.lines)
             raise exc.listed_in(str(listed)) from exc
-        report = checked(run, staging.files, label)
+        report = checked(
+            run, staging.files, label, staging.root, staging.root_files, staging.not_jpeg
+        )
         with consent_held(run.paths, run.agreement) as (record, note):
             provenance = write_receipts(
                 staging.root,
@@ -143,6 +146,7 @@ def try_source(
                 served_by=label,
                 failed=failed,
                 archives=fetching.archives,
+                root_files=staging.root_files,
                 extras_ignored=len(staging.extras),
             )
             kept = swap_into_place(staging.root, target, run.release)
@@ -157,11 +161,20 @@ def try_source(
     return Fetched(target.root, provenance.digest, provenance.file_count, provenance.complete)
 
 
-def checked(run: Run, files: dict[str, FileInfo], label: str) -> LayoutReport:
-    """The layout check and the lock file, before anything is installed."""
-    report = check_layout(files, run.release)
+def checked(
+    run: Run,
+    files: dict[str, FileInfo],
+    label: str,
+    base: Path,
+    root_files: Collection[str] = (),
+    not_jpeg: list[str] | None = None,
+) -> LayoutReport:
+    """The layout check (against the release's own split lists when they came with the data)
+    and the lock file, before anything is installed."""
+    lists = read_split_lists(base, root_files, run.release)
+    report = check_layout(files, run.release, lists=lists, not_jpeg=not_jpeg)
     if not report.complete:
-        fatal = report.damaged or report.surplus or report.unexpected
+        fatal = report.damaged or report.surplus or report.unexpected or report.not_jpeg
         problems = write_problems(run.target, report.problem_lines())
         if fatal or not run.options.allow_partial:
             partial_hint = (
@@ -175,7 +188,7 @@ def checked(run: Run, files: dict[str, FileInfo], label: str) -> LayoutReport:
                 hint=f"Use another source{partial_hint}.",
             )
     if run.lock_file:
-        run.lock_file.require({p: i.sha256 for p, i in files.items()}, label)
+        run.lock_file.require(main_hashes(files, run.release), label)
     return report
 
 

@@ -15,8 +15,8 @@ from typing import Literal
 from .fsutil import atomic_write, read_limited
 from .release import Person, Reference, Release
 
-Format = Literal["bibtex", "biblatex", "csl-json", "text"]
-FORMATS: tuple[Format, ...] = ("bibtex", "biblatex", "csl-json", "text")
+Format = Literal["bibtex", "biblatex", "csl-json", "text", "cff"]
+FORMATS: tuple[Format, ...] = ("bibtex", "biblatex", "csl-json", "text", "cff")
 
 _KEY_RE = re.compile(r"@\s*([A-Za-z]+)\s*[{(]\s*([^,\s]+)\s*,")
 _NOT_ENTRIES = {"comment", "string", "preamble"}
@@ -129,6 +129,12 @@ def _text(ref: Reference, release: Release, explain: bool) -> str:
 def render(
     refs: Sequence[Reference], release: Release, fmt: Format, *, explain: bool = False
 ) -> str:
+    if fmt == "cff":
+        # The Citation File Format describes the dataset itself: the required paper is its
+        # preferred citation and the encouraged ones its references, whatever --all says.
+        from .metadata import citation_cff
+
+        return citation_cff(release)
     if fmt == "csl-json":
         return (
             json.dumps([_csl(r, release, explain) for r in refs], indent=2, ensure_ascii=False)

@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import UsageError, validation_problem
 from .fsutil import read_limited
-from .paths import Paths
+from .locations import Paths
 from .yamlio import load_yaml
 
 

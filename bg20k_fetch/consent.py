@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from .agreement import Agreement
 from .errors import validation_problem
 from .fsutil import read_limited
-from .paths import Paths
+from .locations import Paths
 from .yamlio import YamlError, load_yaml
 
 RECORD_LIMIT = 1 << 20  # a record is a few hundred bytes; anything huge is not one

@@ -24,7 +24,7 @@ from .agreement import Agreement
 from .consent import ConsentRecord, Method, State, describe, read_status
 from .errors import ConsentError, StorageError, UsageError
 from .fsutil import append_line, atomic_write, make_dirs, read_limited
-from .paths import Paths
+from .locations import Paths
 
 # The record and history hold personal data (name, e-mail, host, OS user): owner only.
 PRIVATE_FILE, PRIVATE_DIR = 0o600, 0o700

@@ -7,27 +7,24 @@ under, CITATION.bib, MANIFEST.sha256 (``sha256sum -c`` works with no Python) and
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from ._version import __version__
-from .agreement import Agreement
-from .citations import render, select
-from .consent import ConsentRecord
 from .errors import IntegrityError
-from .fsutil import atomic_write, read_limited
-from .hashing import FileInfo
-from .layout import LayoutReport
-from .manifest import MANIFEST_NAME, dataset_digest, manifest_text, parse_manifest
-from .redact import redact
+from .fsutil import read_limited
+from .manifest import MANIFEST_NAME, parse_manifest
+from .metadata import (
+    METADATA_NAMES,
+)
 from .release import Release
 from .yamlio import load_yaml
 
 PROVENANCE_NAME = "PROVENANCE.yaml"
+RELEASE_FILES_NAME = "RELEASE-FILES.sha256"  # the release's own root files, apart
 MARKER_NAME = ".bg20k-tree"  # a small proof of authorship, apart from PROVENANCE.yaml
 CONSENT_NAME = "CONSENT.yaml"
 CITATION_NAME = "CITATION.bib"
@@ -48,6 +45,21 @@ class ArchiveInfo(BaseModel):
     sha256: str
 
 
+class ReleaseFile(BaseModel):
+    origin: Literal["release", "bg20k"]  # came with the data, or written by bg20k
+    size: int
+    sha256: str
+
+
+class Component(BaseModel):
+    """An optional split (train_denoise), recorded apart: it never changes the dataset digest."""
+
+    file_count: int
+    digest: str
+    served_by: str
+    created_at: datetime
+
+
 class Provenance(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
@@ -65,6 +77,9 @@ class Provenance(BaseModel):
     file_count: int
     digest: str
     extras_ignored: int = 0
+    checked_against: str = "counts"  # or "split lists": the release's own inventory
+    release_files: dict[str, ReleaseFile] = {}
+    components: dict[str, Component] = {}
     sizes: dict[str, int]
 
 
@@ -75,9 +90,16 @@ def receipt_names(release: Release) -> tuple[str, ...]:
         CONSENT_NAME,
         CITATION_NAME,
         MANIFEST_NAME,
+        RELEASE_FILES_NAME,
+        *(component_manifest(c) for c in release.components),
+        *METADATA_NAMES,
         MARKER_NAME,
         PROVENANCE_NAME,
     )
+
+
+def component_manifest(name: str) -> str:
+    return f"MANIFEST.{name}.sha256"
 
 
 def read_marker(root: Path) -> datetime | None:
@@ -89,60 +111,6 @@ def read_marker(root: Path) -> datetime | None:
         return datetime.fromisoformat(str(data["created_at"]))
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
-
-
-def write_receipts(
-    root: Path,
-    files: Mapping[str, FileInfo],
-    *,
-    release: Release,
-    agreement: Agreement,
-    record: ConsentRecord,
-    report: LayoutReport,
-    served_by: str,
-    failed: list[SourceAttempt],
-    archives: list[ArchiveInfo],
-    extras_ignored: int = 0,
-) -> Provenance:
-    """Write the compliance trail into ``root``. PROVENANCE.yaml, which marks the tree as
-    bg20k's, is written last: a crash before it leaves a tree that is not yet claimed."""
-    hashes = {p: i.sha256 for p, i in files.items()}
-    # Receipts are shared with colleagues and buckets: no credential of a URL goes in them.
-    served_by = redact(served_by)
-    failed = [SourceAttempt(source=redact(f.source), error=redact(f.error or "")) for f in failed]
-    archives = [a.model_copy(update={"origin": redact(a.origin)}) for a in archives]
-    provenance = Provenance(
-        tool=f"bg20k {__version__}",
-        created_at=datetime.now(UTC).replace(microsecond=0),
-        dataset=release.dataset,
-        release=release.release,
-        agreement_version=agreement.version,
-        agreement_sha256=agreement.sha256,
-        complete=report.complete,
-        served_by=served_by,
-        failed_sources=failed,
-        archives=archives,
-        counts=report.counts,
-        file_count=len(hashes),
-        digest=dataset_digest(hashes),
-        extras_ignored=extras_ignored,
-        sizes={p: files[p].size for p in sorted(files)},
-    )
-    receipts = {
-        release.agreement.file: agreement.text,
-        CONSENT_NAME: record.to_yaml().decode("utf-8"),
-        CITATION_NAME: render(select(release, include_encouraged=True), release, "bibtex"),
-        MANIFEST_NAME: manifest_text(hashes),
-        PROVENANCE_NAME: yaml.dump(
-            provenance.model_dump(mode="json"), Dumper=_Dumper, sort_keys=False
-        ),
-    }
-    # The marker proves the tree is bg20k's even if PROVENANCE.yaml is damaged later.
-    marker = {"made_by": "bg20k", "created_at": provenance.created_at.isoformat()}
-    receipts = {MARKER_NAME: json.dumps(marker) + "\n", **receipts}
-    for name, text in receipts.items():
-        atomic_write(root / name, text.encode("utf-8"), make_parents=False)
-    return provenance
 
 
 def read_provenance(root: Path) -> Provenance:
@@ -166,12 +134,13 @@ def read_provenance(root: Path) -> Provenance:
         ) from exc
 
 
-def read_manifest(root: Path) -> dict[str, str]:
+def read_manifest(root: Path, name: str = MANIFEST_NAME) -> dict[str, str]:
+    path = root / name
     try:
-        return parse_manifest(read_limited(root / MANIFEST_NAME, 256 << 20).decode("utf-8"))
+        return parse_manifest(read_limited(path, 256 << 20).decode("utf-8"), name)
     except (OSError, ValueError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else str(exc)
         raise IntegrityError(
-            f"{root / MANIFEST_NAME} cannot be read: {reason}.",
+            f"{path} cannot be read: {reason}.",
             hint="Run `bg20k fetch --force` to rebuild the dataset.",
         ) from exc

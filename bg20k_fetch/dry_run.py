@@ -14,8 +14,8 @@ from .decision import Action, decide
 from .disk import Space, plan_space
 from .gate import check_pin, environment_pin
 from .http import make_session
+from .locations import Paths
 from .lockfile import LockFile
-from .paths import Paths
 from .release import load_release
 from .sources import Source, plan_sources
 from .target import Target

@@ -15,7 +15,7 @@ from .agreement import Agreement, digest_matches, validate_pin
 from .consent import ConsentRecord, ConsentStatus, describe, read_status
 from .consent_store import record_acceptance
 from .errors import ConsentError, UsageError
-from .paths import Paths
+from .locations import Paths
 
 ENV_ACCEPT = "BG20K_ACCEPT_AGREEMENT"
 

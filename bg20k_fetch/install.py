@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .dataset import read_manifest, read_provenance, receipt_names
+from .dataset import component_manifest, read_manifest, read_provenance, receipt_names
 from .errors import Bg20kError, IntegrityError, StorageError
 from .fsutil import atomic_write, fsync_dir
 from .hashing import FileInfo, hash_file
@@ -99,14 +99,19 @@ def _move_out(path: Path, destination: Path, old: Path) -> None:
 
 
 def _made_here(old: Path) -> tuple[set[str], dict[str, int], float] | None:
-    """What the old tree's receipts say bg20k wrote: the manifest's paths, their sizes, and
-    when; None when they cannot be read (then nothing in it is provably bg20k's by listing)."""
+    """What the old tree's receipts say bg20k wrote: the paths its manifests list (images,
+    optional splits, the release's root files), their sizes, and when; None when they cannot
+    be read (then nothing in it is provably bg20k's by listing)."""
     try:
-        listed = set(read_manifest(old))
         provenance = read_provenance(old)
+        listed = set(read_manifest(old))
+        for name in provenance.components:
+            listed |= set(read_manifest(old, component_manifest(name)))
     except IntegrityError:
         return None
-    return listed, provenance.sizes, provenance.created_at.timestamp()
+    listed |= set(provenance.release_files)
+    sizes = provenance.sizes | {n: f.size for n, f in provenance.release_files.items()}
+    return listed, sizes, provenance.created_at.timestamp()
 
 
 def _pristine(path: Path, rel: str, made: tuple[set[str], dict[str, int], float]) -> bool:

@@ -24,11 +24,11 @@ def dataset_digest(files: Mapping[str, str]) -> str:
     return hashlib.sha256(manifest_text(files).encode("utf-8")).hexdigest()
 
 
-def parse_manifest(text: str) -> dict[str, str]:
+def parse_manifest(text: str, name: str = MANIFEST_NAME) -> dict[str, str]:
     files: dict[str, str] = {}
     for number, line in enumerate(text.splitlines(), 1):
         digest, sep, path = line.partition("  ")
         if not sep or len(digest) != 64 or not path:
-            raise IntegrityError(f"{MANIFEST_NAME} line {number} is malformed.")
+            raise IntegrityError(f"{name} line {number} is malformed.")
         files[path] = digest
     return files

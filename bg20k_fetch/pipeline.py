@@ -12,6 +12,7 @@ from .adopt import adopt, sources_inside
 from .agreement import load_agreement
 from .archive import Limits
 from .build import Fetched, Run, try_sources
+from .components import add_component
 from .config import load_config
 from .consent import accepted_line, read_status
 from .decision import Action, Decision, decide
@@ -20,9 +21,9 @@ from .gate import Asker, require_consent
 from .gdrive.links import DriveUrls
 from .gdrive.throttle import Throttle
 from .install import clean_leftovers
+from .locations import Paths
 from .lockfile import LockFile
 from .locking import destination_lock
-from .paths import Paths
 from .progress import NullReporter, Reporter
 from .release import load_release
 from .retry import RetryPolicy
@@ -36,6 +37,7 @@ class FetchOptions:
     """How a fetch behaves; ``fetch()``'s keyword arguments, carried as one value inside."""
 
     sha256: str | None = None
+    components: tuple[str, ...] = ()
     keep_archive: bool = False
     allow_partial: bool = False
     force: bool = False
@@ -60,6 +62,7 @@ def fetch(
     jobs: int = 8,
     keep_archive: bool = False,
     wait: bool = True,
+    components: Sequence[str] = (),
     cache_dir: str | os.PathLike[str] | None = None,
     config_dir: str | os.PathLike[str] | None = None,
     policy: RetryPolicy | None = None,
@@ -86,6 +89,8 @@ def fetch(
         jobs: files fetched at once from a Drive folder.
         keep_archive: keep downloaded archives and Drive caches for later runs.
         wait: wait for another fetch into ``dest`` instead of raising StorageError.
+        components: optional splits to fetch into the dataset as well (``train_denoise``);
+            added to an existing dataset without fetching the rest again.
         cache_dir, config_dir: instead of ``BG20K_CACHE_DIR`` / ``BG20K_CONFIG_DIR``.
         policy, limits: retry policy and archive limits (defaults from the environment).
         reporter: receives progress and notes (default: silent).
@@ -100,6 +105,7 @@ def fetch(
         its ``exit_code``.
     """
     options = FetchOptions(
+        components=tuple(components),
         sha256=sha256,
         keep_archive=keep_archive,
         allow_partial=allow_partial,
@@ -139,6 +145,10 @@ def _fetch(
     if not 1 <= options.jobs <= 64:
         raise UsageError(f"jobs must be from 1 to 64, not {options.jobs}.")
     agreement, release = load_agreement(), load_release()
+    unknown = [c for c in options.components if c not in release.components]
+    if unknown:
+        known = ", ".join(release.components) or "none"
+        raise UsageError(f"No optional split {unknown[0]!r}; the release has: {known}.")
     config = load_config(paths)
     # Settings are checked before consent and before any traffic: a typo fails at once.
     policy = options.policy or RetryPolicy.from_env()
@@ -164,7 +174,11 @@ def _fetch(
             allow_partial=options.allow_partial,
             lock_file=lock_file,
         )
-        return _act(run, plan, decision, DriveUrls.resolve(config))
+        urls = DriveUrls.resolve(config)
+        fetched = _act(run, plan, decision, urls)
+        for name in options.components:
+            add_component(run, name, urls)
+        return fetched
 
 
 def _act(run: Run, plan: list[list[Source]], decision: Decision, urls: DriveUrls) -> Fetched:

@@ -13,7 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import ReleaseDescriptionError, validation_problem
 from .fsutil import read_limited
@@ -43,6 +43,7 @@ class SourceInfo(_Strict):
     password: str | None = None
     official: bool = False
     optional: bool = False
+    component: str | None = None  # the optional split this source provides (train_denoise)
     note: str | None = None
 
 
@@ -56,6 +57,17 @@ class Layout(_Strict):
     splits: tuple[Split, ...]
     optional_splits: tuple[Split, ...] = ()
     extensions: tuple[str, ...] = (".jpg", ".jpeg")
+    # Files the release keeps beside the split folders (the authors' notes and inventories).
+    root_files: tuple[str, ...] = ()
+    # Which of them lists a split's images, one bare file name per line.
+    split_lists: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _lists_are_root_files(self) -> Layout:
+        for split, name in self.split_lists.items():
+            if name not in self.root_files:
+                raise ValueError(f"split list {name} for {split} is not among root_files")
+        return self
 
 
 class Person(_Strict):
@@ -88,7 +100,10 @@ class Release(_Strict):
     dataset: str
     release: str
     title: str
+    description: str = ""
     homepage: str | None = None
+    date_published: str | None = None
+    license_url: str | None = None
     agreement: AgreementInfo
     sources: tuple[SourceInfo, ...]
     layout: Layout
@@ -97,6 +112,13 @@ class Release(_Strict):
     @property
     def official_folder(self) -> SourceInfo | None:
         return next((s for s in self.sources if s.kind == "gdrive-folder" and s.official), None)
+
+    def component_source(self, name: str) -> SourceInfo | None:
+        return next((s for s in self.sources if s.component == name), None)
+
+    @property
+    def components(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.layout.optional_splits)
 
 
 def _shipped_dir() -> Path:

@@ -22,6 +22,10 @@ from .hashing import FileInfo, consume
 from .progress import NullReporter, Reporter
 from .release import Release
 
+# Image types BG-20k does not hold: a file of one of them in a split folder is reported by
+# name, never counted as a JPEG and never silently ignored.
+OTHER_IMAGES = (".png", ".gif", ".webp", ".bmp", ".tif", ".tiff", ".heic", ".heif", ".avif")
+
 
 @dataclass
 class Staging:
@@ -29,27 +33,44 @@ class Staging:
     release: Release
     reporter: Reporter = field(default_factory=NullReporter)
     limits: Limits = field(default_factory=Limits)
-    files: dict[str, FileInfo] = field(default_factory=dict)
+    files: dict[str, FileInfo] = field(default_factory=dict)  # images, by split/name
+    root_files: dict[str, FileInfo] = field(default_factory=dict)  # the release's own notes
+    not_jpeg: list[str] = field(default_factory=list)  # other image types in a split folder
     extras: list[str] = field(default_factory=list)
     # Names a directory walk passes over: bg20k's own working entries, when a source folder
     # contains the destination.
     skip: Callable[[str], bool] = field(default=lambda name: False)
+    # Fetching one optional split: every image lands in it by name, however the source nests it.
+    component: str | None = None
 
     def __post_init__(self) -> None:
         layout = self.release.layout
         self.splits = {s.name for s in (*layout.splits, *layout.optional_splits)}
         self.extensions = tuple(e.lower() for e in layout.extensions)
+        self.root_names = set(layout.root_files)
 
     def target_for(self, name: str) -> str | None:
-        """Where a file belongs inside BG-20k/, or None for extras (readme, OS clutter …)."""
+        """Where a file belongs inside BG-20k/ — ``split/…`` for an image, a bare name for one
+        of the release's root files — or None for extras (a mirror's notes, OS clutter …)."""
         parts = PurePosixPath(name).parts
         if "__MACOSX" in parts or parts[-1].startswith("."):
+            return None
+        if self.component is not None:
+            rel = f"{self.component}/{parts[-1]}"
+            if rel.lower().endswith(self.extensions):
+                return rel
+            if rel.lower().endswith(OTHER_IMAGES) and rel not in self.not_jpeg:
+                self.not_jpeg.append(rel)
             return None
         for i, part in enumerate(parts[:-1]):
             if part in self.splits:
                 rel = "/".join(parts[i:])
-                return rel if rel.lower().endswith(self.extensions) else None
-        return None
+                if rel.lower().endswith(self.extensions):
+                    return rel
+                if rel.lower().endswith(OTHER_IMAGES) and rel not in self.not_jpeg:
+                    self.not_jpeg.append(rel)  # never counted as a JPEG, never ignored
+                return None
+        return parts[-1] if parts[-1] in self.root_names else None
 
     def add_archive(self, path: Path, label: str | None = None) -> None:
         members = list_members(path, self.limits)
@@ -96,11 +117,15 @@ class Staging:
                 return
         self.add_archive(file)
 
+    def _bucket(self, rel: str) -> dict[str, FileInfo]:
+        return self.files if "/" in rel else self.root_files
+
     def _store(self, rel: str, stream: IO[bytes], origin: str, declared: int) -> None:
         target = self.root / rel
-        if rel in self.files:
+        bucket = self._bucket(rel)
+        if rel in bucket:
             info = consume(stream, None, origin)
-            if info.sha256 != self.files[rel].sha256:
+            if info.sha256 != bucket[rel].sha256:
                 raise ConflictingFiles(rel, origin)
             return
         try:
@@ -111,13 +136,14 @@ class Staging:
             raise _write_error(target, exc) from exc
         if info.size != declared:
             raise IntegrityError(f"{origin} gave {info.size} bytes where {declared} were declared.")
-        self.files[rel] = info
+        bucket[rel] = info
         self.reporter.advance(info.size)
 
     def _adopt(self, rel: str, file: Path, info: FileInfo) -> bool:
         """Link an already hashed file into place; False when it must be copied instead."""
-        if rel in self.files:
-            if info.sha256 != self.files[rel].sha256:
+        bucket = self._bucket(rel)
+        if rel in bucket:
+            if info.sha256 != bucket[rel].sha256:
                 raise ConflictingFiles(rel, str(file))
             return True
         target = self.root / rel
@@ -126,7 +152,7 @@ class Staging:
             os.link(file, target)
         except OSError:
             return False  # another file system, or links not allowed: copy and hash
-        self.files[rel] = info
+        bucket[rel] = info
         self.reporter.advance(info.size)
         return True
 

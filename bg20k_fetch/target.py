@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .paths import Paths
+from .locations import Paths
 from .release import Release
 from .userpath import user_path
 

@@ -8,7 +8,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .dataset import PROVENANCE_NAME, read_manifest, read_provenance
+from .dataset import (
+    PROVENANCE_NAME,
+    RELEASE_FILES_NAME,
+    Provenance,
+    component_manifest,
+    read_manifest,
+    read_provenance,
+)
 from .errors import IntegrityError
 from .hashing import hash_file
 from .manifest import MANIFEST_NAME, dataset_digest
@@ -25,6 +32,7 @@ class VerifyReport:
     added: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     lock_problem: str | None = None  # set when a lock file was given and does not match
+    components: dict[str, str] = field(default_factory=dict)  # optional split -> its digest
 
     @property
     def file_count(self) -> int:
@@ -67,36 +75,66 @@ def _listed_images(root: Path, splits: set[str]) -> set[str]:
     return found
 
 
-def verify_tree(
-    root: Path, release: Release, *, deep: bool = False, workers: int | None = None
-) -> VerifyReport:
-    provenance = read_provenance(root)
+def _expected(root: Path, provenance: Provenance) -> dict[str, str]:
+    """Every file a verified tree holds besides its receipts, with its SHA-256: the images (the
+    main manifest, whose digest is the dataset's), each optional split's images (their own
+    manifests and digests) and the release's root files."""
     manifest = read_manifest(root)
     if dataset_digest(manifest) != provenance.digest:
         raise IntegrityError(
             f"{root / MANIFEST_NAME} does not match the digest in {PROVENANCE_NAME}."
         )
+    expected = dict(manifest)
+    for name, component in provenance.components.items():
+        listed = read_manifest(root, component_manifest(name))
+        if dataset_digest(listed) != component.digest:
+            raise IntegrityError(
+                f"{root / component_manifest(name)} does not match the digest of {name} in "
+                f"{PROVENANCE_NAME}."
+            )
+        expected |= listed
+    if provenance.release_files:
+        released = read_manifest(root, RELEASE_FILES_NAME)
+        recorded = {n: f.sha256 for n, f in provenance.release_files.items()}
+        if released != recorded:
+            raise IntegrityError(
+                f"{root / RELEASE_FILES_NAME} does not match the release files in "
+                f"{PROVENANCE_NAME}."
+            )
+        expected |= released
+    return expected
+
+
+def verify_tree(
+    root: Path, release: Release, *, deep: bool = False, workers: int | None = None
+) -> VerifyReport:
+    provenance = read_provenance(root)
+    expected = _expected(root, provenance)
+    sizes = provenance.sizes | {n: f.size for n, f in provenance.release_files.items()}
     splits = {s.name for s in (*release.layout.splits, *release.layout.optional_splits)}
-    splits |= {p.split("/", 1)[0] for p in manifest}
+    splits |= {p.split("/", 1)[0] for p in expected if "/" in p}
     on_disk = _listed_images(root, splits)
+    on_disk |= {n for n in provenance.release_files if (root / n).is_file()}
+    main = read_manifest(root)
     report = VerifyReport(
         root,
         provenance.digest,
-        manifest,
+        main,
         provenance.complete,
-        missing=sorted(set(manifest) - on_disk),
-        added=sorted(on_disk - set(manifest)),
+        missing=sorted(set(expected) - on_disk),
+        added=sorted(on_disk - set(expected)),
     )
-    present = sorted(set(manifest) & on_disk)
+    report.components = {n: c.digest for n, c in provenance.components.items()}
+    present = sorted(set(expected) & on_disk)
     for path in present:
-        if (root / path).stat().st_size != provenance.sizes.get(path):
+        if (root / path).stat().st_size != sizes.get(path):
             report.changed.append(path)
     if deep:
         # hashlib releases the GIL on large reads, so threads use every core.
         todo = [p for p in present if p not in report.changed]
         with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 2) as pool:
             for path, info in zip(todo, pool.map(lambda p: hash_file(root / p), todo), strict=True):
-                if info.sha256 != manifest[path]:
+                if info.sha256 != expected[path]:
                     report.changed.append(path)
         report.changed.sort()
     return report

@@ -107,5 +107,5 @@ def test_no_submodule_shadows_a_public_function() -> None:
     for module in pkgutil.walk_packages(bg20k_fetch.__path__, "bg20k_fetch."):
         if not module.name.endswith("__main__"):
             importlib.import_module(module.name)
-    for name in ("fetch", "verify", "status", "cite", "citation_keys"):
+    for name in ("fetch", "verify", "status", "cite", "citation_keys", "paths"):
         assert inspect.isfunction(getattr(bg20k_fetch, name)), name

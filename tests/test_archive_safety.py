@@ -177,7 +177,9 @@ def test_multi_part_local_zips_merge(tmp_path: Path, small_release: Path) -> Non
     assert result.code == 0, result.err
     for rel, data in files.items():
         assert (dest / "BG-20k" / rel).read_bytes() == data
-    assert not (dest / "BG-20k" / "readme.txt").exists()
+    # The release's own readme is kept, beside the splits, and listed apart from the images.
+    assert (dest / "BG-20k" / "readme.txt").read_bytes() == b"hi"
+    assert "readme.txt" in (dest / "BG-20k" / "RELEASE-FILES.sha256").read_text()
     # The user's own files are never moved or deleted.
     assert (tmp_path / "BG-20k-20240101T000000Z-001.zip").exists()
 

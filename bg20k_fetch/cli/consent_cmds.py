@@ -9,7 +9,7 @@ from ..consent import State, accepted_line, describe, read_status
 from ..consent_store import read_history, revoke
 from ..errors import ConsentError
 from ..gate import Identity, environment_pin, require_consent
-from ..paths import Paths
+from ..locations import Paths
 from ..release import release_file
 from .ui import Ui
 

@@ -53,6 +53,15 @@ def add_fetch_parsers(sub: Any, add_pin: Callable[[argparse.ArgumentParser], Non
         "--sha256", metavar="HEX", type=_sha256, help="the expected SHA-256 of a single --source"
     )
     p.add_argument(
+        "--with",
+        dest="components",
+        action="append",
+        default=[],
+        type=_nonempty,
+        metavar="SPLIT",
+        help="also fetch an optional split (train_denoise) into the dataset",
+    )
+    p.add_argument(
         "--keep-archive",
         action="store_true",
         help="keep the downloaded archive (or Drive folder cache)",
@@ -89,6 +98,11 @@ def add_fetch_parsers(sub: Any, add_pin: Callable[[argparse.ArgumentParser], Non
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_lazy("cmd_verify"))
 
+    p = sub.add_parser("paths", help="a split's verified images, one path per line")
+    p.add_argument("--split", required=True, help="train, testval, or a fetched optional split")
+    _add_dest(p)
+    p.set_defaults(handler=_paths)
+
     p = sub.add_parser("lock", help="write the dataset digest and manifest to a lock file")
     _add_dest(p)
     p.add_argument("-o", "--output", metavar="FILE", type=Path, required=True)
@@ -124,3 +138,9 @@ def _add_dest(p: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="the directory holding BG-20k/ (default: BG20K_DATA_DIR, else the user data dir)",
     )
+
+
+def _paths(args: argparse.Namespace, ui: Ui) -> int:
+    from .paths_cmd import cmd_paths  # no download stack needed
+
+    return cmd_paths(args, ui)

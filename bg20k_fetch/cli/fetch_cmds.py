@@ -50,6 +50,7 @@ def cmd_fetch(args: argparse.Namespace, ui: Ui) -> int:
                 jobs=args.jobs,
                 keep_archive=args.keep_archive,
                 wait=not args.no_wait,
+                components=args.components,
                 reporter=reporter,
                 ask=ui.ask_consent if ui.interactive else None,
             )

@@ -14,7 +14,7 @@ from ..download import Download
 from ..errors import DamagedData, UnsafeArchiveError
 from ..gdrive.links import DriveUrls
 from ..gdrive.throttle import Throttle
-from ..paths import Paths
+from ..locations import Paths
 from ..progress import Reporter
 from ..resume import Downloaded
 from ..retry import RetryPolicy
