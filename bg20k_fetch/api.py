@@ -5,17 +5,24 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .agreement import load_agreement
 from .citations import Format, render, select
 from .consent import ConsentStatus, read_status
 from .errors import IntegrityError
+from .gate import Asker
 from .listing import split_paths
 from .locations import Paths
 from .lockfile import LockFile
+from .objectstore import is_store_url
+from .progress import NullReporter, Reporter
 from .release import load_release
 from .target import Target
 from .verification import VerifyReport, verify_tree
+
+if TYPE_CHECKING:
+    from .publish import Published
 
 
 def verify(
@@ -24,7 +31,8 @@ def verify(
     deep: bool = False,
     lock: str | os.PathLike[str] | None = None,
 ) -> VerifyReport:
-    """Check ``<dest>/BG-20k`` against its manifest (and a lock file, if given).
+    """Check ``<dest>/BG-20k`` (or a published ``s3://…/BG-20k``) against its manifest (and a
+    lock file, if given).
 
     Quick by default (names, sizes, counts); ``deep`` re-hashes every file on every core.
     Returns the report — ``report.ok``, ``report.digest``, ``report.complete``, and what is
@@ -35,15 +43,25 @@ def verify(
         UsageError (2): the lock file is not one.
     """
     release = load_release()
+    if isinstance(dest, str) and is_store_url(dest):
+        from .remote import verify_published
+
+        report = verify_published(dest, release, deep=deep)
+        _check_lock(report, lock, dest)
+        return report
     target = Target.resolve(dest, Paths.from_env(), release)
     report = verify_tree(target.real_root, release, deep=deep)
     report.root = target.root
+    _check_lock(report, lock, str(target.root))
+    return report
+
+
+def _check_lock(report: VerifyReport, lock: str | os.PathLike[str] | None, where: str) -> None:
     if lock is not None:
         try:
-            LockFile.read(Path(lock)).require(report.manifest, str(target.root))
+            LockFile.read(Path(lock)).require(report.manifest, where)
         except IntegrityError as exc:
             report.lock_problem = str(exc)
-    return report
 
 
 def paths(split: str, dest: str | os.PathLike[str] | None = None) -> list[Path]:
@@ -69,3 +87,40 @@ def cite(*, all: bool = False, format: Format = "bibtex", explain: bool = False)
 def citation_keys(*, all: bool = False) -> list[str]:
     """The BibTeX keys of those references, for ``\\cite{…}``."""
     return [r.key for r in select(load_release(), include_encouraged=all)]
+
+
+def publish(
+    dest_url: str,
+    *,
+    dest: str | os.PathLike[str] | None = None,
+    force: bool = False,
+    jobs: int = 8,
+    accept: bool = False,
+    agreement_sha256: str | None = None,
+    reporter: Reporter | None = None,
+    ask: Asker | None = None,
+) -> Published:
+    """Publish the verified dataset at ``<dest>/BG-20k`` to ``<dest_url>/BG-20k`` in an
+    object store, under the consent gate; returns what was uploaded and skipped.
+
+    Raises ConsentError (3), SourceError (4: credentials, endpoint), IntegrityError (5: the
+    local dataset is not verified), StorageError (7: another dataset is published there; pass
+    ``force``), UsageError (2: the extra ``bg20k[s3]`` is not installed)."""
+    from .gate import require_consent
+    from .locking import destination_lock
+    from .publish import publish_tree
+
+    paths, agreement, release = Paths.from_env(), load_agreement(), load_release()
+    target = Target.resolve(dest, paths, release)
+    reporter = reporter or NullReporter()
+    record = require_consent(paths, agreement, accept=accept, pin=agreement_sha256, ask=ask)
+    with destination_lock(target.dest_dir, wait=True, reporter=reporter):
+        return publish_tree(
+            target.real_root,
+            dest_url,
+            release=release,
+            record=record,
+            force=force,
+            jobs=jobs,
+            reporter=reporter,
+        )

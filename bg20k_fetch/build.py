@@ -90,7 +90,7 @@ def try_sources(run: Run, plan: list[list[Source]], urls: DriveUrls) -> Fetched:
     try:
         for index, group in enumerate(plan):
             label = " + ".join(str(s) for s in group)
-            fetching.archives = []
+            fetching.archives, fetching.chain = [], []
             try:
                 return try_source(run, group, label, fetching, failed)
             except FAILOVER_ERRORS as exc:
@@ -148,6 +148,7 @@ def try_source(
                 archives=fetching.archives,
                 root_files=staging.root_files,
                 extras_ignored=len(staging.extras),
+                chain=fetching.chain,
             )
             kept = swap_into_place(staging.root, target, run.release)
             note_location(note, target, run.reporter)

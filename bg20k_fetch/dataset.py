@@ -80,6 +80,8 @@ class Provenance(BaseModel):
     checked_against: str = "counts"  # or "split lists": the release's own inventory
     release_files: dict[str, ReleaseFile] = {}
     components: dict[str, Component] = {}
+    # Earlier hops, when fetched from a copy bg20k published: served_by, created_at, agreement.
+    chain: list[dict[str, str]] = []
     sizes: dict[str, int]
 
 

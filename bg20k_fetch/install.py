@@ -25,6 +25,7 @@ from .hashing import FileInfo, hash_file
 from .progress import Reporter
 from .redact import redact
 from .release import Release
+from .signals import deferred
 from .target import Target, tag_is_dead
 
 PROBLEMS_HEADER = "# bg20k: problems found"
@@ -58,7 +59,14 @@ def _some(names: list[str]) -> str:
 
 
 def swap_into_place(staging_root: Path, target: Target, release: Release) -> Kept:
-    """Move ``staging_root`` to the target's real root; returns what was kept of the old tree."""
+    """Move ``staging_root`` to the target's real root; returns what was kept of the old tree.
+
+    Ctrl-C and SIGTERM wait until the swap and the moving-out of the user's files are done."""
+    with deferred():
+        return _swap(staging_root, target, release)
+
+
+def _swap(staging_root: Path, target: Target, release: Release) -> Kept:
     real = target.real_root
     old: Path | None = None
     try:
@@ -188,15 +196,22 @@ def clean_leftovers(target: Target, release: Release, reporter: Reporter) -> Non
     for path, tag in target.leftovers("old"):
         if not tag_is_dead(tag):
             continue
-        if not target.real_root.exists():
-            os.rename(path, target.real_root)
-            reporter.note(f"Put back {target.root}, moved aside by an interrupted install.")
-            continue
-        kept = keep_unowned(path, target.real_root, target, release)
-        shutil.rmtree(path)
-        reporter.note(f"Removed {path}, the dataset an interrupted install replaced.")
-        for line in kept.notes(target.root):
-            reporter.note(line)
+        with deferred():
+            _finish_swap(path, target, release, reporter)
+
+
+def _finish_swap(path: Path, target: Target, release: Release, reporter: Reporter) -> None:
+    """An install killed between its renames: put the old tree back, or, if the new one is in
+    place, move the user's files out of the old one as the install would have."""
+    if not target.real_root.exists():
+        os.rename(path, target.real_root)
+        reporter.note(f"Put back {target.root}, moved aside by an interrupted install.")
+        return
+    kept = keep_unowned(path, target.real_root, target, release)
+    shutil.rmtree(path)
+    reporter.note(f"Removed {path}, the dataset an interrupted install replaced.")
+    for line in kept.notes(target.root):
+        reporter.note(line)
 
 
 def write_problems(target: Target, lines: list[str]) -> Path:

@@ -57,6 +57,7 @@ def write_receipts(
     archives: list[ArchiveInfo],
     root_files: Mapping[str, FileInfo] | None = None,
     extras_ignored: int = 0,
+    chain: list[dict[str, str]] | None = None,
 ) -> Provenance:
     """Write the compliance trail into ``root``. PROVENANCE.yaml, which marks the tree as
     bg20k's, is written last: a crash before it leaves a tree that is not yet claimed.
@@ -88,6 +89,7 @@ def write_receipts(
         extras_ignored=extras_ignored,
         checked_against=report.checked_against,
         release_files=release_files,
+        chain=[{k: redact(v) for k, v in hop.items()} for hop in chain or []],
         sizes={p: files[p].size for p in sorted(files)},
     )
     provenance.components = {

@@ -221,7 +221,7 @@ def serve_bytes(
             sent += size
             if delay_per_chunk:
                 time.sleep(delay_per_chunk)
-    except (BrokenPipeError, ConnectionResetError):
+    except OSError:  # the client went away (a broken pipe, a reset, a TLS EOF)
         pass
     return None
 

@@ -231,3 +231,23 @@ def test_p10_cite_merge_compares_keys_without_case_and_skips_comments(tmp_path: 
     text = refs.read_text()
     assert "@article{li2022bridging," not in text  # already there, in capitals
     assert "@inproceedings{li2021deep," in text  # a comment is not an entry
+
+
+def test_a_signal_during_the_swap_waits_until_the_users_files_are_safe() -> None:
+    """The campaign's finding: a SIGTERM between the swap's renames left a user's file in the
+    swapped-out tree until the next run. Ctrl-C and SIGTERM now wait for the critical section."""
+    import signal
+
+    from bg20k_fetch.errors import Terminated
+    from bg20k_fetch.signals import deferred
+
+    steps = []
+    with pytest.raises(Terminated):
+        with deferred():
+            os.kill(os.getpid(), signal.SIGTERM)
+            steps.append("after the signal, still inside")  # not cut short
+    assert steps == ["after the signal, still inside"]
+    with pytest.raises(KeyboardInterrupt):
+        with deferred():
+            os.kill(os.getpid(), signal.SIGINT)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored

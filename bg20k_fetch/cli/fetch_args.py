@@ -91,12 +91,24 @@ def add_fetch_parsers(sub: Any, add_pin: Callable[[argparse.ArgumentParser], Non
     out.add_argument("--json", action="store_true", help="one JSON event per line on stdout")
     p.set_defaults(handler=_lazy("cmd_fetch"))
 
-    p = sub.add_parser("verify", help="check a fetched dataset against its manifest")
+    p = sub.add_parser("verify", help="check a fetched (or published) dataset against its manifest")
+    p.add_argument(
+        "location", nargs="?", metavar="URL", help="a published dataset (s3://…/BG-20k) instead"
+    )
     _add_dest(p)
     p.add_argument("--deep", action="store_true", help="re-hash every file (uses every core)")
     p.add_argument("--lock", metavar="FILE", type=Path, help="require the dataset in this lock")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_lazy("cmd_verify"))
+
+    p = sub.add_parser("publish", help="upload a verified dataset to an object store (a lab's)")
+    p.add_argument("dest_url", metavar="DEST_URL", help="e.g. s3://lab-data/datasets")
+    _add_dest(p)
+    p.add_argument("--accept", action="store_true", help="accept the agreement (for scripts)")
+    add_pin(p)
+    p.add_argument("--force", action="store_true", help="replace another published dataset")
+    p.add_argument("--jobs", type=_positive, default=8, metavar="N", help="uploads at once")
+    p.set_defaults(handler=_lazy_publish)
 
     p = sub.add_parser("paths", help="a split's verified images, one path per line")
     p.add_argument("--split", required=True, help="train, testval, or a fetched optional split")
@@ -144,3 +156,9 @@ def _paths(args: argparse.Namespace, ui: Ui) -> int:
     from .paths_cmd import cmd_paths  # no download stack needed
 
     return cmd_paths(args, ui)
+
+
+def _lazy_publish(args: argparse.Namespace, ui: Ui) -> int:
+    from .publish_cmd import cmd_publish
+
+    return cmd_publish(args, ui)

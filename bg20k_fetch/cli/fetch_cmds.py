@@ -9,7 +9,14 @@ from contextlib import contextmanager
 from ..api import verify
 from ..disk import require_space
 from ..dry_run import dry_run
-from ..errors import ExitCode, IntegrityError, Interrupted, StorageError, Terminated
+from ..errors import (
+    ExitCode,
+    IntegrityError,
+    Interrupted,
+    StorageError,
+    Terminated,
+    UsageError,
+)
 from ..fsutil import atomic_write, output_target
 from ..lockfile import LockFile
 from ..pipeline import fetch
@@ -121,7 +128,9 @@ def _dry_run(args: argparse.Namespace, ui: Ui) -> int:
 
 
 def cmd_verify(args: argparse.Namespace, ui: Ui) -> int:
-    report = verify(args.dest, deep=args.deep, lock=args.lock)
+    if args.location and args.dest:
+        raise UsageError("Give a dataset URL or --dest, not both.")
+    report = verify(args.location or args.dest, deep=args.deep, lock=args.lock)
     if args.json:
         ui.json(
             {

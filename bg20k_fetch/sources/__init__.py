@@ -20,12 +20,18 @@ from .gdrive_file import DriveFile
 from .gdrive_folder import DriveFolder
 from .http_archive import HttpArchive
 from .local import LocalPath
+from .object_store import ObjectStore
 
 REGISTRY: dict[str, type[Source]] = {
     "http": HttpArchive,
     "https": HttpArchive,
     "gdrive": DriveFile,
     "gdrive-folder": DriveFolder,
+    "s3": ObjectStore,
+    "gs": ObjectStore,
+    "gcs": ObjectStore,
+    "az": ObjectStore,
+    "abfs": ObjectStore,
 }
 
 
@@ -93,6 +99,7 @@ __all__ = [
     "Fetching",
     "HttpArchive",
     "LocalPath",
+    "ObjectStore",
     "Source",
     "official_sources",
     "parse_source",

@@ -71,6 +71,9 @@ class Fetching:
     throttle: Throttle
     keep_archive: bool = False  # caches outlive the fetch: never share files with the tree
     archives: list[ArchiveInfo] = field(default_factory=list)
+    # Earlier hops when the data comes from a copy bg20k published (who fetched it first,
+    # from where, when, under which agreement): carried into PROVENANCE.yaml.
+    chain: list[dict[str, str]] = field(default_factory=list)
     caches: list[Path] = field(default_factory=list)  # ours to delete once installed
     held: list[CacheEntry] = field(default_factory=list)
 

@@ -1,0 +1,193 @@
+"""Object stores (S3 and compatibles, and any fsspec URL whose package is installed): opening
+them with errors that say what to do, and the few operations bg20k needs.
+
+Credentials and endpoints come from where their own tools look (the AWS variables and files,
+``AWS_ENDPOINT_URL``, fsspec's configuration); bg20k takes no flag for a secret and masks any
+that reaches a message. S3 keeps a SHA-256 per object (``ChecksumSHA256``): uploads send the
+digest bg20k already knows, so S3 checks the bytes on arrival, and a later check needs no
+download. An ETag is never taken for a content hash.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import IO, Any
+from urllib.parse import urlsplit
+
+from .errors import SourceError, StorageError, UsageError
+from .redact import redact
+
+SCHEMES = ("s3", "gs", "gcs", "az", "abfs")
+PUBLISHED_MARKER = ".bg20k-published"  # written last, conditionally: a prefix without it is
+# never a dataset
+
+
+def is_store_url(text: str) -> bool:
+    return urlsplit(text).scheme.lower() in SCHEMES
+
+
+def _s3_options() -> dict[str, object]:
+    # Fail in seconds, not minutes: a missing credential or a wrong endpoint is not transient.
+    return {
+        "config_kwargs": {
+            "connect_timeout": 5,
+            "read_timeout": 60,
+            "retries": {"max_attempts": 3, "mode": "standard"},
+        },
+    }
+
+
+@dataclass
+class Store:
+    """One prefix in one object store, as an fsspec file system and a path within it."""
+
+    url: str
+    fs: Any
+    base: str  # "bucket/prefix" without a trailing slash
+
+    @property
+    def is_s3(self) -> bool:
+        return urlsplit(self.url).scheme.lower() == "s3"
+
+    def key(self, rel: str) -> str:
+        return f"{self.base}/{rel}" if rel else self.base
+
+    def listing(self) -> dict[str, int]:
+        """Every object under the prefix: relative path -> size."""
+        with store_errors(self.url):
+            found = self.fs.find(self.base, detail=True)
+        prefix = self.base + "/"
+        return {
+            path[len(prefix) :]: int(info.get("size") or 0)
+            for path, info in found.items()
+            if path.startswith(prefix) and info.get("type", "file") != "directory"
+        }
+
+    def sha256(self, rel: str) -> str | None:
+        """The SHA-256 the store keeps for an object, hex, or None when it keeps none."""
+        if not self.is_s3:
+            return None
+        bucket, _, key = self.key(rel).partition("/")
+        with store_errors(self.url):
+            head = self.fs.call_s3("head_object", Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+        value = head.get("ChecksumSHA256")
+        if not value or "-" in value:  # a multipart upload's checksum covers the parts
+            return None
+        try:
+            return base64.b64decode(value).hex()
+        except (binascii.Error, ValueError):
+            return None
+
+    def put(self, local: str, rel: str, sha256: str) -> None:
+        extra: dict[str, object] = {}
+        if self.is_s3:
+            extra = {
+                "ChecksumAlgorithm": "SHA256",
+                "ChecksumSHA256": base64.b64encode(bytes.fromhex(sha256)).decode(),
+            }
+        with store_errors(self.url):
+            self.fs.put_file(local, self.key(rel), **extra)
+
+    def put_once(self, rel: str, data: bytes) -> bool:
+        """Write an object only if none exists (``If-None-Match: *``); False if one does."""
+        extra = {"IfNoneMatch": "*"} if self.is_s3 else {}
+        try:
+            with store_errors(self.url):
+                self.fs.pipe_file(self.key(rel), data, **extra)
+        except FileExistsError:
+            return False
+        except SourceError as exc:
+            if "pre-condition" in exc.message or "PreconditionFailed" in exc.message:
+                return False
+            raise
+        return True
+
+    def read(self, rel: str, limit: int = 256 << 20) -> bytes | None:
+        """A small object's bytes, or None when it does not exist."""
+        with store_errors(self.url):
+            try:
+                with self.fs.open(self.key(rel), "rb") as handle:
+                    data: bytes = handle.read(limit + 1)
+            except FileNotFoundError:
+                return None
+        if len(data) > limit:
+            raise StorageError(f"{self.url}/{rel} is larger than {limit} bytes; refused.")
+        return data
+
+    @contextmanager
+    def open(self, rel: str) -> Iterator[IO[bytes]]:
+        with store_errors(self.url), self.fs.open(self.key(rel), "rb") as handle:
+            yield handle
+
+    def delete(self, rels: list[str]) -> None:
+        if rels:
+            with store_errors(self.url):
+                self.fs.rm([self.key(r) for r in rels])
+
+
+def open_store(url: str) -> Store:
+    """The store behind ``url``; UsageError (2) naming the extra to install when its fsspec
+    implementation is missing, SourceError (4) when it cannot be reached."""
+    scheme = urlsplit(url).scheme.lower()
+    try:
+        import fsspec
+    except ImportError as exc:
+        raise UsageError(
+            f"{scheme}:// URLs need bg20k's object-store extra.",
+            hint="Install it with: pip install 'bg20k[s3]'",
+        ) from exc
+    # A fresh instance each time: fsspec's instance and listing caches would otherwise keep an
+    # old endpoint or credentials, or a listing from before an upload.
+    options: dict[str, object] = {"skip_instance_cache": True, "use_listings_cache": False}
+    if scheme == "s3":
+        options |= _s3_options()
+    try:
+        fs, base = fsspec.core.url_to_fs(url, **options)
+    except ImportError as exc:
+        extra = "s3" if scheme == "s3" else scheme
+        raise UsageError(
+            f"{scheme}:// URLs need a package that is not installed ({exc}).",
+            hint=f"Install it with: pip install 'bg20k[{extra}]'"
+            if scheme == "s3"
+            else "Install the fsspec implementation for it (gcsfs, adlfs).",
+        ) from exc
+    except ValueError as exc:
+        raise UsageError(f"{redact(url)} is not a usable URL: {exc}.") from exc
+    return Store(url.rstrip("/"), fs, str(base).rstrip("/"))
+
+
+@contextmanager
+def store_errors(url: str) -> Iterator[None]:
+    """Turn the store's own exceptions into one line and a documented code."""
+    try:
+        yield
+    except (FileNotFoundError, FileExistsError):
+        raise
+    except PermissionError as exc:
+        raise SourceError(
+            f"{redact(url)}: access denied ({_first(exc)}).",
+            hint="Check the credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID …) and the bucket policy.",
+        ) from exc
+    except Exception as exc:
+        name = type(exc).__name__
+        if name in ("NoCredentialsError", "PartialCredentialsError", "CredentialRetrievalError"):
+            raise SourceError(
+                f"{redact(url)}: no credentials for the object store.",
+                hint="Set them the usual way: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
+                "AWS_PROFILE or ~/.aws/credentials (and AWS_ENDPOINT_URL for MinIO or Ceph).",
+            ) from exc
+        if isinstance(exc, OSError | ConnectionError) or "Endpoint" in name or "Connect" in name:
+            raise SourceError(
+                f"Cannot reach the object store of {redact(url)}: {_first(exc)}.",
+                hint="Check AWS_ENDPOINT_URL (or the store's own setting) and the network.",
+            ) from exc
+        raise SourceError(f"{redact(url)}: the object store said: {_first(exc)}.") from exc
+
+
+def _first(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return redact(text)[:300]

@@ -1,0 +1,169 @@
+"""A dataset published to an object store (``bg20k publish``), or a single archive in one:
+``s3://lab-data/datasets/BG-20k``, ``s3://lab-data/BG-20k.zip`` (any fsspec URL whose package is
+installed).
+
+A published tree is fetched only once its completion marker is there and its manifest gives
+the committed digest; every object is hashed as it arrives and checked against the published
+manifest before it goes anywhere, then through the same layout check, staging and install as
+any source. The published provenance's chain travels on: who first fetched it, from where, when,
+under which agreement.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, ClassVar
+
+import requests
+
+from ..archive import archive_kind, sniff
+from ..config import Config
+from ..dataset import (
+    PROVENANCE_NAME,
+    RELEASE_FILES_NAME,
+    ArchiveInfo,
+    Provenance,
+    component_manifest,
+)
+from ..errors import IntegrityError
+from ..gdrive.folder_cache import with_markers
+from ..hashing import CHUNK, FileInfo
+from ..manifest import MANIFEST_NAME, parse_manifest
+from ..objectstore import PUBLISHED_MARKER, Store, open_store
+from ..redact import redact
+from ..yamlio import load_yaml
+from .base import Description, Fetching
+
+if TYPE_CHECKING:
+    from ..staging import Staging
+
+
+@dataclass(frozen=True)
+class ObjectStore:
+    kind: ClassVar[str] = "object-store"
+    url: str
+    sha256: str | None = None
+
+    def __str__(self) -> str:
+        return redact(self.url)
+
+    @classmethod
+    def from_text(cls, text: str, *, config: Config, sha256: str | None) -> ObjectStore:
+        return cls(text.rstrip("/"), sha256.lower() if sha256 else None)
+
+    @property
+    def archive(self) -> bool:
+        return archive_kind(PurePosixPath(self.url)) is not None
+
+    def describe(self, session: requests.Session | None) -> Description:
+        return Description(None, "network: object store")
+
+    def gather(self, into: Staging, ctx: Fetching) -> None:
+        store = open_store(self.url)
+        if self.archive:
+            self._archive(store, into, ctx)
+        else:
+            self._tree(store, into, ctx)
+
+    def _archive(self, store: Store, into: Staging, ctx: Fetching) -> None:
+        name = "store-" + hashlib.sha256(self.url.encode()).hexdigest()[:12]
+        dest = ctx.hold(ctx.paths.cache_dir / f"{name}-{PurePosixPath(self.url).name}")
+        info = _fetch_object(store, "", dest, self.sha256, sniff_archive=True)
+        ctx.stage_archive(into, dest)
+        ctx.archives.append(
+            ArchiveInfo(name=dest.name, origin=redact(self.url), size=info.size, sha256=info.sha256)
+        )
+
+    def _tree(self, store: Store, into: Staging, ctx: Fetching) -> None:
+        expected, published = _published(store)
+        cache = ctx.hold(
+            ctx.paths.cache_dir / f"store-{hashlib.sha256(self.url.encode()).hexdigest()[:12]}"
+        )
+        ctx.reporter.phase(f"download {len(expected)} files", len(expected), "files")
+
+        def one(rel: str) -> tuple[str, FileInfo]:
+            info = _fetch_object(store, rel, cache / rel, expected[rel])
+            ctx.reporter.advance(1)
+            return rel, info
+
+        with ThreadPoolExecutor(max_workers=max(1, ctx.jobs)) as pool:
+            done = dict(pool.map(one, sorted(expected)))
+        into.add_listed(cache, done, link=not ctx.keep_archive)
+        ctx.chain.extend(
+            [
+                *published.chain,
+                {
+                    "served_by": published.served_by,
+                    "created_at": published.created_at.isoformat(),
+                    "agreement_sha256": published.agreement_sha256,
+                },
+            ]
+        )
+
+
+def _published(store: Store) -> tuple[dict[str, str], Provenance]:
+    """What the completion marker committed: every file's SHA-256, and the publisher's
+    provenance. A prefix without the marker (a publish that never finished) is refused."""
+    raw = store.read(PUBLISHED_MARKER, 1 << 16)
+    if raw is None:
+        raise IntegrityError(
+            f"{redact(store.url)} is not a published dataset: it has no completion marker "
+            "(a publish that did not finish, or another prefix).",
+            hint="Publish it with `bg20k publish`, or check the URL.",
+        )
+    marker = json.loads(raw)
+    manifest_bytes = store.read(MANIFEST_NAME) or b""
+    digest = hashlib.sha256(manifest_bytes).hexdigest()
+    if digest != marker.get("digest"):
+        raise IntegrityError(
+            f"{redact(store.url)}/{MANIFEST_NAME} does not give the digest its completion "
+            "marker committed; the published dataset was changed afterwards.",
+            hint="Publish it again, or fetch from another source.",
+        )
+    provenance = Provenance.model_validate(load_yaml((store.read(PROVENANCE_NAME) or b"").decode()))
+    expected = parse_manifest(manifest_bytes.decode())
+    for name in provenance.components:
+        expected |= parse_manifest((store.read(component_manifest(name)) or b"").decode())
+    if provenance.release_files:
+        expected |= parse_manifest((store.read(RELEASE_FILES_NAME) or b"").decode())
+    return expected, provenance
+
+
+def _fetch_object(
+    store: Store, rel: str, dest: Path, sha256: str | None, *, sniff_archive: bool = False
+) -> FileInfo:
+    """One object to ``dest``, hashed as it arrives; kept only if it has the expected SHA-256.
+    A complete earlier copy with the right hash is not downloaded again."""
+    if dest.is_file() and sha256 is not None:
+        from ..hashing import hash_file
+
+        known = hash_file(dest)
+        if known.sha256 == sha256:
+            return with_markers(dest, known)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(dest.name + ".part")
+    hasher, size = hashlib.sha256(), 0
+    with store.open(rel) as source, open(part, "wb") as out:
+        first = True
+        while block := source.read(CHUNK):
+            if first and sniff_archive and (problem := sniff(block)):
+                raise IntegrityError(f"{redact(store.url)} is not an archive: {problem}.")
+            first = False
+            hasher.update(block)
+            out.write(block)
+            size += len(block)
+    digest = hasher.hexdigest()
+    if sha256 is not None and digest != sha256:
+        part.unlink(missing_ok=True)
+        raise IntegrityError(
+            f"{redact(store.url)}/{rel} has SHA-256 {digest}, not the {sha256} the published "
+            "manifest lists: the object was changed or damaged; nothing of it was kept.",
+            hint="Publish the dataset again from a verified copy.",
+        )
+    os.replace(part, dest)
+    return with_markers(dest, FileInfo(digest, size, False))
