@@ -15,8 +15,10 @@ from .dataset import receipt_names
 from .decision import Action, Decision, Owner
 from .errors import UsageError
 from .hashing import FileInfo, hash_file
-from .install import remove_own_problems_file, scan_in_place
+from .install import entries, remove_own_problems_file
+from .progress import Reporter
 from .receipts import write_receipts
+from .release import Release
 from .sources import LocalPath, Source
 from .target import Target
 
@@ -102,3 +104,30 @@ def _adoptable(run: Run, real: Path) -> tuple[dict[str, FileInfo], dict[str, Fil
         if (real / name).is_file() and not (real / name).is_symlink()
     }
     return files, root_files
+
+
+def scan_in_place(
+    root: Path, release: Release, reporter: Reporter
+) -> tuple[dict[str, FileInfo], list[str]]:
+    """Hash a tree where it lies, for adopting it without moving a file.
+
+    Returns the images by path, and what stands in the way of adoption: anything in a split
+    folder that is not an image where the layout puts one (it would count as an added file)."""
+    from .staging import Staging
+
+    layout = Staging(root, release)
+    files: dict[str, FileInfo] = {}
+    blockers: list[str] = []
+    reporter.phase(f"hash {root.name} in place", None, "files")
+    for split in sorted(layout.splits):
+        base = root / split
+        if not base.is_dir():
+            continue
+        for rel, path in entries(base):
+            rel = f"{split}/{rel}"
+            if path.is_symlink() or not path.is_file() or layout.target_for(rel) != rel:
+                blockers.append(rel)
+                continue
+            files[rel] = hash_file(path)
+            reporter.advance(1)
+    return files, blockers

@@ -21,7 +21,7 @@ from pathlib import Path
 from .dataset import component_manifest, read_manifest, read_provenance, receipt_names
 from .errors import Bg20kError, IntegrityError, StorageError
 from .fsutil import atomic_write, fsync_dir
-from .hashing import FileInfo, hash_file
+from .hashing import hash_file
 from .progress import Reporter
 from .redact import redact
 from .release import Release
@@ -143,7 +143,7 @@ def keep_unowned(old: Path, new: Path, target: Target, release: Release) -> Kept
     made = _made_here(old)
     splits = {s.name for s in (*release.layout.splits, *release.layout.optional_splits)}
     kept = Kept()
-    for rel, path in _entries(old):
+    for rel, path in entries(old):
         if rel in receipts or (made is not None and _pristine(path, rel, made)):
             continue
         if _same_file(path, new / rel):
@@ -163,7 +163,7 @@ def keep_unowned(old: Path, new: Path, target: Target, release: Release) -> Kept
     return kept
 
 
-def _entries(root: Path) -> Iterator[tuple[str, Path]]:
+def entries(root: Path) -> Iterator[tuple[str, Path]]:
     """Every file, link and special entry under ``root`` (links are not followed)."""
     for dirpath, dirnames, filenames in os.walk(root):
         for name in list(dirnames):
@@ -239,30 +239,3 @@ def remove_own_problems_file(target: Target) -> None:
     if is_own_problems_file(target.problems_file):
         with contextlib.suppress(OSError):
             target.problems_file.unlink()
-
-
-def scan_in_place(
-    root: Path, release: Release, reporter: Reporter
-) -> tuple[dict[str, FileInfo], list[str]]:
-    """Hash a tree where it lies, for adopting it without moving a file.
-
-    Returns the images by path, and what stands in the way of adoption: anything in a split
-    folder that is not an image where the layout puts one (it would count as an added file)."""
-    from .staging import Staging
-
-    layout = Staging(root, release)
-    files: dict[str, FileInfo] = {}
-    blockers: list[str] = []
-    reporter.phase(f"hash {root.name} in place", None, "files")
-    for split in sorted(layout.splits):
-        base = root / split
-        if not base.is_dir():
-            continue
-        for rel, path in _entries(base):
-            rel = f"{split}/{rel}"
-            if path.is_symlink() or not path.is_file() or layout.target_for(rel) != rel:
-                blockers.append(rel)
-                continue
-            files[rel] = hash_file(path)
-            reporter.advance(1)
-    return files, blockers

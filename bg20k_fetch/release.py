@@ -1,4 +1,4 @@
-"""The dataset description shipped in agreement/bg20k.yaml, validated with pydantic.
+"""The dataset description shipped in agreement/bg20k.yaml, validated strictly.
 
 It is the one place that names the agreement, the official sources, the expected layout and the
 references. ``BG20K_RELEASE_FILE`` points at another description (tests use it to make the
@@ -8,35 +8,39 @@ expected counts small without touching the shipped one).
 from __future__ import annotations
 
 import os
+import re
+from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-
-from .errors import ReleaseDescriptionError, validation_problem
+from .errors import ReleaseDescriptionError
 from .fsutil import read_limited
+from .strict import Invalid, build
 from .userpath import user_path
 from .yamlio import load_yaml
 
 RELEASE_FILE_NAME = "bg20k.yaml"
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_:-]*$")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class AgreementInfo(_Strict):
+@dataclass(frozen=True)
+class AgreementInfo:
     title: str
     version: str
     file: str
-    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    sha256: str
     pdf: str | None = None
     license: str | None = None
 
+    def __post_init__(self) -> None:
+        if not _SHA256.match(self.sha256):
+            raise ValueError("agreement.sha256 must be 64 lower-case hex digits")
 
-class SourceInfo(_Strict):
+
+@dataclass(frozen=True)
+class SourceInfo:
     kind: Literal["gdrive-folder", "gdrive-file", "baidu", "http"]
     url: str
     id: str | None = None
@@ -47,12 +51,18 @@ class SourceInfo(_Strict):
     note: str | None = None
 
 
-class Split(_Strict):
+@dataclass(frozen=True)
+class Split:
     name: str
-    count: int | None = Field(default=None, ge=0)
+    count: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.count is not None and self.count < 0:
+            raise ValueError(f"the count of {self.name} is negative")
 
 
-class Layout(_Strict):
+@dataclass(frozen=True)
+class Layout:
     root: str
     splits: tuple[Split, ...]
     optional_splits: tuple[Split, ...] = ()
@@ -60,23 +70,23 @@ class Layout(_Strict):
     # Files the release keeps beside the split folders (the authors' notes and inventories).
     root_files: tuple[str, ...] = ()
     # Which of them lists a split's images, one bare file name per line.
-    split_lists: dict[str, str] = Field(default_factory=dict)
+    split_lists: dict[str, str] = field(default_factory=dict)
 
-    @model_validator(mode="after")
-    def _lists_are_root_files(self) -> Layout:
+    def __post_init__(self) -> None:
         for split, name in self.split_lists.items():
             if name not in self.root_files:
                 raise ValueError(f"split list {name} for {split} is not among root_files")
-        return self
 
 
-class Person(_Strict):
+@dataclass(frozen=True)
+class Person:
     family: str
     given: str
 
 
-class Reference(_Strict):
-    key: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_:-]*$")
+@dataclass(frozen=True)
+class Reference:
+    key: str
     role: Literal["required", "encouraged"]
     type: Literal["article", "inproceedings"]
     authors: tuple[Person, ...]
@@ -95,19 +105,24 @@ class Reference(_Strict):
     address: str | None = None
     note: str | None = None
 
+    def __post_init__(self) -> None:
+        if not _KEY.match(self.key):
+            raise ValueError(f"{self.key!r} is not a usable BibTeX key")
 
-class Release(_Strict):
+
+@dataclass(frozen=True)
+class Release:
     dataset: str
     release: str
     title: str
-    description: str = ""
-    homepage: str | None = None
-    date_published: str | None = None
-    license_url: str | None = None
     agreement: AgreementInfo
     sources: tuple[SourceInfo, ...]
     layout: Layout
     references: tuple[Reference, ...]
+    description: str = ""
+    homepage: str | None = None
+    date_published: str | None = None
+    license_url: str | None = None
 
     @property
     def official_folder(self) -> SourceInfo | None:
@@ -124,7 +139,7 @@ class Release(_Strict):
 def _shipped_dir() -> Path:
     # In a wheel the directory is copied into the package; in a source checkout (editable
     # install, or running from the tree) it sits beside the package at the repository top.
-    packaged = Path(str(resources.files("bg20k_fetch"))) / "agreement"
+    packaged = Path(__file__).resolve().parent / "agreement"
     if (packaged / RELEASE_FILE_NAME).is_file():
         return packaged
     return Path(__file__).resolve().parent.parent / "agreement"
@@ -156,11 +171,9 @@ def _load(path: Path) -> Release:
             f"The dataset description {path} is unusable: {exc}."
         ) from exc
     try:
-        return Release.model_validate(raw)
-    except ValidationError as exc:
-        raise ReleaseDescriptionError(
-            f"The dataset description {path} is invalid: {validation_problem(exc)}."
-        ) from exc
+        return build(Release, raw)
+    except Invalid as exc:
+        raise ReleaseDescriptionError(f"The dataset description {path} is invalid: {exc}.") from exc
 
 
 def load_release() -> Release:

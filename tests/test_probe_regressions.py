@@ -242,12 +242,10 @@ def test_a_signal_during_the_swap_waits_until_the_users_files_are_safe() -> None
     from bg20k_fetch.signals import deferred
 
     steps = []
-    with pytest.raises(Terminated):
-        with deferred():
-            os.kill(os.getpid(), signal.SIGTERM)
-            steps.append("after the signal, still inside")  # not cut short
+    with pytest.raises(Terminated), deferred():
+        os.kill(os.getpid(), signal.SIGTERM)
+        steps.append("after the signal, still inside")  # not cut short
     assert steps == ["after the signal, still inside"]
-    with pytest.raises(KeyboardInterrupt):
-        with deferred():
-            os.kill(os.getpid(), signal.SIGINT)
+    with pytest.raises(KeyboardInterrupt), deferred():
+        os.kill(os.getpid(), signal.SIGINT)
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
