@@ -11,6 +11,11 @@ import sys
 
 
 def main() -> None:
+    if sys.argv[1:] == ["--version"]:  # what provisioning scripts call most: nothing to load
+        from ._version import __version__
+
+        sys.stdout.write(f"bg20k {__version__}\n")
+        return
     from .errors import Terminated
 
     def terminated(signum: int, frame: object) -> None:

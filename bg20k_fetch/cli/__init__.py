@@ -11,12 +11,16 @@ from .._version import __version__
 from ..citations import FORMATS
 from ..errors import Bg20kError, ExitCode, Terminated, UsageError
 from ..redact import redact
-from .cite_cmd import cmd_cite
-from .consent_cmds import cmd_accept, cmd_agreement, cmd_history, cmd_revoke, cmd_status
-from .fetch_args import add_fetch_parsers
+from .fetch_args import add_fetch_parsers, lazy
 from .ui import Ui
 
 Handler = Callable[[argparse.Namespace, Ui], int]
+cmd_cite = lazy("cite_cmd", "cmd_cite")
+cmd_agreement = lazy("agreement_cmd", "cmd_agreement")
+cmd_accept = lazy("consent_cmds", "cmd_accept")
+cmd_status = lazy("consent_cmds", "cmd_status")
+cmd_history = lazy("consent_cmds", "cmd_history")
+cmd_revoke = lazy("consent_cmds", "cmd_revoke")
 
 
 class _Parser(argparse.ArgumentParser):

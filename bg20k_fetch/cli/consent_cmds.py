@@ -1,4 +1,4 @@
-"""`bg20k agreement`, `accept`, `status`, `history` and `revoke`."""
+"""`bg20k accept`, `status`, `history` and `revoke`."""
 
 from __future__ import annotations
 
@@ -12,17 +12,6 @@ from ..gate import Identity, environment_pin, require_consent
 from ..locations import Paths
 from ..release import release_file
 from .ui import Ui
-
-
-def cmd_agreement(args: argparse.Namespace, ui: Ui) -> int:
-    agreement = load_agreement()
-    if args.sha256:
-        ui.raw(agreement.sha256 + "\n")
-    elif args.json:
-        ui.json(agreement.to_json())
-    else:
-        ui.show_agreement(agreement, pager=True)
-    return 0
 
 
 def cmd_accept(args: argparse.Namespace, ui: Ui) -> int:

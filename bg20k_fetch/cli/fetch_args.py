@@ -16,11 +16,14 @@ from .ui import Ui
 Handler = Callable[[argparse.Namespace, Ui], int]
 
 
-def _lazy(name: str) -> Handler:
-    def run(args: argparse.Namespace, ui: Ui) -> int:
-        from . import fetch_cmds
+def lazy(module: str, name: str) -> Handler:
+    """A handler imported on use, so building the parser imports no command's dependencies
+    (`bg20k cite` never loads requests, pydantic or the archive code)."""
 
-        handler: Handler = getattr(fetch_cmds, name)
+    def run(args: argparse.Namespace, ui: Ui) -> int:
+        import importlib
+
+        handler: Handler = getattr(importlib.import_module(f"{__package__}.{module}"), name)
         return handler(args, ui)
 
     return run
@@ -89,7 +92,7 @@ def add_fetch_parsers(sub: Any, add_pin: Callable[[argparse.ArgumentParser], Non
     out = p.add_mutually_exclusive_group()
     out.add_argument("--quiet", action="store_true", help="no progress output")
     out.add_argument("--json", action="store_true", help="one JSON event per line on stdout")
-    p.set_defaults(handler=_lazy("cmd_fetch"))
+    p.set_defaults(handler=lazy("fetch_cmds", "cmd_fetch"))
 
     p = sub.add_parser("verify", help="check a fetched (or published) dataset against its manifest")
     p.add_argument(
@@ -99,7 +102,7 @@ def add_fetch_parsers(sub: Any, add_pin: Callable[[argparse.ArgumentParser], Non
     p.add_argument("--deep", action="store_true", help="re-hash every file (uses every core)")
     p.add_argument("--lock", metavar="FILE", type=Path, help="require the dataset in this lock")
     p.add_argument("--json", action="store_true")
-    p.set_defaults(handler=_lazy("cmd_verify"))
+    p.set_defaults(handler=lazy("fetch_cmds", "cmd_verify"))
 
     p = sub.add_parser("publish", help="upload a verified dataset to an object store (a lab's)")
     p.add_argument("dest_url", metavar="DEST_URL", help="e.g. s3://lab-data/datasets")
@@ -108,18 +111,18 @@ def add_fetch_parsers(sub: Any, add_pin: Callable[[argparse.ArgumentParser], Non
     add_pin(p)
     p.add_argument("--force", action="store_true", help="replace another published dataset")
     p.add_argument("--jobs", type=_positive, default=8, metavar="N", help="uploads at once")
-    p.set_defaults(handler=_lazy_publish)
+    p.set_defaults(handler=lazy("publish_cmd", "cmd_publish"))
 
     p = sub.add_parser("paths", help="a split's verified images, one path per line")
     p.add_argument("--split", required=True, help="train, testval, or a fetched optional split")
     _add_dest(p)
-    p.set_defaults(handler=_paths)
+    p.set_defaults(handler=lazy("paths_cmd", "cmd_paths"))
 
     p = sub.add_parser("lock", help="write the dataset digest and manifest to a lock file")
     _add_dest(p)
     p.add_argument("-o", "--output", metavar="FILE", type=Path, required=True)
     p.add_argument("--force", action="store_true", help="replace an existing FILE")
-    p.set_defaults(handler=_lazy("cmd_lock"))
+    p.set_defaults(handler=lazy("fetch_cmds", "cmd_lock"))
 
 
 def _positive(text: str) -> int:
@@ -150,15 +153,3 @@ def _add_dest(p: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="the directory holding BG-20k/ (default: BG20K_DATA_DIR, else the user data dir)",
     )
-
-
-def _paths(args: argparse.Namespace, ui: Ui) -> int:
-    from .paths_cmd import cmd_paths  # no download stack needed
-
-    return cmd_paths(args, ui)
-
-
-def _lazy_publish(args: argparse.Namespace, ui: Ui) -> int:
-    from .publish_cmd import cmd_publish
-
-    return cmd_publish(args, ui)

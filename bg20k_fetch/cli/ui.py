@@ -8,12 +8,14 @@ import json
 import os
 import sys
 from dataclasses import dataclass, field
-from typing import Any, TextIO
-
-from rich.console import Console
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ..agreement import Agreement
-from ..consent import ConsentStatus, agreement_diff
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from ..consent import ConsentStatus
 
 ACCEPT_PHRASE = "i agree"
 
@@ -86,9 +88,23 @@ class Ui:
     def __post_init__(self) -> None:
         self.stdout = GuardedStream(self.stdout)  # type: ignore[assignment]
         self.stderr = GuardedStream(self.stderr)  # type: ignore[assignment]
-        # soft_wrap keeps each message on one physical line in logs, whatever the width.
-        self.out = Console(file=self.stdout, soft_wrap=True, highlight=False)
-        self.err = Console(file=self.stderr, soft_wrap=True, highlight=False)
+        self._out: Console | None = None
+        self._err: Console | None = None
+
+    # The consoles (rich) are made on first use: `bg20k cite` or `agreement --sha256` write raw
+    # bytes and never pay for rich's import. soft_wrap keeps each message on one physical line
+    # in logs, whatever the width.
+    @property
+    def out(self) -> Console:
+        if self._out is None:
+            self._out = _console(self.stdout)
+        return self._out
+
+    @property
+    def err(self) -> Console:
+        if self._err is None:
+            self._err = _console(self.stderr)
+        return self._err
 
     @property
     def interactive(self) -> bool:
@@ -134,6 +150,8 @@ class Ui:
 
         Only the typed phrase accepts; an empty line, anything else, Ctrl-C and Ctrl-D decline.
         """
+        from ..consent import agreement_diff  # the prompt only: pydantic is not needed before
+
         diff = agreement_diff(status, agreement)
         if diff is not None:
             self.out.print(
@@ -149,6 +167,12 @@ class Ui:
             self.out.print()
             return False
         return answer.strip().lower() == ACCEPT_PHRASE
+
+
+def _console(stream: TextIO) -> Console:
+    from rich import console  # imported on first use: see Ui.out
+
+    return console.Console(file=stream, soft_wrap=True, highlight=False)
 
 
 def _isatty(stream: TextIO) -> bool:

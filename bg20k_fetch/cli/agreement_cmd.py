@@ -1,0 +1,19 @@
+"""`bg20k agreement`: the text, its digest or JSON — nothing heavier than the text is loaded."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..agreement import load_agreement
+from .ui import Ui
+
+
+def cmd_agreement(args: argparse.Namespace, ui: Ui) -> int:
+    agreement = load_agreement()
+    if args.sha256:
+        ui.raw(agreement.sha256 + "\n")
+    elif args.json:
+        ui.json(agreement.to_json())
+    else:
+        ui.show_agreement(agreement, pager=True)
+    return 0
