@@ -8,6 +8,8 @@ downloaded, or read where it lies.
 from __future__ import annotations
 
 import hashlib
+import queue
+import threading
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -27,6 +29,46 @@ class FileInfo:
     sha256: str
     size: int
     jpeg_ok: bool
+
+
+class Sha256Behind:
+    """SHA-256 of a stream, computed on a second thread once the stream is big enough to be
+    worth it, so hashing overlaps receiving and writing (hashlib releases the GIL while it
+    hashes). Small files stay on the calling thread: a thread would cost more than it saves.
+    At most ``depth`` chunks wait, which bounds the memory it holds."""
+
+    INLINE = 1 << 20  # bytes hashed in line before the thread takes over
+
+    def __init__(self, depth: int = 8) -> None:
+        self._hasher = hashlib.sha256()
+        self._inline = 0
+        self._queue: queue.Queue[bytes | None] = queue.Queue(depth)
+        self._thread: threading.Thread | None = None
+
+    def update(self, data: bytes) -> None:
+        if self._thread is None:
+            self._hasher.update(data)
+            self._inline += len(data)
+            if self._inline >= self.INLINE:
+                self._thread = threading.Thread(target=self._work, name="sha256", daemon=True)
+                self._thread.start()
+            return
+        self._queue.put(data)
+
+    def _work(self) -> None:
+        while (data := self._queue.get()) is not None:
+            self._hasher.update(data)
+
+    def close(self) -> None:
+        """Stop the thread (after what was queued); safe to call twice."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+
+    def hexdigest(self) -> str:
+        self.close()
+        return self._hasher.hexdigest()
 
 
 def consume(stream: IO[bytes], out: IO[bytes] | None, origin: str = "") -> FileInfo:
@@ -72,3 +114,26 @@ def hash_file(path: Path) -> FileInfo:
             f"Cannot read {path}: {exc.strerror or exc}.",
             hint="Check its permissions, or fetch the dataset again.",
         ) from exc
+
+
+class HashingBehind:
+    """``hash_file(path)`` on a thread of its own while the caller reads the same file for
+    something else (extracting it), so the two passes overlap instead of adding up."""
+
+    def __init__(self, path: Path) -> None:
+        self._result: FileInfo | BaseException | None = None
+        self._thread = threading.Thread(target=self._work, args=(path,), daemon=True)
+        self._thread.start()
+
+    def _work(self, path: Path) -> None:
+        try:
+            self._result = hash_file(path)
+        except BaseException as exc:  # handed to the caller by result()
+            self._result = exc
+
+    def result(self) -> FileInfo:
+        self._thread.join()
+        if isinstance(self._result, BaseException):
+            raise self._result
+        assert self._result is not None
+        return self._result
