@@ -34,6 +34,7 @@ class Limits:
 class Member:
     name: str  # the safe, normalised POSIX path inside the archive
     size: int
+    raw: str = ""  # the name exactly as the archive spells it, to read the member by
 
 
 def archive_kind(path: PurePath) -> str | None:
@@ -112,7 +113,7 @@ class _Checker:
                 f"Archive member {raw!r} expands {size / max(packed, 1):.0f}-fold; "
                 "refused as a decompression bomb."
             )
-        return Member(name, size)
+        return Member(name, size, raw)
 
 
 def _zip_members(zf: zipfile.ZipFile, archive: Path, limits: Limits) -> list[Member]:

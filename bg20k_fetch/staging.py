@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO
 
-from .archive import Limits, archive_kind, list_members, open_members
+from .archive import Limits, Member, archive_kind, kind_of, list_members, open_members
 from .errors import ConflictingFiles, IntegrityError, StorageError
+from .extract import Item, copy_members, workers_for
 from .fsutil import open_regular
 from .hashing import FileInfo, consume
 from .progress import NullReporter, Reporter
@@ -74,18 +75,40 @@ class Staging:
 
     def add_archive(self, path: Path, label: str | None = None) -> None:
         members = list_members(path, self.limits)
-        wanted_names = {m.name for m in members if self.target_for(m.name) is not None}
-        self.extras.extend(
-            f"{label or path.name}:{m.name}" for m in members if m.name not in wanted_names
-        )
-        total = sum(m.size for m in members if m.name in wanted_names)
+        placed: list[tuple[Member, str]] = []
+        for member in members:
+            rel = self.target_for(member.name)
+            if rel is None:
+                self.extras.append(f"{label or path.name}:{member.name}")
+            else:
+                placed.append((member, rel))
+        total = sum(m.size for m, _ in placed)
         self.reporter.phase(f"extract {path.name}", total, "bytes")
-        with open_members(path, members) as stream:
+        if kind_of(path) == "zip":
+            self._copy_zip(path, placed, total)
+            return
+        wanted = {m.name: rel for m, rel in placed}
+        with open_members(path, members) as stream:  # a tar is read once, front to back
             for member, handle in stream:
-                if member.name in wanted_names:
-                    rel = self.target_for(member.name)
-                    assert rel is not None
+                rel = wanted.get(member.name)
+                if rel is not None:
                     self._store(rel, handle, f"{path.name}:{member.name}", member.size)
+
+    def _copy_zip(self, path: Path, placed: list[tuple[Member, str]], total: int) -> None:
+        items, seen = [], set()
+        for member, rel in placed:
+            fresh = rel not in self._bucket(rel) and rel not in seen
+            seen.add(rel)
+            items.append(Item(member, rel, self.root / rel if fresh else None))
+        copied = copy_members(
+            path, items, workers=workers_for(total, len(items)), advance=self.reporter.advance
+        )
+        for item, info in copied:
+            if item.target is not None:
+                self._bucket(item.rel)[item.rel] = info
+        for item, info in copied:  # a second copy of a path must hold the same bytes
+            if item.target is None and info.sha256 != self._bucket(item.rel)[item.rel].sha256:
+                raise ConflictingFiles(item.rel, f"{path.name}:{item.member.name}")
 
     def add_directory(self, path: Path) -> None:
         """Add a directory's images (and archives), copying and hashing each."""

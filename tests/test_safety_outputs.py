@@ -229,7 +229,7 @@ def test_i10_corrupt_deflate_is_an_integrity_error_that_fails_over(
 def test_i10_archive_read_errors_are_not_called_write_errors(
     tmp_path: Path, small_release: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import bg20k_fetch.staging as staging
+    import bg20k_fetch.extract as extract
 
     files = make_tree(tmp_path / "orig", SMALL)
     (tmp_path / "a.zip").write_bytes(zip_bytes(files))
@@ -238,18 +238,13 @@ def test_i10_archive_read_errors_are_not_called_write_errors(
         def read(self, size: int = -1) -> bytes:
             raise OSError(5, "Input/output error")
 
-    real = staging.open_members
-
-    def failing_members(path: Path, approved: list[object]):  # type: ignore[no-untyped-def]
-        with real(path, approved) as stream:  # type: ignore[arg-type]
-            yield ((m, Failing()) for m, _ in stream)
-
-    import contextlib
-
-    monkeypatch.setattr(staging, "open_members", contextlib.contextmanager(failing_members))
+    # The disk under the archive fails as a member is read out (EIO), which no real file
+    # can be made to do on demand.
+    monkeypatch.setattr(extract, "open_stream", lambda zf, member: Failing())
     result = cli("fetch", "--accept", "--from", str(tmp_path / "a.zip"), "--dest", str(tmp_path))
     assert result.code == 5, result.err
     assert "Cannot read" in result.err and "Cannot write" not in result.err
+    assert not (tmp_path / "BG-20k").exists()
 
 
 def test_i10_piped_agreement_is_exact_whatever_the_locale() -> None:

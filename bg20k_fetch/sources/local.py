@@ -13,7 +13,7 @@ from ..archive import archive_kind
 from ..config import Config
 from ..dataset import ArchiveInfo
 from ..errors import IntegrityError, SourceError
-from ..hashing import hash_file
+from ..hashing import HashingBehind
 from ..userpath import user_path
 from .base import Description, Fetching
 
@@ -59,10 +59,13 @@ class LocalPath:
         if path.is_dir():
             into.add_directory(path)
             return
-        info = hash_file(path)
+        # Its digest (for the receipts and any pin) is taken while it is extracted; a wrong
+        # pin fails the fetch before anything leaves staging.
+        digest = HashingBehind(path)
+        into.add_archive(path)
+        info = digest.result()
         if self.sha256 and info.sha256 != self.sha256:
             raise IntegrityError(f"{path} has SHA-256 {info.sha256}, not the pinned {self.sha256}.")
-        into.add_archive(path)
         ctx.archives.append(
             ArchiveInfo(name=path.name, origin=str(path), size=info.size, sha256=info.sha256)
         )
