@@ -17,9 +17,9 @@ from .build import Run
 from .config import Config
 from .consent_store import consent_held
 from .dataset import (
-    PROVENANCE_NAME,
     Component,
     component_manifest,
+    provenance_files,
     read_manifest,
     read_provenance,
 )
@@ -29,7 +29,6 @@ from .gdrive.links import DriveUrls
 from .http import make_session
 from .install import write_problems
 from .manifest import dataset_digest, manifest_text
-from .receipts import dump_provenance
 from .sources import Fetching, parse_source
 from .staging import Staging
 from .verification import verify_tree
@@ -126,7 +125,8 @@ def _install(run: Run, name: str, staging: Staging, served_by: str) -> int:
     )
     provenance.sizes = {p: s for p, s in provenance.sizes.items() if not p.startswith(f"{name}/")}
     provenance.sizes |= {p: staging.files[p].size for p in sorted(staging.files)}
-    atomic_write(root / PROVENANCE_NAME, dump_provenance(provenance))
+    for receipt, data in provenance_files(provenance).items():
+        atomic_write(root / receipt, data)
     if old.exists():
         _retire(run, name, old, previous)
     run.reporter.note(

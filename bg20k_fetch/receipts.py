@@ -9,8 +9,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
-import yaml
-
 from ._version import __version__
 from .agreement import Agreement
 from .citations import render, select
@@ -19,7 +17,6 @@ from .dataset import (
     CITATION_NAME,
     CONSENT_NAME,
     MARKER_NAME,
-    PROVENANCE_NAME,
     RELEASE_FILES_NAME,
     ArchiveInfo,
     Component,
@@ -27,6 +24,7 @@ from .dataset import (
     ReleaseFile,
     SourceAttempt,
     component_manifest,
+    provenance_files,
 )
 from .fsutil import atomic_write
 from .hashing import FileInfo
@@ -35,9 +33,6 @@ from .manifest import MANIFEST_NAME, dataset_digest, manifest_text
 from .metadata import CARD_NAME, CFF_NAME, CROISSANT_NAME, citation_cff, croissant, dataset_card
 from .redact import redact
 from .release import Release
-
-# 20,000 sizes dump about 10x faster with libyaml's C dumper, when present.
-_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 def _iso(provenance: Provenance) -> str:
@@ -115,7 +110,7 @@ def write_receipts(
         CROISSANT_NAME: croissant(release, manifest, splits),
         CARD_NAME: dataset_card(release, provenance.counts, splits),
         CFF_NAME: citation_cff(release),
-        PROVENANCE_NAME: dump_provenance(provenance).decode("utf-8"),
+        **{name: data.decode("utf-8") for name, data in provenance_files(provenance).items()},
     }
     for name, text in receipts.items():
         atomic_write(root / name, text.encode("utf-8"), make_parents=False)
@@ -153,8 +148,3 @@ def _release_files(
             origin="bg20k", size=len(data), sha256=hashlib.sha256(data).hexdigest()
         )
     return out
-
-
-def dump_provenance(provenance: Provenance) -> bytes:
-    data = yaml.dump(provenance.model_dump(mode="json"), Dumper=_Dumper, sort_keys=False)
-    return data.encode("utf-8")

@@ -268,7 +268,7 @@ def test_damaged_lock_file_is_a_usage_error(
     assert not (tmp_path / "BG-20k").exists()
 
 
-@pytest.mark.parametrize("name", ["MANIFEST.sha256", "PROVENANCE.yaml"])
+@pytest.mark.parametrize("name", ["MANIFEST.sha256", "PROVENANCE.yaml", "SIZES.json"])
 @pytest.mark.parametrize("how", list(DAMAGE))
 def test_damaged_receipts_fail_verify_and_are_rebuilt(
     name: str, how: str, good_zip: Path, tmp_path: Path

@@ -137,6 +137,7 @@ def test_i02_from_inside_destination_is_adopted_in_place(
         "CITATION.bib",
         "MANIFEST.sha256",
         "PROVENANCE.yaml",
+        "SIZES.json",
         ".bg20k-tree",
         "RELEASE-FILES.sha256",
         "croissant.json",

@@ -162,7 +162,7 @@ def test_i10_read_only_dest_is_exit_7(tmp_path: Path, small_release: Path) -> No
     assert result.code == 7 and "Cannot lock" in result.err, result.err
 
 
-@pytest.mark.parametrize("name", ["MANIFEST.sha256", "PROVENANCE.yaml"])
+@pytest.mark.parametrize("name", ["MANIFEST.sha256", "PROVENANCE.yaml", "SIZES.json"])
 def test_i10_binary_receipts_are_exit_5_for_verify_and_rebuilt_by_fetch(
     name: str, dataset: Path, tmp_path: Path
 ) -> None:

@@ -103,3 +103,25 @@ def test_lock_round_trip(fetched: Path, tmp_path: Path) -> None:
 def test_verify_without_a_dataset(tmp_path: Path, small_release: Path) -> None:
     result = verify(tmp_path / "nothing")
     assert result.code == 5 and "bg20k fetch" in result.err
+
+
+def test_sizes_live_apart_and_trees_from_before_still_verify(fetched: Path) -> None:
+    """Sizes are in SIZES.json (fast to read for 20,000 files); a tree written before, with
+    its sizes inside PROVENANCE.yaml and no SIZES.json, verifies the same way."""
+    import yaml
+
+    root = fetched / "BG-20k"
+    provenance = yaml.safe_load((root / "PROVENANCE.yaml").read_text())
+    sizes = json.loads((root / "SIZES.json").read_text())["sizes"]
+    assert "sizes" not in provenance
+    assert sizes == {p.relative_to(root).as_posix(): p.stat().st_size for p in root.rglob("*.jpg")}
+    provenance["sizes"] = sizes  # the layout bg20k 0.2.0 wrote
+    (root / "PROVENANCE.yaml").write_text(yaml.safe_dump(provenance, sort_keys=False))
+    (root / "SIZES.json").unlink()
+    assert verify(fetched).code == 0
+    victim = sorted((root / "testval").iterdir())[0]
+    victim.write_bytes(victim.read_bytes() + b"\0")
+    changed = verify(fetched, "--json")
+    assert changed.code == 5 and json.loads(changed.out)["changed"] == [
+        victim.relative_to(root).as_posix()
+    ]

@@ -20,23 +20,25 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, ClassVar
 
 import requests
+from pydantic import ValidationError
 
 from ..archive import archive_kind, sniff
 from ..config import Config
 from ..dataset import (
     PROVENANCE_NAME,
     RELEASE_FILES_NAME,
+    SIZES_NAME,
     ArchiveInfo,
     Provenance,
     component_manifest,
+    parse_provenance,
 )
-from ..errors import IntegrityError
+from ..errors import IntegrityError, validation_problem
 from ..gdrive.folder_cache import with_markers
 from ..hashing import CHUNK, FileInfo
 from ..manifest import MANIFEST_NAME, parse_manifest
 from ..objectstore import PUBLISHED_MARKER, Store, open_store
 from ..redact import redact
-from ..yamlio import load_yaml
 from .base import Description, Fetching
 
 if TYPE_CHECKING:
@@ -125,7 +127,16 @@ def _published(store: Store) -> tuple[dict[str, str], Provenance]:
             "marker committed; the published dataset was changed afterwards.",
             hint="Publish it again, or fetch from another source.",
         )
-    provenance = Provenance.model_validate(load_yaml((store.read(PROVENANCE_NAME) or b"").decode()))
+    try:
+        provenance = parse_provenance(
+            store.read(PROVENANCE_NAME) or b"", lambda: store.read(SIZES_NAME, 64 << 20)
+        )
+    except (ValueError, ValidationError) as exc:
+        why = validation_problem(exc) if isinstance(exc, ValidationError) else str(exc)
+        raise IntegrityError(
+            f"{redact(store.url)}/{PROVENANCE_NAME} is damaged: {why}.",
+            hint="Publish it again, or fetch from another source.",
+        ) from exc
     expected = parse_manifest(manifest_bytes.decode())
     for name in provenance.components:
         expected |= parse_manifest((store.read(component_manifest(name)) or b"").decode())
