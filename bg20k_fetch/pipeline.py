@@ -43,7 +43,7 @@ class FetchOptions:
     force: bool = False
     lock: Path | None = None
     wait: bool = True
-    jobs: int = 8
+    jobs: int | None = None  # None: adapt to what Drive answers
     policy: RetryPolicy | None = None
     limits: Limits = field(default_factory=Limits)
 
@@ -59,7 +59,7 @@ def fetch(
     force: bool = False,
     allow_partial: bool = False,
     lock: str | os.PathLike[str] | None = None,
-    jobs: int = 8,
+    jobs: int | None = None,
     keep_archive: bool = False,
     wait: bool = True,
     components: Sequence[str] = (),
@@ -86,7 +86,8 @@ def fetch(
             kept).
         allow_partial: keep a short dataset, recorded as partial, instead of failing.
         lock: a lock file (``bg20k lock``) the dataset must match.
-        jobs: files fetched at once from a Drive folder.
+        jobs: files fetched at once from a Drive folder or a bucket; by default a Drive
+            folder adapts it (8 up to 16, halved when Drive throttles), a bucket uses 8.
         keep_archive: keep downloaded archives and Drive caches for later runs.
         wait: wait for another fetch into ``dest`` instead of raising StorageError.
         components: optional splits to fetch into the dataset as well (``train_denoise``);
@@ -142,7 +143,7 @@ def _fetch(
     reporter: Reporter,
     ask: Asker | None,
 ) -> Fetched:
-    if not 1 <= options.jobs <= 64:
+    if options.jobs is not None and not 1 <= options.jobs <= 64:
         raise UsageError(f"jobs must be from 1 to 64, not {options.jobs}.")
     agreement, release = load_agreement(), load_release()
     unknown = [c for c in options.components if c not in release.components]

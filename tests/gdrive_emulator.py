@@ -59,6 +59,8 @@ class Options:
     delay_per_chunk: float = 0.0  # slow bodies: seconds between chunks of ``chunk`` bytes
     chunk: int = 64 * 1024
     decoy_forms: bool = False  # a search form before and a sign-in form after the real one
+    # A rate limiter: a download arriving while this many are being served gets a 429.
+    max_concurrent: int | None = None
 
 
 class DriveEmulator(LoopbackServer):
@@ -132,7 +134,19 @@ class DriveEmulator(LoopbackServer):
         with self._lock:  # a download request, from arrival to its last byte: "in flight"
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            limit = self.options.max_concurrent
+            over = limit is not None and self.in_flight > limit
+            if over:
+                self.throttled_at.append(time.monotonic())
         try:
+            if over:
+                time.sleep(self.options.latency)
+                extra = (
+                    {"Retry-After": self.options.retry_after} if self.options.retry_after else {}
+                )
+                return reply(
+                    h, 429, b"<html><title>Too Many Requests</title></html>", "text/html", extra
+                )
             return self._route(h, parts.path, query, number)
         finally:
             with self._lock:

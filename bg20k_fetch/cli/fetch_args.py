@@ -72,9 +72,10 @@ def add_fetch_parsers(sub: Any, add_pin: Callable[[argparse.ArgumentParser], Non
     p.add_argument(
         "--jobs",
         type=_positive,
-        default=8,
+        default=None,
         metavar="N",
-        help="files downloaded at once from a Drive folder (default 8)",
+        help="files downloaded at once from a Drive folder or a bucket (default: a Drive "
+        "folder adapts, 8 up to 16, halving when Drive throttles; a bucket uses 8)",
     )
     p.add_argument(
         "--allow-partial",

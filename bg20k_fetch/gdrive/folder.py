@@ -21,17 +21,19 @@ import requests
 
 from ..archive import archive_kind, sniff
 from ..download import Cancelled, Opener
-from ..errors import IntegrityError, InvalidFiles, SourceError
+from ..errors import IntegrityError, SourceError
 from ..fsutil import sync_filesystem
 from ..hashing import JPEG_HEAD, FileInfo
 from ..http import RetryableHTTPError, make_session
 from ..progress import Reporter
 from ..retry import RetriesExhausted, is_connect_failure
-from .errors import DriveQuotaError, quota_hint
+from .errors import DriveQuotaError
 from .files import drive_opener
 from .folder_cache import FolderCache, with_markers
 from .health import HostHealth
 from .listing import RemoteFile
+from .outcome import Outcome
+from .throttle import Concurrency
 
 if TYPE_CHECKING:
     from ..sources.base import Fetching
@@ -65,24 +67,10 @@ class _FileBytes:
 
 
 @dataclass
-class _Outcome:
-    """What did not arrive, by why: the run ends with one error naming them."""
-
-    invalid: list[str] = field(default_factory=list)
-    over_quota: list[str] = field(default_factory=list)
-    unreachable: list[str] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def add(self, bucket: list[str], item: str) -> None:
-        with self.lock:
-            bucket.append(item)
-
-
-@dataclass
 class FolderFetch:
     ctx: Fetching
     target: Path
-    jobs: int = 8
+    jobs: int | None = None  # None: adapt to what Drive answers (throttle.Concurrency)
     health: HostHealth = field(default_factory=HostHealth)
 
     def __post_init__(self) -> None:
@@ -96,7 +84,8 @@ class FolderFetch:
         self._stop = threading.Event()
         self.cache = FolderCache(self.target)
         self.done = self.cache.done
-        self.outcome = _Outcome()
+        self.outcome = Outcome()
+        self.concurrency = Concurrency(self.jobs)
 
     def run(self, files: list[RemoteFile]) -> dict[str, FileInfo]:
         """Every file, keyed by its path in the cache; raises naming what is missing."""
@@ -109,7 +98,7 @@ class FolderFetch:
                 f"{len(self.done)} of {len(files)} files already complete; "
                 "continuing with the rest."
             )
-        with ThreadPoolExecutor(max_workers=max(1, self.jobs)) as pool:
+        with ThreadPoolExecutor(max_workers=self.concurrency.ceiling) as pool:
             futures: list[Future[None]] = [pool.submit(self._fetch_one, f) for f in todo]
             try:
                 finished, _ = wait(futures, return_when=FIRST_EXCEPTION)
@@ -122,26 +111,8 @@ class FolderFetch:
                 pool.shutdown(wait=True, cancel_futures=True)
                 raise
         sync_filesystem(self.target)  # one flush for every file fetched above
-        self._raise_for_missing(len(files))
+        self.outcome.raise_for_missing(len(files), len(self.done))
         return self.done
-
-    def _raise_for_missing(self, listed: int) -> None:
-        out = self.outcome
-        if out.invalid:
-            raise InvalidFiles("the Drive folder", sorted(out.invalid))
-        done = f"the other {len(self.done)} of {listed} files are done and kept"
-        if out.over_quota:
-            raise SourceError(
-                f"Google Drive says {len(out.over_quota)} file(s) of the folder are over their "
-                f"download quota ({_some(out.over_quota)}); {done}.",
-                hint=quota_hint() + " Re-running later fetches only the missing files.",
-            )
-        if out.unreachable:
-            raise SourceError(
-                f"{len(out.unreachable)} file(s) of the Drive folder could not be downloaded "
-                f"({_some(out.unreachable)}); {done}.",
-                hint="Run the same command again: it fetches only the missing files.",
-            )
 
     def _session(self) -> requests.Session:
         session = getattr(self._local, "session", None)
@@ -150,6 +121,10 @@ class FolderFetch:
         return session
 
     def _fetch_one(self, f: RemoteFile) -> None:
+        with self.concurrency:
+            self._fetch_within_limit(f)
+
+    def _fetch_within_limit(self, f: RemoteFile) -> None:
         dest = self.target / f.local
         direct = self.urls.direct_url(f.id)
         while not self._stop.is_set():
@@ -186,6 +161,7 @@ class FolderFetch:
                 self.outcome.add(self.outcome.invalid, f"{f.path}: {exc.message}")  # others go on
                 return
             self.throttle.ok()
+            self.concurrency.succeeded()
             info = with_markers(dest, FileInfo(got.sha256, got.size, False))
             self.cache.remember(f, info)
             if self._sniffer(f.path) is _jpeg_sniff and not info.jpeg_ok:
@@ -213,6 +189,9 @@ class FolderFetch:
         throttle, health = self.throttle, self.health
 
         def open_(headers: Mapping[str, str]) -> requests.Response:
+            if getattr(self._local, "throttled", False):
+                self._local.throttled = False
+                self.concurrency.requeue()  # the retry waits for a slot under the cut limit
             throttle.wait()
             health.check(len(self.done))
             try:
@@ -220,6 +199,8 @@ class FolderFetch:
             except RetryableHTTPError as exc:
                 health.answered()
                 throttle.hit(exc.retry_after)
+                self.concurrency.throttled()
+                self._local.throttled = True
                 raise
             except requests.ConnectionError as exc:
                 if is_connect_failure(exc):
@@ -234,11 +215,6 @@ class FolderFetch:
         if path.lower().endswith((".jpg", ".jpeg")):
             return _jpeg_sniff
         return sniff if archive_kind(Path(path)) else None
-
-
-def _some(names: list[str]) -> str:
-    names = sorted(names)
-    return ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
 
 
 def _check_md5(path: Path, f: RemoteFile) -> None:

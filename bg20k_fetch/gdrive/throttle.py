@@ -56,3 +56,74 @@ class Throttle:
     @property
     def exhausted(self) -> bool:
         return self.waited > self.budget
+
+
+class Concurrency:
+    """How many files download at once. Fixed when the user gave ``--jobs``; otherwise it
+    adapts to what Drive answers, as TCP does: one more after each run of ``limit`` successes
+    in a row (up to ``ceiling``), half as many at a throttling answer (down to one), at most
+    once per ``limit`` requests started, since the requests already in flight were sent under
+    the old limit and their answers say nothing new. The level that was throttled is
+    remembered: climbing back to it takes eight times as many successes, so a Drive that
+    allows four at once sees a probe at five now and then, not every few files.
+
+    A fixed eight was slower than aria2c's sixteen where Drive was happy, and sixteen from the
+    start would be rude where it is not; adapting gets the first without the second."""
+
+    START, CEILING = 8, 16
+
+    def __init__(self, jobs: int | None) -> None:
+        self.adaptive = jobs is None
+        self.limit = self.START if jobs is None else jobs
+        self.ceiling = self.CEILING if jobs is None else jobs
+        self._active = 0
+        self._good = 0
+        self._started_since_cut = 1 << 62  # the first throttling answer always counts
+        self._throttled_at: int | None = None  # the limit Drive last refused
+        self._cond = threading.Condition()
+
+    def __enter__(self) -> None:
+        with self._cond:
+            while self._active >= self.limit:
+                self._cond.wait()
+            self._active += 1
+            self._started_since_cut += 1
+
+    def __exit__(self, *exc: object) -> None:
+        with self._cond:
+            self._active -= 1
+            self._cond.notify()
+
+    def requeue(self) -> None:
+        """Give the slot back and wait for one under the current limit: what a download does
+        before retrying a throttled request, so a cut limit binds the retries in flight too."""
+        with self._cond:
+            self._active -= 1
+            self._cond.notify()
+            while self._active >= self.limit:
+                self._cond.wait()
+            self._active += 1
+            self._started_since_cut += 1
+
+    def succeeded(self) -> None:
+        if not self.adaptive:
+            return
+        with self._cond:
+            self._good += 1
+            careful = self._throttled_at is not None and self.limit + 1 >= self._throttled_at
+            if self._good >= self.limit * (8 if careful else 1) and self.limit < self.ceiling:
+                self._good = 0
+                self.limit += 1
+                if careful:
+                    self._throttled_at = None  # it held: probe on as before
+                self._cond.notify()
+
+    def throttled(self) -> None:
+        if not self.adaptive:
+            return
+        with self._cond:
+            self._good = 0
+            if self._started_since_cut >= self.limit:
+                self._throttled_at = self.limit
+                self.limit = max(1, self.limit // 2)
+                self._started_since_cut = 0

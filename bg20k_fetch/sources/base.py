@@ -67,7 +67,7 @@ class Fetching:
     target: Target
     reporter: Reporter
     policy: RetryPolicy
-    jobs: int
+    jobs: int | None  # None: the source's own default (a Drive folder adapts)
     throttle: Throttle
     keep_archive: bool = False  # caches outlive the fetch: never share files with the tree
     archives: list[ArchiveInfo] = field(default_factory=list)

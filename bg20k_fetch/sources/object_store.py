@@ -93,7 +93,7 @@ class ObjectStore:
             ctx.reporter.advance(1)
             return rel, info
 
-        with ThreadPoolExecutor(max_workers=max(1, ctx.jobs)) as pool:
+        with ThreadPoolExecutor(max_workers=ctx.jobs or 8) as pool:
             done = dict(pool.map(one, sorted(expected)))
         into.add_listed(cache, done, link=not ctx.keep_archive)
         ctx.chain.extend(

@@ -1,0 +1,146 @@
+"""How many Drive downloads run at once: by default it grows while Drive answers well and halves
+when Drive throttles; ``--jobs N`` fixes it."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bg20k_fetch.gdrive.throttle import Concurrency
+from tests.data import jpeg
+from tests.gdrive_emulator import DriveEmulator, Options
+from tests.helpers import run_bg20k, write_release
+
+
+def test_adaptive_limit_grows_by_one_per_window_and_halves_once_per_window() -> None:
+    c = Concurrency(None)
+    assert (c.limit, c.ceiling) == (8, 16)
+    for _ in range(8):
+        c.succeeded()
+    assert c.limit == 9  # one more after eight successes in a row
+    for _ in range(200):
+        c.succeeded()
+    assert c.limit == 16  # never above the ceiling
+    c.throttled()
+    assert c.limit == 8
+    c.throttled()  # an answer to a request sent before the cut: no second cut
+    assert c.limit == 8
+    for _ in range(8):
+        with c:
+            pass
+    c.throttled()  # a full window of new requests later, throttled again: halve again
+    assert c.limit == 4
+    for _ in range(20):
+        with c:
+            pass
+        c.throttled()
+    assert c.limit == 1  # never below one
+
+
+def successes_to_grow(c: Concurrency) -> int:
+    before, n = c.limit, 0
+    while c.limit == before:
+        c.succeeded()
+        n += 1
+    return n
+
+
+def test_climbing_back_to_a_refused_level_is_slow() -> None:
+    c = Concurrency(None)
+    for _ in range(4):
+        c.succeeded()
+    c.throttled()  # refused at 8
+    assert c.limit == 4
+    # To 5, 6 and 7 at the usual pace; back to the refused 8 only after eight times as many.
+    assert [successes_to_grow(c) for _ in range(4)] == [4, 5, 6, 7 * 8]
+    assert c.limit == 8
+    assert successes_to_grow(c) == 8  # 8 held: probing goes on at the usual pace
+
+
+def test_fixed_jobs_never_change() -> None:
+    c = Concurrency(3)
+    for _ in range(50):
+        c.succeeded()
+    c.throttled()
+    assert (c.limit, c.ceiling) == (3, 3)
+
+
+def test_the_limit_holds_across_threads() -> None:
+    c = Concurrency(2)
+    inside, most = 0, 0
+    lock = threading.Lock()
+    gate = threading.Barrier(6)
+
+    def worker() -> None:
+        nonlocal inside, most
+        gate.wait()
+        for _ in range(50):
+            with c:
+                with lock:
+                    inside += 1
+                    most = max(most, inside)
+                with lock:
+                    inside -= 1
+
+    threads = [threading.Thread(target=worker) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert most <= 2
+
+
+@pytest.fixture
+def folder_of(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    emulators: list[DriveEmulator] = []
+
+    def make(options: Options, files: int) -> tuple[DriveEmulator, str]:
+        emulator = DriveEmulator(options).__enter__()
+        emulators.append(emulator)
+        for name, value in emulator.env().items():
+            monkeypatch.setenv(name, value)
+        train = files * 3 // 4
+        tree = {
+            f"{'train' if i < train else 'testval'}/h_{i:08x}.jpg": jpeg(i) for i in range(files)
+        }
+        counts = {"train": train, "testval": files - train}
+        monkeypatch.setenv(
+            "BG20K_RELEASE_FILE", str(write_release(tmp_path / "rel", counts=counts))
+        )
+        return emulator, emulator.add_tree(tree)
+
+    yield make
+    for emulator in emulators:
+        emulator.__exit__(None, None, None)
+
+
+def fetch(folder: str, dest: Path, *args: str):  # type: ignore[no-untyped-def]
+    return run_bg20k(
+        "fetch", "--accept", "--source", f"gdrive-folder:{folder}", "--dest", str(dest), *args
+    )
+
+
+def test_default_grows_past_eight_where_drive_answers_well(folder_of, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    emulator, folder = folder_of(Options(warn_size=10**9, latency=0.03), 400)
+    result = fetch(folder, tmp_path / "d")
+    assert result.code == 0, result.err
+    assert 8 < emulator.max_in_flight <= 16
+    assert not emulator.throttled_at
+
+
+def test_default_backs_off_where_drive_limits_concurrency(folder_of, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A Drive that answers 429 beyond four downloads at once. A fixed eight (the old
+    default) sends twice what it allows, wave after wave: about half of all requests would be
+    refused. The default halves at the first 429s, then probes upward one at a time and only
+    slowly back to the level that was refused: about one request in ten is refused (13-17 of
+    160 files here), and every file arrives."""
+    files = 160
+    limited = Options(warn_size=10**9, latency=0.03, max_concurrent=4, retry_after="0")
+    emulator, folder = folder_of(limited, files)
+    result = fetch(folder, tmp_path / "a")
+    assert result.code == 0, result.err
+    assert len(emulator.throttled_at) < files // 5
+    assert sum(emulator.downloads.values()) == files
