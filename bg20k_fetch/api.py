@@ -7,21 +7,21 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .agreement import load_agreement
-from .citations import Format, render, select
-from .consent import ConsentStatus, read_status
+# Only what `verify` needs is imported up front: `bg20k verify` loads this module, and each
+# import it does not need is start-up time (the rest load when their function is called).
 from .errors import IntegrityError
-from .gate import Asker
-from .listing import split_paths
 from .locations import Paths
 from .lockfile import LockFile
 from .objectstore import is_store_url
-from .progress import NullReporter, Reporter
 from .release import load_release
 from .target import Target
 from .verification import VerifyReport, verify_tree
 
 if TYPE_CHECKING:
+    from .citations import Format
+    from .consent import ConsentStatus
+    from .gate import Asker
+    from .progress import Reporter
     from .publish import Published
 
 
@@ -70,22 +70,31 @@ def paths(split: str, dest: str | os.PathLike[str] | None = None) -> list[Path]:
     ``for path in bg20k_fetch.paths("train"): image = PIL.Image.open(path)``. Raises
     IntegrityError (5) when the dataset differs from its manifest, UsageError (2) for an
     unknown or unfetched split."""
+    from .listing import split_paths
+
     return split_paths(split, dest)
 
 
 def status(*, config_dir: str | os.PathLike[str] | None = None) -> ConsentStatus:
     """Whether consent to the shipped agreement is in force (``.in_force``), and the record."""
+    from .agreement import load_agreement
+    from .consent import read_status
+
     return read_status(Paths.from_env(config_dir=config_dir), load_agreement())
 
 
 def cite(*, all: bool = False, format: Format = "bibtex", explain: bool = False) -> str:
     """The references the agreement requires (``all``: and those it encourages), rendered."""
+    from .citations import render, select
+
     release = load_release()
     return render(select(release, include_encouraged=all), release, format, explain=explain)
 
 
 def citation_keys(*, all: bool = False) -> list[str]:
     """The BibTeX keys of those references, for ``\\cite{…}``."""
+    from .citations import select
+
     return [r.key for r in select(load_release(), include_encouraged=all)]
 
 
@@ -106,8 +115,10 @@ def publish(
     Raises ConsentError (3), SourceError (4: credentials, endpoint), IntegrityError (5: the
     local dataset is not verified), StorageError (7: another dataset is published there; pass
     ``force``), UsageError (2: the extra ``bg20k[s3]`` is not installed)."""
+    from .agreement import load_agreement
     from .gate import require_consent
     from .locking import destination_lock
+    from .progress import NullReporter
     from .publish import publish_tree
 
     paths, agreement, release = Paths.from_env(), load_agreement(), load_release()

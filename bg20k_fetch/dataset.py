@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
 
 from .errors import IntegrityError
 from .fsutil import read_limited
@@ -22,6 +22,7 @@ from .metadata import (
     METADATA_NAMES,
 )
 from .release import Release
+from .strict import build, plain
 from .yamlio import load_yaml
 
 PROVENANCE_NAME = "PROVENANCE.yaml"
@@ -36,25 +37,29 @@ SIZES_NAME = "SIZES.json"
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
-class SourceAttempt(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class SourceAttempt:
     source: str
     error: str | None = None
 
 
-class ArchiveInfo(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class ArchiveInfo:
     name: str
     origin: str
     size: int
     sha256: str
 
 
-class ReleaseFile(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class ReleaseFile:
     origin: Literal["release", "bg20k"]  # came with the data, or written by bg20k
     size: int
     sha256: str
 
 
-class Component(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class Component:
     """An optional split (train_denoise), recorded apart: it never changes the dataset digest."""
 
     file_count: int
@@ -63,8 +68,9 @@ class Component(BaseModel):
     created_at: datetime
 
 
-class Provenance(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+@dataclass(kw_only=True)
+class Provenance:
+    STRICT_IGNORES_UNKNOWN: ClassVar[bool] = True  # a newer bg20k's receipt still reads
 
     tool: str
     created_at: datetime
@@ -74,17 +80,17 @@ class Provenance(BaseModel):
     agreement_sha256: str
     complete: bool
     served_by: str
-    failed_sources: list[SourceAttempt] = []
-    archives: list[ArchiveInfo] = []
+    failed_sources: list[SourceAttempt] = field(default_factory=list)
+    archives: list[ArchiveInfo] = field(default_factory=list)
     counts: dict[str, int]
     file_count: int
     digest: str
     extras_ignored: int = 0
     checked_against: str = "counts"  # or "split lists": the release's own inventory
-    release_files: dict[str, ReleaseFile] = {}
-    components: dict[str, Component] = {}
+    release_files: dict[str, ReleaseFile] = field(default_factory=dict)
+    components: dict[str, Component] = field(default_factory=dict)
     # Earlier hops, when fetched from a copy bg20k published: served_by, created_at, agreement.
-    chain: list[dict[str, str]] = []
+    chain: list[dict[str, str]] = field(default_factory=list)
     sizes: dict[str, int]
 
 
@@ -108,7 +114,8 @@ def provenance_files(provenance: Provenance) -> dict[str, bytes]:
     """SIZES.json, then PROVENANCE.yaml: written in this order, the provenance (which claims
     the tree) last."""
     sizes = json.dumps({"sizes": provenance.sizes}, separators=(",", ":"))
-    described = provenance.model_dump(mode="json", exclude={"sizes"})
+    described = plain(provenance)
+    del described["sizes"]
     return {
         SIZES_NAME: sizes.encode("utf-8") + b"\n",
         PROVENANCE_NAME: yaml.dump(described, Dumper=_Dumper, sort_keys=False).encode("utf-8"),
@@ -121,12 +128,12 @@ class SizesDamaged(ValueError):
 
 def parse_provenance(text: bytes, read_sizes: Callable[[], bytes | None]) -> Provenance:
     """PROVENANCE.yaml's text, with the sizes from SIZES.json (read only when the YAML does not
-    hold them, as it did before). Raises SizesDamaged, or ValueError or ValidationError for a
-    damaged provenance."""
+    hold them, as it did before). Raises SizesDamaged, or ValueError (strict.Invalid among
+    them) for a damaged provenance."""
     raw = load_yaml(text.decode("utf-8"))
     if isinstance(raw, dict) and "sizes" not in raw:
         raw["sizes"] = _sizes(read_sizes)
-    return Provenance.model_validate(raw)
+    return build(Provenance, raw)
 
 
 def _sizes(read: Callable[[], bytes | None]) -> dict[str, int]:
@@ -178,7 +185,7 @@ def read_provenance(root: Path) -> Provenance:
             f"{root} has no {PROVENANCE_NAME}: it was not made by bg20k fetch.",
             hint="Fetch it with `bg20k fetch`.",
         ) from exc
-    except (OSError, UnicodeDecodeError, ValueError, ValidationError) as exc:
+    except (OSError, ValueError) as exc:
         raise IntegrityError(
             f"{root / PROVENANCE_NAME} is damaged.",
             hint="Run `bg20k fetch --force` to rebuild the dataset.",

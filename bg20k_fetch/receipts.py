@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -77,7 +78,7 @@ def write_receipts(
         failed_sources=[
             SourceAttempt(source=redact(f.source), error=redact(f.error or "")) for f in failed
         ],
-        archives=[a.model_copy(update={"origin": redact(a.origin)}) for a in archives],
+        archives=[replace(a, origin=redact(a.origin)) for a in archives],
         counts={s.name: report.counts.get(s.name, 0) for s in release.layout.splits},
         file_count=len(main),
         digest=dataset_digest(main),

@@ -1,10 +1,13 @@
-"""Frozen dataclasses built strictly from parsed YAML: every key known, every value of its
-declared type (no coercion: ``"5"`` is not a number, ``1`` is not ``True``).
+"""Dataclasses built strictly from parsed YAML or JSON: every key known, every value of its
+declared type (no coercion: ``"5"`` is not a number, ``1`` is not ``True``), and turned back
+into plain data.
 
-The dataset description is read on every start-up (``bg20k cite`` included); pydantic would
-cost more to import than the whole command may take, so this small checker does the job for
-the simple shapes the description has: str, int, bool, Literal, X | None, tuple[X, ...],
-tuple[int, int], dict[str, str] and nested dataclasses.
+The dataset description is read on every start-up (``bg20k cite`` included) and a tree's
+provenance on every ``verify``; pydantic would cost more to import than the whole command may
+take, so this small checker does the job for the simple shapes they have: str, int, bool,
+datetime (or its ISO-8601 text), Literal, X | None, tuple[X, ...], tuple[int, int], list[X],
+dict[str, X] and nested dataclasses. A class with ``STRICT_IGNORES_UNKNOWN = True`` skips keys
+it does not know (a receipt written by a newer bg20k).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
+from datetime import datetime
 from typing import Any, Literal, TypeVar, get_args, get_origin
 
 T = TypeVar("T")
@@ -30,9 +34,9 @@ def build(cls: type[T], raw: object, where: str = "") -> T:
         raise Invalid(where, f"expected a mapping, got {type(raw).__name__}")
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    unknown = sorted(set(raw) - set(fields))
-    if unknown:
-        raise Invalid(_join(where, str(unknown[0])), "unknown field")
+    unknown = sorted(str(k) for k in set(raw) - set(fields))
+    if unknown and not getattr(cls, "STRICT_IGNORES_UNKNOWN", False):
+        raise Invalid(_join(where, unknown[0]), "unknown field")
     values: dict[str, Any] = {}
     for name, spec in fields.items():
         at = _join(where, name)
@@ -71,6 +75,10 @@ def _value(kind: Any, raw: object, where: str) -> object:
         return tuple(
             _value(a, v, f"{where}.{i}") for i, (a, v) in enumerate(zip(args, raw, strict=True))
         )
+    if origin is list:
+        if not isinstance(raw, list):
+            raise Invalid(where, "expected a list")
+        return [_value(args[0], v, f"{where}.{i}") for i, v in enumerate(raw)]
     if origin is dict:
         if not isinstance(raw, dict):
             raise Invalid(where, "expected a mapping")
@@ -79,8 +87,35 @@ def _value(kind: Any, raw: object, where: str) -> object:
         }
     if dataclasses.is_dataclass(kind):
         return build(kind, raw, where)  # type: ignore[arg-type]
+    if kind is datetime:
+        return _datetime(raw, where)
     if kind in (str, int, bool):
         if type(raw) is not kind:  # strict: no bool for int, no int for str
             raise Invalid(where, f"expected {kind.__name__}, got {type(raw).__name__}")
         return raw
     raise TypeError(f"{where}: unsupported field type {kind!r}")  # a bug in a model, not data
+
+
+def _datetime(raw: object, where: str) -> datetime:
+    if isinstance(raw, datetime):  # YAML reads an unquoted timestamp as one
+        return raw
+    if isinstance(raw, str):
+        try:
+            return datetime.fromisoformat(raw)
+        except ValueError:
+            pass
+    raise Invalid(where, "expected an ISO-8601 date and time")
+
+
+def plain(obj: object) -> Any:
+    """A dataclass (and what it holds) as JSON-ready data: datetimes as ISO-8601 text, UTC as
+    ``Z``; fields in declaration order."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, datetime):
+        return obj.isoformat().replace("+00:00", "Z")
+    if isinstance(obj, dict):
+        return {k: plain(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [plain(v) for v in obj]
+    return obj

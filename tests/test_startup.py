@@ -42,3 +42,28 @@ def test_the_commonest_commands_load_nothing_heavy(args: list[str], allowed: set
     line = next(ln for ln in proc.stderr.splitlines() if ln.startswith("LOADED "))
     assert set(json.loads(line[len("LOADED ") :])) <= allowed, (args, line)
     assert proc.stdout  # and it still did its job
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("deep", [False, True])
+def test_verify_loads_nothing_heavy(
+    deep: bool, tmp_path: object, small_release: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A quick (or deep) verify reads a finished tree: no network, consent or progress
+    machinery, and its answer is one plain line."""
+    from pathlib import Path
+
+    from tests.data import SMALL, make_tree, zip_bytes
+    from tests.helpers import cli
+
+    where = Path(str(tmp_path))
+    (where / "a.zip").write_bytes(zip_bytes(make_tree(where / "orig", SMALL)))
+    dest = where / "d:smile:"  # rich would have drawn an emoji here
+    assert cli("fetch", "--accept", "--from", str(where / "a.zip"), "--dest", str(dest)).code == 0
+    args = ["verify", "--dest", str(dest), *(["--deep"] if deep else [])]
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE, *args], capture_output=True, text=True, timeout=60
+    )
+    line = next(ln for ln in proc.stderr.splitlines() if ln.startswith("LOADED "))
+    assert json.loads(line[len("LOADED ") :]) == [], line
+    assert f"{dest}/BG-20k: 9 files OK" in proc.stderr

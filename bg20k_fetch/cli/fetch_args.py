@@ -103,7 +103,7 @@ def add_fetch_parsers(sub: Any, add_pin: Callable[[argparse.ArgumentParser], Non
     p.add_argument("--deep", action="store_true", help="re-hash every file (uses every core)")
     p.add_argument("--lock", metavar="FILE", type=Path, help="require the dataset in this lock")
     p.add_argument("--json", action="store_true")
-    p.set_defaults(handler=lazy("fetch_cmds", "cmd_verify"))
+    p.set_defaults(handler=lazy("verify_cmds", "cmd_verify"))
 
     p = sub.add_parser("publish", help="upload a verified dataset to an object store (a lab's)")
     p.add_argument("dest_url", metavar="DEST_URL", help="e.g. s3://lab-data/datasets")
@@ -123,7 +123,7 @@ def add_fetch_parsers(sub: Any, add_pin: Callable[[argparse.ArgumentParser], Non
     _add_dest(p)
     p.add_argument("-o", "--output", metavar="FILE", type=Path, required=True)
     p.add_argument("--force", action="store_true", help="replace an existing FILE")
-    p.set_defaults(handler=lazy("fetch_cmds", "cmd_lock"))
+    p.set_defaults(handler=lazy("verify_cmds", "cmd_lock"))
 
 
 def _positive(text: str) -> int:

@@ -112,13 +112,20 @@ class Ui:
         return _isatty(self.stdin) and _isatty(self.stdout)
 
     def info(self, message: str) -> None:
-        if not self.quiet:
+        if self.quiet:
+            return
+        if _isatty(self.stderr):
             self.err.print(message, markup=False)
+        else:  # a log or a pipe: the text as it is, without loading rich
+            self.stderr.write(message + "\n")
 
     def error(self, message: str) -> None:
         # One line, always: a log reader greps for it and a script reads the last line.
         line = " ".join(message.split())
-        self.err.print(f"bg20k: error: {line}", markup=False, style="bold red")
+        if _isatty(self.stderr):
+            self.err.print(f"bg20k: error: {line}", markup=False, style="bold red")
+        else:
+            self.stderr.write(f"bg20k: error: {line}\n")
 
     def raw(self, text: str) -> None:
         """Machine-readable output (the agreement, BibTeX, JSON): UTF-8 bytes whatever the
@@ -172,7 +179,8 @@ class Ui:
 def _console(stream: TextIO) -> Console:
     from rich import console  # imported on first use: see Ui.out
 
-    return console.Console(file=stream, soft_wrap=True, highlight=False)
+    # emoji=False: a file named "a:smile:.jpg" is shown as it is named.
+    return console.Console(file=stream, soft_wrap=True, highlight=False, emoji=False)
 
 
 def _isatty(stream: TextIO) -> bool:

@@ -20,7 +20,6 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, ClassVar
 
 import requests
-from pydantic import ValidationError
 
 from ..archive import archive_kind, sniff
 from ..config import Config
@@ -33,7 +32,7 @@ from ..dataset import (
     component_manifest,
     parse_provenance,
 )
-from ..errors import IntegrityError, validation_problem
+from ..errors import IntegrityError
 from ..gdrive.folder_cache import with_markers
 from ..hashing import CHUNK, FileInfo
 from ..manifest import MANIFEST_NAME, parse_manifest
@@ -131,8 +130,8 @@ def _published(store: Store) -> tuple[dict[str, str], Provenance]:
         provenance = parse_provenance(
             store.read(PROVENANCE_NAME) or b"", lambda: store.read(SIZES_NAME, 64 << 20)
         )
-    except (ValueError, ValidationError) as exc:
-        why = validation_problem(exc) if isinstance(exc, ValidationError) else str(exc)
+    except ValueError as exc:
+        why = str(exc)
         raise IntegrityError(
             f"{redact(store.url)}/{PROVENANCE_NAME} is damaged: {why}.",
             hint="Publish it again, or fetch from another source.",
