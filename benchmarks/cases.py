@@ -1,0 +1,414 @@
+"""The benchmark cases, each bg20k's own code path beside the strongest plain tools, in one run.
+
+Every case builds its data once, then times each command ``runs`` times after a warm-up, with
+its outputs removed before each run so no run finds the previous one's work.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from lib import (
+    PY,
+    REPO,
+    Measure,
+    make_file,
+    make_stored_zip,
+    nginx,
+    photo_bytes,
+    timed,
+)
+from report import Comparison
+
+sys.path.insert(0, str(REPO))
+from tests.helpers import write_release
+
+GiB = 2**30
+MiB = 2**20
+
+
+@dataclass(frozen=True)
+class Sizes:
+    download: int
+    scaling: tuple[int, ...]
+    extract_files: int
+    extract_bytes: int
+    drive_files: int
+    drive_jobs1_files: int
+    drive_latency: float
+    many: tuple[int, ...]
+    e2e_files: int
+    e2e_bytes: int
+    runs: int
+    startup_runs: int
+
+
+FULL = Sizes(
+    download=2 * GiB,
+    scaling=(GiB // 2, GiB, 2 * GiB, 4 * GiB),
+    extract_files=20_000,
+    extract_bytes=2 * GiB,
+    drive_files=20_000,
+    drive_jobs1_files=1_000,
+    drive_latency=0.030,
+    many=(5_000, 10_000, 20_000),
+    e2e_files=20_000,
+    e2e_bytes=GiB,
+    runs=5,
+    startup_runs=15,
+)
+QUICK = Sizes(
+    download=32 * MiB,
+    scaling=(8 * MiB, 16 * MiB, 32 * MiB),
+    extract_files=400,
+    extract_bytes=32 * MiB,
+    drive_files=300,
+    drive_jobs1_files=60,
+    drive_latency=0.005,
+    many=(200, 400, 800),
+    e2e_files=400,
+    e2e_bytes=32 * MiB,
+    runs=1,
+    startup_runs=2,
+)
+
+
+def bg20k_command() -> str:
+    """The console script installed beside this interpreter: what users run."""
+    script = Path(PY).parent / "bg20k"
+    return str(script) if script.exists() else f"{PY} -m bg20k_fetch"
+
+
+def human(size: int) -> str:
+    return f"{size / GiB:g} GiB" if size >= GiB // 2 else f"{size / MiB:g} MiB"
+
+
+class Bench:
+    def __init__(self, work: Path, sizes: Sizes) -> None:
+        self.work, self.sizes = work, sizes
+        self.bg20k = bg20k_command()
+        self.root = work / "www"  # what nginx serves
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def env(self, tag: str, files: int) -> dict[str, str]:
+        """bg20k's environment: its own config and cache, and a release whose counts fit."""
+        counts = {"train": files * 3 // 4, "testval": files - files * 3 // 4}
+        return {
+            **os.environ,
+            "BG20K_RELEASE_FILE": str(write_release(self.work / f"rel-{tag}", counts=counts)),
+            "BG20K_CONFIG_DIR": str(self.work / "config"),
+            "BG20K_CACHE_DIR": str(self.work / f"cache-{tag}"),
+            "BG20K_ACCEPT_AGREEMENT": "yes",
+        }
+
+    def fresh(self, *paths: Path) -> None:
+        for path in paths:
+            if path.is_dir():
+                shutil.rmtree(path)
+            elif path.exists():
+                path.unlink()
+        os.sync()  # each run starts without another run's dirty pages to write
+
+    def run(self, name: str, command: str, **kw: object) -> Measure:
+        return timed(name, command, runs=self.sizes.runs, **kw)  # type: ignore[arg-type]
+
+
+def download(b: Bench, url_base: str) -> list[Comparison]:
+    """Cases 1 and 2: one file to disk with its SHA-256, at several sizes."""
+    out: list[Comparison] = []
+    got = b.work / "dl"
+    sizes = sorted({b.sizes.download, *b.sizes.scaling})
+    for size in sizes:
+        name = f"file-{size}.bin"
+        if not (b.root / name).exists():
+            make_file(b.root / name, size)
+        url = f"{url_base}/{name}"
+        dest = got / "file.bin"
+
+        def prepare() -> None:
+            b.fresh(got)
+            got.mkdir()
+
+        ours = b.run(
+            "bg20k download (fetch_one.py)",
+            f"{PY} {REPO}/benchmarks/fetch_one.py {url} {dest}",
+            prepare=prepare,
+        )
+        curl = b.run("curl -s -o FILE", f"curl -s -o {dest} {url}", prepare=prepare)
+        tee = b.run(
+            "curl | tee FILE | openssl dgst -sha256",
+            f"curl -s {url} | tee {dest} | openssl dgst -sha256",
+            prepare=prepare,
+        )
+        main = size == b.sizes.download
+        out.append(
+            Comparison(
+                f"{'1' if main else '2'}. download {human(size)} with SHA-256",
+                ours,
+                [curl, tee],
+                target=1.10 if main else None,
+                note=(
+                    f"also {ours.median / tee.median:.2f}× `curl | tee | openssl dgst` "
+                    "(target: below 1.0×)"
+                )
+                if main
+                else "",
+            )
+        )
+    b.fresh(got)
+    return out
+
+
+def extraction(b: Bench) -> tuple[list[Comparison], Path, dict[str, str]]:
+    """Case 3: a stored zip of many JPEG-shaped files, already on disk."""
+    n, size = b.sizes.extract_files, b.sizes.extract_bytes
+    archive = b.work / "extract" / "BG-20k.zip"
+    if not archive.exists():
+        archive.parent.mkdir(parents=True, exist_ok=True)
+        make_stored_zip(archive, n, size)
+    env = b.env("extract", n)
+    out_dir = b.work / "extract-out"
+    prepare = lambda: b.fresh(out_dir)  # noqa: E731
+    ours = b.run(
+        "bg20k fetch --source FILE.zip",
+        f"{b.bg20k} fetch --quiet --source {archive} --dest {out_dir}",
+        env=env,
+        prepare=prepare,
+    )
+    seven = b.run("7z x", f"7z x -y -bd -o{out_dir} {archive}", prepare=prepare)
+    unzip = b.run("unzip -q", f"unzip -q {archive} -d {out_dir}", prepare=prepare)
+    # Leave bg20k's tree for the verify case.
+    b.fresh(out_dir)
+    subprocess.run(
+        f"{b.bg20k} fetch --quiet --source {archive} --dest {out_dir}",
+        shell=True,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    return (
+        [
+            Comparison(
+                f"3. extract {n:,} members ({human(size)} stored zip)",
+                ours,
+                [seven, unzip],
+                target=0.8,
+                note="bg20k also hashes the archive and every member, checks every JPEG's "
+                "markers and the layout, and writes the manifest and receipts",
+            )
+        ],
+        out_dir / "BG-20k",
+        env,
+    )
+
+
+def verify(b: Bench, tree: Path, env: dict[str, str]) -> list[Comparison]:
+    """Case 4: re-hash every file of a finished tree."""
+    n = b.sizes.extract_files
+    ours = b.run("bg20k verify --deep", f"{b.bg20k} verify --deep --dest {tree.parent}", env=env)
+    openssl = b.run(
+        "openssl dgst -sha256 (all files)",
+        f"cd {tree} && find train testval -type f -print0 | xargs -0 openssl dgst -sha256",
+    )
+    shasum = b.run("sha256sum -c", f"cd {tree} && sha256sum -c --quiet MANIFEST.sha256")
+    return [
+        Comparison(
+            f"4. verify --deep, {n:,} files ({human(b.sizes.extract_bytes)})",
+            ours,
+            [openssl, shasum],
+            target=0.6,
+        )
+    ]
+
+
+def end_to_end(b: Bench, url_base: str) -> list[Comparison]:
+    """Case 8: the whole job from a mirror, against the fastest script a user could write."""
+    n, size = b.sizes.e2e_files, b.sizes.e2e_bytes
+    name = f"BG-20k-{n}.zip"
+    if not (b.root / name).exists():
+        make_stored_zip(b.root / name, n, size)
+    url = f"{url_base}/{name}"
+    env = b.env("e2e", n)
+    out_dir = b.work / "e2e-out"
+    cache = b.work / "cache-e2e"
+    prepare = lambda: b.fresh(out_dir, cache)  # noqa: E731
+    ours = b.run(
+        "bg20k fetch --source URL",
+        f"{b.bg20k} fetch --quiet --source {url} --dest {out_dir}",
+        env=env,
+        prepare=prepare,
+    )
+    script = b.run(
+        "curl -o a.zip && openssl dgst -sha256 a.zip && 7z x a.zip",
+        f"mkdir -p {out_dir} && cd {out_dir} && curl -s -o a.zip {url} && "
+        "openssl dgst -sha256 a.zip && 7z x -y -bd a.zip",
+        prepare=prepare,
+    )
+    b.fresh(out_dir, cache)
+    return [
+        Comparison(
+            f"8. end to end: {human(size)}, {n:,}-file zip from nginx",
+            ours,
+            [script],
+            target=1.0,
+            note="bg20k also checks every member before writing, hashes every file, checks "
+            "the JPEG markers and layout, and writes the manifest and compliance trail",
+        )
+    ]
+
+
+def start_up(b: Bench, tree: Path, env: dict[str, str]) -> list[Comparison]:
+    """Case 6: the commands that should answer at once, against the interpreter's own start."""
+    env = {**env, "BG20K_DATA_DIR": str(tree.parent)}  # status reports this tree
+    runs = b.sizes.startup_runs
+    bare = timed("python -c pass", f"{PY} -c pass", runs=runs)
+    out = []
+    for args, target in (
+        ("--version", 3.0),
+        ("cite", 5.0),
+        ("agreement --sha256", 5.0),
+        ("status", None),
+    ):
+        shown = args
+        ours = timed(f"bg20k {shown}", f"{b.bg20k} {args}", runs=runs, env=env)
+        out.append(Comparison(f"6. start-up: bg20k {shown}", ours, [bare], target=target))
+    return out
+
+
+def drive(b: Bench) -> list[Comparison]:
+    """Case 5: a Drive folder of many small files from the emulator, latency per request."""
+    from tests.gdrive_emulator import DriveEmulator, Options
+
+    n, latency = b.sizes.drive_files, b.sizes.drive_latency
+    few = b.sizes.drive_jobs1_files
+
+    def tree(count: int) -> dict[str, bytes]:
+        train = count * 3 // 4
+        return {
+            f"{'train' if i < train else 'testval'}/h_{i:08x}.jpg": photo_bytes(2048)
+            for i in range(count)
+        }
+
+    def bg20k(count: int, jobs: str) -> Measure:
+        files = tree(count)
+        env = b.env(f"drive{count}", count)
+        out_dir, cache = b.work / "drive-out", b.work / f"cache-drive{count}"
+        with DriveEmulator(Options(warn_size=10**9, latency=latency)) as emu:
+            folder = emu.add_tree(files)
+            return b.run(
+                f"bg20k fetch {jobs}".strip(),
+                f"{b.bg20k} fetch --quiet {jobs} --source gdrive-folder:{folder} --dest {out_dir}",
+                env={**env, **emu.env()},
+                prepare=lambda: b.fresh(out_dir, cache),
+            )
+
+    def aria(count: int) -> Measure:
+        files = tree(count)
+        with DriveEmulator(Options(warn_size=10**9, latency=latency)) as emu:
+            folder = emu.add_tree(files)
+            ids = _ids(emu, folder)
+            listing = b.work / "urls.txt"
+            listing.write_text(
+                "".join(
+                    f"{emu.base_url}/download?id={ids[rel]}&export=download\n  out={rel}\n"
+                    for rel in files
+                )
+            )
+            out_dir = b.work / "aria-out"
+            return b.run(
+                "aria2c -j16 -i urls.txt",
+                f"aria2c -i {listing} -j16 -x1 -d {out_dir} -q --console-log-level=error "
+                "--auto-file-renaming=false --allow-overwrite=true --file-allocation=none",
+                prepare=lambda: b.fresh(out_dir),
+            )
+
+    default = bg20k(n, "")
+    yard = aria(n)
+    one = bg20k(few, "--jobs 1")
+    # --jobs 1 runs on fewer files (it is latency-bound): compare rates, not times.
+    scaled = Measure(f"bg20k fetch --jobs 1 ({few:,} files, time scaled to {n:,})")
+    scaled.seconds = [s * n / few for s in one.seconds]
+    scaled.rss_kib = one.rss_kib
+    return [
+        Comparison(
+            f"5. Drive folder, {n:,} files of 2 KiB, {latency * 1000:.0f} ms per request",
+            default,
+            [yard],
+            target=0.9,
+            higher_is_better=True,
+            work=n,
+            extra=[scaled],
+            note="aria2c is handed the direct download URLs; bg20k lists the folder itself, "
+            "and its time includes the layout check, manifest and receipts",
+        )
+    ]
+
+
+def _ids(emu: object, folder: str) -> dict[str, str]:
+    nodes = emu.nodes  # type: ignore[attr-defined]
+    out: dict[str, str] = {}
+    stack = [(folder, "")]
+    while stack:
+        fid, prefix = stack.pop()
+        for child in nodes[fid].children:
+            node = nodes[child]
+            if node.data is None:
+                stack.append((child, f"{prefix}{node.name}/"))
+            else:
+                out[prefix + node.name] = child
+    return out
+
+
+@dataclass
+class Scaling:
+    step: str
+    seconds: dict[int, float]
+
+    def growth(self) -> float:
+        """Time per file at the largest size over time per file at the smallest: 1.0 is
+        linear, above it worse than linear."""
+        sizes = sorted(self.seconds)
+        lo, hi = sizes[0], sizes[-1]
+        return (self.seconds[hi] / hi) / (self.seconds[lo] / lo)
+
+
+def many_files(b: Bench) -> list[Scaling]:
+    """Case 7: the many-file path at several sizes."""
+    found: dict[str, dict[int, float]] = {}
+    for n in b.sizes.many:
+        env = b.env(f"many{n}", n)
+        steps = subprocess.run(
+            [PY, str(REPO / "benchmarks" / "steps.py"), str(n), env["BG20K_RELEASE_FILE"]],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        for step, seconds in json.loads(steps.stdout).items():
+            found.setdefault(step, {})[n] = seconds
+        source = b.work / f"many-src-{n}"
+        if not source.exists():
+            train = n * 3 // 4
+            for i in range(n):
+                rel = source / "BG-20k" / ("train" if i < train else "testval") / f"h_{i:08x}.jpg"
+                rel.parent.mkdir(parents=True, exist_ok=True)
+                rel.write_bytes(photo_bytes(2048))
+        dest = b.work / f"many-out-{n}"
+        b.fresh(dest)
+        fetch = f"{b.bg20k} fetch --quiet --source {source} --dest {dest}"
+        subprocess.run(fetch, shell=True, env=env, check=True, capture_output=True)
+        quick = b.run("quick verify", f"{b.bg20k} verify --dest {dest}", env=env)
+        again = b.run("no-op re-fetch", fetch, env=env)
+        found.setdefault("quick verify (CLI)", {})[n] = quick.median
+        found.setdefault("no-op re-fetch (CLI)", {})[n] = again.median
+        b.fresh(dest, source)
+    return [Scaling(step, seconds) for step, seconds in found.items()]
+
+
+def served(b: Bench):  # type: ignore[no-untyped-def]
+    return nginx(b.root, b.work / "nginx")

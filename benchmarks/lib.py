@@ -1,0 +1,204 @@
+"""What every benchmark needs: the tools it compares against, nginx on 127.0.0.1, data that does
+not compress (like photos), and timing that reports medians and peak memory."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+PY = sys.executable
+TOOLS = {
+    "nginx": "nginx",
+    "curl": "curl",
+    "openssl": "openssl",
+    "7z": "p7zip-full",
+    "unzip": "unzip",
+    "aria2c": "aria2",
+    "sha256sum": "coreutils",
+}
+
+
+def ensure_tools() -> list[str]:
+    """Install what is missing from Debian's packages when root; returns what is still missing."""
+    missing = [t for t in TOOLS if shutil.which(t) is None]
+    if missing and os.geteuid() == 0:
+        packages = sorted({TOOLS[t] for t in missing})
+        subprocess.run(["apt-get", "update", "-qq"], check=False, capture_output=True)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages],
+            check=False,
+            capture_output=True,
+            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+        )
+    if not Path("/usr/bin/time").exists() and os.geteuid() == 0:
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "time"], check=False, capture_output=True
+        )
+    return [t for t in TOOLS if shutil.which(t) is None]
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB RAM, Python {sys.version.split()[0]}"
+
+
+def photo_bytes(size: int) -> bytes:
+    """A JPEG's markers around random bytes: the shape of a photo, incompressible like one."""
+    return b"\xff\xd8\xff\xe0" + secrets.token_bytes(max(0, size - 6)) + b"\xff\xd9"
+
+
+def make_stored_zip(path: Path, files: int, total: int) -> None:
+    each = max(64, total // files)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as zf:
+        for i in range(files):
+            split = "train" if i < files * 3 // 4 else "testval"
+            zf.writestr(f"BG-20k/{split}/h_{i:08x}.jpg", photo_bytes(each))
+
+
+def make_file(path: Path, size: int) -> None:
+    with open(path, "wb") as out:
+        left = size
+        block = secrets.token_bytes(1 << 20)
+        while left > 0:
+            out.write(block[: min(left, len(block))])
+            left -= len(block)
+
+
+@dataclass
+class Measure:
+    name: str
+    seconds: list[float] = field(default_factory=list)
+    rss_kib: list[int] = field(default_factory=list)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+    @property
+    def peak_mib(self) -> float:
+        return max(self.rss_kib) / 1024 if self.rss_kib else 0.0
+
+
+def timed(
+    name: str,
+    command: str,
+    *,
+    runs: int,
+    env: dict[str, str] | None = None,
+    prepare: Callable[[], None] | None = None,
+    warmup: bool = True,
+) -> Measure:
+    """Median wall time over ``runs`` (after a warm-up run) and the peak RSS of the slowest
+    process in the pipeline, via /usr/bin/time -v."""
+    measure = Measure(name)
+    for n in range(runs + (1 if warmup else 0)):
+        if prepare:
+            prepare()
+        rss_file = f"/tmp/bench-rss-{os.getpid()}"
+        wrapped = f"/usr/bin/time -f %M -o {rss_file} -- bash -c {_quote(command)}"
+        start = time.perf_counter()
+        proc = subprocess.run(
+            wrapped, shell=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        took = time.perf_counter() - start
+        if proc.returncode != 0:
+            raise RuntimeError(f"{name} failed ({proc.returncode}): {proc.stderr[-800:]!r}")
+        if n == 0 and warmup:
+            continue
+        measure.seconds.append(took)
+        with suppress(OSError, ValueError, IndexError):
+            measure.rss_kib.append(int(Path(rss_file).read_text().split()[-1]))
+    return measure
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "'\"'\"'") + "'"
+
+
+@contextmanager
+def nginx(root: Path, work: Path) -> Iterator[str]:
+    """nginx serving ``root`` on 127.0.0.1 with Range and ETag, as a real mirror would."""
+    work.mkdir(parents=True, exist_ok=True)
+    port = _free_port()
+    conf = work / "nginx.conf"
+    # Started as root, nginx's workers would run as "nobody" and could not read a private
+    # work directory (pytest's tmp_path is 0700): keep them as the user who started it.
+    user = "user root;" if os.geteuid() == 0 else ""
+    conf.write_text(
+        f"""
+{user}
+daemon off;
+worker_processes 1;
+pid {work}/nginx.pid;
+error_log {work}/error.log;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    etag on;
+    client_body_temp_path {work}/tmp;
+    proxy_temp_path {work}/tmp;
+    fastcgi_temp_path {work}/tmp;
+    uwsgi_temp_path {work}/tmp;
+    scgi_temp_path {work}/tmp;
+    types {{ application/zip zip; application/octet-stream bin; }}
+    server {{
+        listen 127.0.0.1:{port};
+        root {root};
+    }}
+}}
+"""
+    )
+    (work / "tmp").mkdir(exist_ok=True)
+    proc = subprocess.Popen(["nginx", "-c", str(conf), "-p", str(work)])
+    try:
+        _wait_port(port)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_port(port: int) -> None:
+    import socket
+
+    for _ in range(100):
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError("nginx did not start")
+
+
+def drop_caches() -> None:
+    """Start each run from the same state: written data on disk (not evicted: reads stay warm,
+    as they are for a file just downloaded)."""
+    os.sync()

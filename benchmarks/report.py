@@ -1,0 +1,102 @@
+"""What a benchmark run produces: comparisons (bg20k beside its yardsticks, in one run), their
+ratios against the targets, as a Markdown table and as JSON."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from lib import Measure
+
+
+@dataclass
+class Comparison:
+    case: str
+    ours: Measure
+    yardsticks: list[Measure]
+    # The ratio the target is about: bg20k's time / the first yardstick's (or, for rates,
+    # bg20k's rate / the yardstick's), and the bound it must meet.
+    target: float | None = None
+    higher_is_better: bool = False  # rates (files/s): the ratio must reach the target
+    work: float | None = None  # items per run, for a rate column (files)
+    note: str = ""
+    extra: list[Measure] = field(default_factory=list)  # other bg20k variants (--jobs 1 …)
+
+    def ratio(self, other: Measure | None = None) -> float:
+        base = other or self.yardsticks[0]
+        if self.higher_is_better:
+            return base.median / self.ours.median  # rate ratio, same work
+        return self.ours.median / base.median
+
+    def met(self) -> bool | None:
+        if self.target is None:
+            return None
+        r = self.ratio()
+        return r >= self.target if self.higher_is_better else r <= self.target
+
+
+def _fmt_s(seconds: float) -> str:
+    return f"{seconds:.3f} s" if seconds < 1 else f"{seconds:.2f} s"
+
+
+def markdown(comparisons: list[Comparison], header: str) -> str:
+    lines = [
+        header,
+        "",
+        "| case | command | median | runs | peak RSS | vs yardstick |",
+        "| --- | --- | ---: | ---: | ---: | ---: |",
+    ]
+    for c in comparisons:
+        rows = [(c.ours, True), *((m, False) for m in c.extra), *((y, False) for y in c.yardsticks)]
+        for m, ours in rows:
+            rate = f" ({c.work / m.median:,.0f} files/s)" if c.work else ""
+            ratio = ""
+            if ours:
+                ratio = f"**{c.ratio():.2f}×**"
+            elif m in c.extra:
+                ratio = f"{_ratio(c, m):.2f}×"
+            lines.append(
+                f"| {c.case if ours else ''} | `{m.name}` | {_fmt_s(m.median)}{rate} | "
+                f"{len(m.seconds)} | {m.peak_mib:.0f} MiB | {ratio} |"
+            )
+    lines += ["", "| target | measured | |", "| --- | ---: | --- |"]
+    for c in comparisons:
+        if c.target is None:
+            continue
+        sign = "≥" if c.higher_is_better else "≤"
+        verdict = "met" if c.met() else "**missed**"
+        lines.append(
+            f"| {c.case}: {sign} {c.target:.2f}× `{c.yardsticks[0].name}` | "
+            f"{c.ratio():.2f}× | {verdict} |"
+        )
+    notes = [f"- {c.case}: {c.note}" for c in comparisons if c.note]
+    if notes:
+        lines += ["", *notes]
+    return "\n".join(lines) + "\n"
+
+
+def _ratio(c: Comparison, m: Measure) -> float:
+    base = c.yardsticks[0]
+    return base.median / m.median if c.higher_is_better else m.median / base.median
+
+
+def write(
+    comparisons: list[Comparison], header: str, out: Path, stamp: str, extra: str = ""
+) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    table = markdown(comparisons, header) + extra
+    (out / f"results-{stamp}.md").write_text(table)
+    (out / "latest.md").write_text(table)
+    raw = [
+        {
+            **asdict(c),
+            "ratio": c.ratio(),
+            "met": c.met(),
+        }
+        for c in comparisons
+    ]
+    (out / f"results-{stamp}.json").write_text(
+        json.dumps({"header": header, "cases": raw}, indent=1)
+    )
+    return out / f"results-{stamp}.md"

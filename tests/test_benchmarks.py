@@ -1,0 +1,56 @@
+"""The benchmark suite runs (its --quick sizes): every case, bg20k beside its yardsticks, a
+table and raw numbers written. Times are never asserted here; the figures are in
+docs/performance.md."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+TOOLS = ("nginx", "curl", "openssl", "7z", "unzip", "aria2c")
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_the_quick_benchmark_suite_runs(tmp_path: Path) -> None:
+    missing = [t for t in TOOLS if shutil.which(t) is None]
+    if not Path("/usr/bin/time").exists():
+        missing.append("/usr/bin/time")
+    if missing:
+        pytest.skip(f"benchmark tools missing: {', '.join(missing)} (.ci/run installs them)")
+    out = tmp_path / "results"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "benchmarks" / "run.py"),
+            "--quick",
+            "--work",
+            str(tmp_path / "work"),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=840,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (raw,) = out.glob("results-*.json")
+    cases = json.loads(raw.read_text())["cases"]
+    numbers = {c["case"].split(".")[0] for c in cases}
+    assert numbers == {"1", "2", "3", "4", "5", "6", "8"}  # 7 is the scaling table below
+    for case in cases:
+        runs = [case["ours"], *case["yardsticks"], *case["extra"]]
+        assert all(m["seconds"] and min(m["seconds"]) > 0 for m in runs), case["case"]
+        assert all(m["rss_kib"] for m in runs), case["case"]  # peak memory of every command
+        assert case["ratio"] > 0
+    table = (out / "latest.md").read_text()
+    assert "| target | measured |" in table and "Many-file scaling" in table
+    for step in ("listing", "manifest", "layout check", "quick verify", "no-op re-fetch"):
+        assert f"| {step}" in table
+    assert not (tmp_path / "work").exists()  # the generated data is removed
