@@ -1,5 +1,9 @@
-"""YAML in, safely: only ``yaml.safe_load`` (no tags that build objects), and a bound on how
+"""YAML in, safely: only the safe loader (no tags that build objects), and a bound on how
 much structure a document may expand into.
+
+The loader is PyYAML's SafeLoader, in libyaml's C build (CSafeLoader) where the wheel has it:
+the same safe constructor, about ten times faster — reading ``agreement/bg20k.yaml`` took most
+of ``bg20k cite``'s 0.2 s with the pure-Python one.
 
 safe_load shares aliased nodes, so an alias bomb ("billion laughs") loads in little memory —
 but anything that then walks it (validation, JSON) would walk every path through it. A walk
@@ -11,6 +15,8 @@ from __future__ import annotations
 
 import yaml
 
+# SafeConstructor either way; never a loader that builds arbitrary objects.
+_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_NODES = 2_000_000  # a provenance of 20,000 files is about 40,000
 
 
@@ -20,7 +26,7 @@ class YamlError(ValueError):
 
 def load_yaml(text: str, *, max_nodes: int = MAX_NODES) -> object:
     try:
-        data = yaml.safe_load(text)
+        data = _safe_load(text)
     except yaml.YAMLError as exc:
         raise YamlError(f"it is not valid YAML ({_first_line(exc)})") from exc
     stack: list[object] = [data]
@@ -36,6 +42,15 @@ def load_yaml(text: str, *, max_nodes: int = MAX_NODES) -> object:
         elif isinstance(node, list):
             stack.extend(node)
     return data
+
+
+def _safe_load(text: str) -> object:
+    """What ``yaml.safe_load`` does, with the C safe loader when there is one."""
+    loader = _SafeLoader(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
 
 
 def _first_line(exc: Exception) -> str:

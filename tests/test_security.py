@@ -75,8 +75,15 @@ def test_an_empty_ca_bundle_variable_does_not_turn_verification_off(
 def test_yaml_is_loaded_only_through_the_safe_loader() -> None:
     for path, text in _code().items():
         assert not re.search(r"yaml\.(load|unsafe_load|full_load)\(|Loader\s*=", text), path
-        if "safe_load" in text:
+        if "safe_load" in text or "SafeLoader" in text:
             assert path.name == "yamlio.py", f"{path}: YAML is read through yamlio.load_yaml"
+    # The one loader (libyaml's C build where present) constructs only plain data.
+    from yaml.constructor import FullConstructor, SafeConstructor
+
+    from bg20k_fetch import yamlio
+
+    assert issubclass(yamlio._SafeLoader, SafeConstructor)
+    assert not issubclass(yamlio._SafeLoader, FullConstructor)
 
 
 def test_no_code_runs_from_data() -> None:
