@@ -246,6 +246,11 @@ def test_a_signal_during_the_swap_waits_until_the_users_files_are_safe() -> None
         os.kill(os.getpid(), signal.SIGTERM)
         steps.append("after the signal, still inside")  # not cut short
     assert steps == ["after the signal, still inside"]
-    with pytest.raises(KeyboardInterrupt), deferred():
-        os.kill(os.getpid(), signal.SIGINT)
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+    # Python's own Ctrl-C handler, whatever this run inherited (nohup starts with SIGINT ignored).
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt), deferred():
+            os.kill(os.getpid(), signal.SIGINT)
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+    finally:
+        signal.signal(signal.SIGINT, inherited)
