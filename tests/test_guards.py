@@ -211,3 +211,25 @@ def test_jobs_means_files_in_flight_at_once(
     drive.max_in_flight = 0
     assert cli(*args, "--dest", str(tmp_path / "b"), "--jobs", "1", "--force").code == 0
     assert drive.max_in_flight == 1
+
+
+# -- the whole-folder pause after a 429 ----------------------------------------------------------
+
+
+def test_a_429_pauses_every_worker_for_its_retry_after(
+    drive: DriveEmulator, files: dict[str, bytes], tmp_path: Path
+) -> None:
+    """One 429 to one worker: the other worker, which Drive did not answer so, must wait too
+    (its own retry policy would never make it)."""
+    drive.options.throttle_after, drive.options.throttle_count = 6, 1  # after the listing
+    drive.options.retry_after = "1"
+    drive.options.latency = 0.05  # so files are still to come when the 429 is sent
+    folder = drive.add_tree(files)
+    args = ("fetch", "--accept", "--source", f"gdrive-folder:{folder}", "--jobs", "2")
+    result = cli(*args, "--dest", str(tmp_path))
+    assert result.code == 0, result.err
+    (throttled,) = drive.throttled_at
+    # The emulator's own clock: beyond what was already on the wire when the 429 left, no
+    # request arrived until its Retry-After had passed — from either worker.
+    later = [t - throttled for t in drive.times if t > throttled + 0.1]
+    assert later and min(later) >= 0.95
