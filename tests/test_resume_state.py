@@ -1,0 +1,90 @@
+"""A download's state on disk (``resume.PartFile``) and the header rules, without a server.
+
+The download tests prove resume end to end; these pin each rule of the state it relies on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from bg20k_fetch.resume import PartFile, boot_id, conditional_headers, parse_content_range
+
+URL = "https://mirror.example/BG-20k.zip"
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("bytes 0-999/1000", (0, 999, 1000)),
+        ("bytes 0-1000/1000", None),  # the last byte is total - 1
+        ("bytes 5-4/1000", None),
+        ("bytes 5-5/*", (5, 5, None)),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_content_range_bounds(header: str | None, expected: object) -> None:
+    assert parse_content_range(header) == expected
+
+
+def test_conditional_headers_follow_the_validator() -> None:
+    assert conditional_headers(None) == {}
+    assert conditional_headers('"abc"') == {"If-None-Match": '"abc"'}
+    date = "Tue, 01 Dec 2026 00:00:00 GMT"
+    assert conditional_headers(date) == {"If-Modified-Since": date}
+
+
+def _finished(tmp_path: Path, data: bytes, **record: object) -> PartFile:
+    dest = tmp_path / "BG-20k.zip"
+    dest.write_bytes(data)
+    state = PartFile(dest, URL)
+    done = {
+        "url": URL,
+        "size": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "validator": '"v1"',
+        "mtime_ns": dest.stat().st_mtime_ns,
+        "boot": boot_id(),
+    }
+    state.done.write_text(json.dumps({**done, **record}))
+    return state
+
+
+def test_a_file_from_an_earlier_boot_whose_bytes_changed_is_not_reused(tmp_path: Path) -> None:
+    state = _finished(tmp_path, b"A" * 1000, boot="an-earlier-boot")
+    stat = state.dest.stat()
+    state.dest.write_bytes(b"B" * 1000)  # same size, and the same mtime put back below
+    os.utime(state.dest, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert state.complete(None) is None
+
+
+def test_a_file_from_an_earlier_boot_proved_intact_is_reused_and_trusted(tmp_path: Path) -> None:
+    state = _finished(tmp_path, b"A" * 1000, boot="an-earlier-boot")
+    got = state.complete(None)
+    assert got is not None and got.reused and got.sha256 == hashlib.sha256(b"A" * 1000).hexdigest()
+    assert json.loads(state.done.read_text())["boot"] == boot_id()  # not re-read next time
+
+
+def test_a_pin_that_differs_means_not_complete(tmp_path: Path) -> None:
+    state = _finished(tmp_path, b"A" * 10)
+    assert state.complete("0" * 64) is None
+    assert state.complete(hashlib.sha256(b"A" * 10).hexdigest()) is not None
+
+
+def test_the_validator_is_read_only_when_it_is_text(tmp_path: Path) -> None:
+    assert _finished(tmp_path, b"A").complete_validator() == '"v1"'
+    assert _finished(tmp_path, b"A", validator=7).complete_validator() is None
+
+
+def test_discard_removes_the_part_and_its_sidecar_and_tolerates_neither(tmp_path: Path) -> None:
+    state = PartFile(tmp_path / "x.zip", URL)
+    state.part.write_bytes(b"partial")
+    state.save('"v1"', 100)
+    state.discard()
+    assert not state.part.exists() and not state.meta.exists()
+    state.discard()  # nothing there: still fine
