@@ -1,0 +1,115 @@
+"""The archive check alone (``archive.list_members``), in-process, one rule per case.
+
+`test_archive_safety.py` proves a hostile archive is refused through the whole CLI; these pin
+each rule of the check itself, for zip and tar alike.
+"""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from bg20k_fetch.archive import Limits, Member, list_members, safe_name
+from bg20k_fetch.errors import UnsafeArchiveError
+
+
+def _tar(path: Path, build: list[tarfile.TarInfo], mode: str = "w") -> Path:
+    with tarfile.open(path, mode) as tf:
+        for info in build:
+            data = b"x" * info.size if info.isreg() else None
+            tf.addfile(info, io.BytesIO(data) if data is not None else None)
+    return path
+
+
+def _info(name: str, kind: bytes = tarfile.REGTYPE, size: int = 0) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type, info.size = kind, size
+    if kind in (tarfile.SYMTYPE, tarfile.LNKTYPE):
+        info.linkname = "BG-20k/train/a.jpg"
+    return info
+
+
+def test_tar_directories_are_checked_and_skipped_and_the_files_after_them_listed(
+    tmp_path: Path,
+) -> None:
+    path = _tar(
+        tmp_path / "a.tar",
+        [_info("BG-20k", tarfile.DIRTYPE), _info("BG-20k/train/a.jpg", size=3)],
+    )
+    assert list_members(path) == [Member("BG-20k/train/a.jpg", 3, "BG-20k/train/a.jpg")]
+    bad = _tar(tmp_path / "b.tar", [_info("../up", tarfile.DIRTYPE)])
+    with pytest.raises(UnsafeArchiveError, match="points outside"):
+        list_members(bad)
+
+
+@pytest.mark.parametrize(
+    ("kind", "what"),
+    [
+        (tarfile.SYMTYPE, "is a link"),
+        (tarfile.LNKTYPE, "is a link"),
+        (tarfile.FIFOTYPE, "is a special file"),
+        (tarfile.CHRTYPE, "is a special file"),
+    ],
+)
+def test_tar_links_and_special_files_are_refused_by_name(
+    tmp_path: Path, kind: bytes, what: str
+) -> None:
+    path = _tar(tmp_path / "a.tar", [_info("BG-20k/train/a.jpg", size=1), _info("x", kind)])
+    with pytest.raises(UnsafeArchiveError, match=f"'x' {what}; refused"):
+        list_members(path)
+
+
+def test_a_compressed_tar_that_expands_past_the_ratio_is_refused(tmp_path: Path) -> None:
+    size = 4 << 20  # zeros: gzip packs them about a thousand to one
+    path = _tar(tmp_path / "bomb.tar.gz", [_info("BG-20k/train/a.jpg", size=size)], "w:gz")
+    packed = path.stat().st_size
+    with pytest.raises(UnsafeArchiveError, match=f"expands {size // packed}-fold; refused"):
+        list_members(path)
+    # The same bytes under a looser ratio pass: the bound is the ratio, not the size.
+    assert list_members(path, Limits(max_ratio=size / packed + 1))[0].size == size
+
+
+def test_a_small_tar_is_never_called_a_bomb(tmp_path: Path) -> None:
+    path = _tar(tmp_path / "a.tar.gz", [_info("BG-20k/train/a.jpg", size=(1 << 20) - 1024)], "w:gz")
+    assert len(list_members(path)) == 1  # highly compressible, but under 1 MiB in all
+
+
+def test_zip_member_limits(tmp_path: Path) -> None:
+    path = tmp_path / "a.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        for i in range(3):
+            zf.writestr(f"BG-20k/train/{i}.jpg", b"y" * 10)
+    assert len(list_members(path, Limits(max_members=3))) == 3
+    with pytest.raises(UnsafeArchiveError, match="more than 2 members"):
+        list_members(path, Limits(max_members=2))
+    assert len(list_members(path, Limits(max_total_bytes=30))) == 3
+    with pytest.raises(UnsafeArchiveError, match="beyond 29 bytes"):
+        list_members(path, Limits(max_total_bytes=29))
+
+
+@pytest.mark.parametrize(
+    ("raw", "safe"),
+    [("./BG-20k//train/a.jpg", "BG-20k/train/a.jpg"), ("a/./b", "a/b")],
+)
+def test_safe_name_normalises(raw: str, safe: str) -> None:
+    assert safe_name(raw) == safe
+
+
+@pytest.mark.parametrize(
+    ("raw", "why"),
+    [
+        ("/etc/passwd", "absolute or Windows"),
+        ("C:evil", "absolute or Windows"),
+        ("a\\b", "absolute or Windows"),
+        ("a\x00b", "absolute or Windows"),
+        ("a/../../b", "points outside"),
+        ("./", "empty name"),
+    ],
+)
+def test_safe_name_refuses(raw: str, why: str) -> None:
+    with pytest.raises(UnsafeArchiveError, match=why):
+        safe_name(raw)
