@@ -125,3 +125,25 @@ def test_sizes_live_apart_and_trees_from_before_still_verify(fetched: Path) -> N
     assert changed.code == 5 and json.loads(changed.out)["changed"] == [
         victim.relative_to(root).as_posix()
     ]
+
+
+def test_the_verify_report_says_what_differs_and_names_the_first_three(tmp_path: Path) -> None:
+    from bg20k_fetch.errors import IntegrityError
+    from bg20k_fetch.verification import VerifyReport
+
+    report = VerifyReport(tmp_path, "d" * 64, {"train/a.jpg": "0" * 64}, complete=True)
+    assert report.ok and report.describe() == ""
+    report.require_ok()  # nothing to say: no error
+    report.missing, report.added = ["train/a.jpg", "train/b.jpg"], ["train/x.jpg"]
+    report.changed = ["testval/c.jpg"]
+    assert not report.ok
+    assert report.describe() == (
+        "2 missing, 1 added, 1 changed (e.g. train/a.jpg, train/b.jpg, train/x.jpg)"
+    )
+    with pytest.raises(IntegrityError, match=r"differs from its manifest: 2 missing") as err:
+        report.require_ok()
+    assert err.value.exit_code == 5
+    only_lock = VerifyReport(tmp_path, "d" * 64, {}, True, lock_problem="the lock pins another")
+    assert not only_lock.ok
+    with pytest.raises(IntegrityError, match="the lock pins another"):
+        only_lock.require_ok()
