@@ -254,3 +254,31 @@ def test_status_reports_where_everything_lives(isolated_env: dict[str, Path]) ->
     data = json.loads(run_bg20k("status", "--json").out)
     assert data["files"]["consent"] == str(isolated_env["config"] / "consent.yaml")
     assert data["record"]["email"] == "a@b.c"
+
+
+def test_the_diff_runs_from_the_accepted_text_to_the_shipped_one(
+    isolated_env: dict[str, Path],
+) -> None:
+    """What `accept` shows when the agreement changed since it was accepted (in-process)."""
+    import hashlib
+    from dataclasses import replace
+
+    from bg20k_fetch.agreement import load_agreement
+    from bg20k_fetch.consent import agreement_diff, read_status
+    from bg20k_fetch.consent_store import record_acceptance
+    from bg20k_fetch.locations import Paths
+
+    paths, shipped = Paths.from_env(), load_agreement()
+    record_acceptance(paths, shipped, "flag")
+    assert agreement_diff(read_status(paths, shipped), shipped) is None  # same text: no diff
+    text = shipped.text.replace("Indemnification", "Indemnity", 1)
+    changed = replace(shipped, text=text, sha256=hashlib.sha256(text.encode()).hexdigest())
+    diff = agreement_diff(read_status(paths, changed), changed)
+    assert diff is not None
+    lines = diff.splitlines()
+    assert lines[0] == f"--- accepted v1.0 ({SHA[:12]})"
+    assert lines[1] == f"+++ shipped v1.0 ({changed.sha256[:12]})"
+    removed = [line for line in lines if line.startswith("-") and not line.startswith("---")]
+    added = [line for line in lines if line.startswith("+") and not line.startswith("+++")]
+    assert len(removed) == len(added) == 1
+    assert "Indemnification" in removed[0] and "Indemnity" in added[0]
