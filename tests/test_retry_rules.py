@@ -1,0 +1,94 @@
+"""How a failure is named and judged (``retry``), from real failures on loopback.
+
+A refused port, a name that does not resolve and a server that never answers are produced for
+real, so the checks read what requests and urllib3 actually say.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from bg20k_fetch.errors import SourceError
+from bg20k_fetch.http import RetryableHTTPError
+from bg20k_fetch.retry import RetriesExhausted, backoff, is_connect_failure, short_error
+
+
+def _failure(url: str, timeout: float = 5) -> requests.RequestException:
+    try:
+        requests.get(url, timeout=timeout)
+    except requests.RequestException as exc:
+        return exc
+    raise AssertionError(f"{url} answered")
+
+
+@pytest.fixture
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """Accepts connections (the kernel's backlog) and never sends a byte."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(4)
+        yield int(s.getsockname()[1])
+
+
+def test_a_refused_connection(closed_port: int) -> None:
+    exc = _failure(f"http://127.0.0.1:{closed_port}/x.zip")
+    assert is_connect_failure(exc)
+    assert short_error(exc) == f"cannot connect to 127.0.0.1:{closed_port}: Connection refused"
+
+
+def test_a_name_that_does_not_resolve() -> None:
+    exc = _failure("http://bg20k-test.invalid/x.zip")
+    assert is_connect_failure(exc)
+    assert short_error(exc).startswith("cannot connect to bg20k-test.invalid:80: ")
+
+
+def test_a_server_that_never_answers_is_a_stall_not_a_connect_failure(silent_port: int) -> None:
+    exc = _failure(f"http://127.0.0.1:{silent_port}/x.zip", timeout=0.3)
+    assert isinstance(exc, requests.ReadTimeout)
+    assert not is_connect_failure(exc)
+    assert short_error(exc) == f"timed out waiting for 127.0.0.1:{silent_port} to send data"
+
+
+@pytest.mark.parametrize(
+    ("exc", "connect"),
+    [
+        (requests.ConnectTimeout("handshake timed out"), True),
+        (requests.ConnectionError("Connection aborted: reset by peer"), False),  # mid-transfer
+        (ValueError("Connection refused"), False),  # not a network error at all
+    ],
+)
+def test_what_counts_as_never_connecting(exc: BaseException, connect: bool) -> None:
+    assert is_connect_failure(exc) is connect
+
+
+def test_other_errors_are_kept_short() -> None:
+    assert short_error(ValueError("plain")) == "plain"
+    long = short_error(ValueError("x" * 300))
+    assert len(long) == 200 and long.endswith("...")
+    assert short_error(ValueError("y" * 199)) == "y" * 199
+
+
+def test_backoff_doubles_up_to_the_cap_less_its_jitter() -> None:
+    assert [backoff(n, 0.5, 3.0, spread=0) for n in (0, 1, 2, 3, 4)] == [0.5, 0.5, 1.0, 2.0, 3.0]
+    jittered = [backoff(3, 1.0, 60.0, spread=0.5) for _ in range(200)]
+    assert all(2.0 <= d <= 4.0 for d in jittered) and len(set(jittered)) > 1
+
+
+def test_retries_exhausted_says_whose_fault_it_was(closed_port: int) -> None:
+    refused = RetriesExhausted("gave up", cause=_failure(f"http://127.0.0.1:{closed_port}/"))
+    assert isinstance(refused, SourceError) and refused.exit_code == 4
+    assert refused.connect_failure and not refused.throttled
+    throttled = RetriesExhausted("gave up", cause=RetryableHTTPError("u", 429, 1.0))
+    assert throttled.throttled and not throttled.connect_failure
+    assert throttled.cause.status == 429  # type: ignore[attr-defined]
