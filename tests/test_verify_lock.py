@@ -147,3 +147,18 @@ def test_the_verify_report_says_what_differs_and_names_the_first_three(tmp_path:
     assert not only_lock.ok
     with pytest.raises(IntegrityError, match="the lock pins another"):
         only_lock.require_ok()
+
+
+@pytest.mark.parametrize("count", [1, 64, 65, 130])
+def test_deep_verify_hashes_every_file_exactly_once(tmp_path: Path, count: int) -> None:
+    """Across batch boundaries (64 files a task): none skipped, none twice, each its own."""
+    import hashlib
+
+    from bg20k_fetch.verification import _hashed
+
+    paths = [f"train/{i:04d}.jpg" for i in range(count)]
+    (tmp_path / "train").mkdir()
+    for i, p in enumerate(paths):
+        (tmp_path / p).write_bytes(b"%d" % i)
+    got = list(_hashed(tmp_path, paths, workers=2))
+    assert got == [(p, hashlib.sha256(b"%d" % i).hexdigest()) for i, p in enumerate(paths)]
