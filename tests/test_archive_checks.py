@@ -113,3 +113,19 @@ def test_safe_name_normalises(raw: str, safe: str) -> None:
 def test_safe_name_refuses(raw: str, why: str) -> None:
     with pytest.raises(UnsafeArchiveError, match=why):
         safe_name(raw)
+
+
+def test_a_tar_member_twice_is_refused_naming_the_archive(tmp_path: Path) -> None:
+    twice = [_info("BG-20k/train/a.jpg", size=1), _info("BG-20k/./train/a.jpg", size=1)]
+    with pytest.raises(UnsafeArchiveError, match=r"'BG-20k/./train/a.jpg' appears twice in a.tar"):
+        list_members(_tar(tmp_path / "a.tar", twice))
+
+
+def test_sniff_names_the_first_sixteen_bytes() -> None:
+    from bg20k_fetch.archive import sniff
+
+    head = b"<!DOCTYPE html><html><head>"
+    assert sniff(head) == (
+        "it starts with b'<!DOCTYPE html><', which is not a zip, gzip or tar archive"
+    )
+    assert sniff(b"PK\x03\x04rest") is None and sniff(b"\x1f\x8b\x08") is None
