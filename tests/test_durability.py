@@ -110,3 +110,11 @@ def test_sha256_behind_stops_its_thread_when_abandoned() -> None:
     hasher.close()  # what a download that failed half-way does
     hasher.close()
     assert not [t for t in threading.enumerate() if t.name == "sha256"]
+
+
+def test_fsync_only_where_there_is_no_boot_id(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bg20k_fetch import resume
+
+    assert resume.must_fsync() is False  # this machine has a boot id (test above)
+    monkeypatch.setattr(resume, "boot_id", lambda: None)
+    assert resume.must_fsync() is True

@@ -76,6 +76,13 @@ def test_environment_yes_accepts_and_no_refuses(
     assert cli(*args, env={"BG20K_ACCEPT_AGREEMENT": "yes"}).code == 0
 
 
+def test_environment_value_that_is_neither_is_a_usage_error(isolated_env: dict[str, Path]) -> None:
+    result = cli("accept", env={"BG20K_ACCEPT_AGREEMENT": "maybe"})
+    assert result.code == 2
+    assert "BG20K_ACCEPT_AGREEMENT='maybe' is neither 'yes' nor an agreement digest" in result.err
+    assert not (isolated_env["config"] / "consent.yaml").exists()
+
+
 # -- resume --------------------------------------------------------------------------------------
 
 
