@@ -73,9 +73,17 @@ def test_a_compressed_tar_that_expands_past_the_ratio_is_refused(tmp_path: Path)
     assert list_members(path, Limits(max_ratio=size / packed + 1))[0].size == size
 
 
-def test_a_small_tar_is_never_called_a_bomb(tmp_path: Path) -> None:
-    path = _tar(tmp_path / "a.tar.gz", [_info("BG-20k/train/a.jpg", size=(1 << 20) - 1024)], "w:gz")
-    assert len(list_members(path)) == 1  # highly compressible, but under 1 MiB in all
+@pytest.mark.parametrize("size", [(1 << 20) - 1024, 1 << 20])
+def test_a_small_tar_is_never_called_a_bomb(tmp_path: Path, size: int) -> None:
+    path = _tar(tmp_path / "a.tar.gz", [_info("BG-20k/train/a.jpg", size=size)], "w:gz")
+    assert len(list_members(path)) == 1  # highly compressible, but not over 1 MiB in all
+
+
+def test_just_over_a_mebibyte_is_enough_to_be_a_bomb(tmp_path: Path) -> None:
+    size = (3 << 20) // 2
+    path = _tar(tmp_path / "a.tar.gz", [_info("BG-20k/train/a.jpg", size=size)], "w:gz")
+    with pytest.raises(UnsafeArchiveError, match="-fold; refused"):
+        list_members(path)
 
 
 def test_zip_member_limits(tmp_path: Path) -> None:
