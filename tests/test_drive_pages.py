@@ -72,6 +72,7 @@ def test_legacy_confirm_token() -> None:
         ("<title>Google Drive</title>You need access", PageKind.NEEDS_SIGN_IN),
         ("<title>Google Drive - Virus scan warning</title>", PageKind.WARNING),
         ('<title>x</title><form id="download-form">', PageKind.WARNING),
+        ("<title>Google Drive</title><form id='download-form'>", PageKind.WARNING),
         ("<title>Google Drive</title><p>Not found</p>", PageKind.OTHER),
     ],
 )
@@ -88,10 +89,14 @@ def test_folder_entries_names_ids_and_subfolders() -> None:
         '<div class="flip-entry" id="entry-J1"><a href="https://drive.google.com/file/d/J1/view">'
         '<div class="flip-entry-title"> h_0001.jpg </div></a></div>'
         '<div class="flip-entry" id="entry-E1"><div class="flip-entry-title"> </div></div>'
+        '<div class="flip-entry"><div class="flip-entry-title">no id at all</div></div>'
+        '<div class="flip-entry" id="entry-N"><a name="top"></a>'
+        '<div class="flip-entry-title"><span>h_</span>0002.jpg</div></div>'
         '<div class="flip-entry" id="entry-L"><div class="flip-entry-title">a &amp; b.jpg</div>'
     )
     assert folder_entries(page) == [
         Entry("F1", "train", True),
         Entry("J1", "h_0001.jpg", False),  # trimmed; a file link is not a folder
+        Entry("N", "h_0002.jpg", False),  # a link without href; a title in two pieces
         Entry("L", "a & b.jpg", False),  # the last entry, flushed at the end of the page
     ]

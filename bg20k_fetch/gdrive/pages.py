@@ -42,7 +42,7 @@ def classify(page: str) -> PageKind:
         return PageKind.QUOTA
     if "sign in" in heading or "sign-in" in heading or "need access" in page.lower():
         return PageKind.NEEDS_SIGN_IN
-    if "virus scan warning" in heading or 'id="download-form"' in page or "download-form" in page:
+    if "virus scan warning" in heading or "download-form" in page:
         return PageKind.WARNING
     return PageKind.OTHER
 
@@ -93,9 +93,13 @@ class _FolderParser(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = {k: v or "" for k, v in attrs}
         classes = a.get("class", "").split()
-        if tag == "div" and "flip-entry" in classes and a.get("id", "").startswith("entry-"):
+        if tag == "div" and "flip-entry" in classes:
+            # Every entry ends the one before, even one without a usable id (which is skipped,
+            # so its title is never glued onto its neighbour's).
             self._flush()
-            self._id, self._folder, self._title = a["id"][len("entry-") :], False, []
+            entry = a.get("id", "")
+            self._id = entry[len("entry-") :] if entry.startswith("entry-") else None
+            self._folder, self._title = False, []
         elif tag == "a" and self._id is not None and "/folders/" in a.get("href", ""):
             self._folder = True
         elif tag == "div" and "flip-entry-title" in classes:
