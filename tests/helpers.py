@@ -14,6 +14,8 @@ import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 SEED_AGREEMENT = REPO.parent / "shared" / "seeds" / "BG-20k_Dataset_v1.0_Release_Agreement.md"
+# The shipped agreement's digest, written out: a test that computed it could not catch a change.
+AGREEMENT_SHA256 = "be1bf73403b9058b919c353d44a1d407c2fcf5fc0f70546769214d7472788641"
 SHIPPED_AGREEMENT = REPO / "agreement" / "BG-20k_Dataset_v1.0_Release_Agreement.md"
 
 

@@ -11,8 +11,9 @@ import pytest
 import bg20k_fetch
 from tests.data import SMALL, jpeg, make_tree, zip_bytes
 from tests.fileserver import Behaviour, FileServer
+from tests.helpers import AGREEMENT_SHA256
 
-SHA = "be1bf73403b9058b919c353d44a1d407c2fcf5fc0f70546769214d7472788641"
+SHA = AGREEMENT_SHA256
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ import pytest
 import yaml
 from pytest_httpserver import HTTPServer
 
-from tests.helpers import REPO, run_bg20k, spawn_bg20k, write_release
+from tests.helpers import AGREEMENT_SHA256, REPO, run_bg20k, spawn_bg20k, write_release
 
-SHA = "be1bf73403b9058b919c353d44a1d407c2fcf5fc0f70546769214d7472788641"
+SHA = AGREEMENT_SHA256
 
 
 def consent(config: Path) -> dict[str, object]:

@@ -16,9 +16,9 @@ from bg20k_fetch.resume import Verdict, judge
 from tests.data import SMALL, make_tree, zip_bytes
 from tests.fileserver import Behaviour, FileServer
 from tests.gdrive_emulator import DriveEmulator, Options
-from tests.helpers import cli
+from tests.helpers import AGREEMENT_SHA256, cli
 
-SHA = "be1bf73403b9058b919c353d44a1d407c2fcf5fc0f70546769214d7472788641"
+SHA = AGREEMENT_SHA256
 
 
 @pytest.fixture

@@ -7,8 +7,9 @@ import pytest
 from bg20k_fetch.agreement import load_agreement, validate_pin
 from bg20k_fetch.errors import UsageError
 from bg20k_fetch.layout import LayoutReport
+from tests.helpers import AGREEMENT_SHA256
 
-SHA = "be1bf73403b9058b919c353d44a1d407c2fcf5fc0f70546769214d7472788641"
+SHA = AGREEMENT_SHA256
 
 
 def test_layout_summary_and_problem_lines_name_every_kind() -> None:

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import cli
+from tests.helpers import AGREEMENT_SHA256, cli
 
-SHA = "be1bf73403b9058b919c353d44a1d407c2fcf5fc0f70546769214d7472788641"
+SHA = AGREEMENT_SHA256
 
 
 def status() -> dict[str, object]:

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO
+from tests.helpers import AGREEMENT_SHA256, REPO
 
 # Real processes and their timing: the slow layer.
 pytestmark = pytest.mark.slow
 
 
-SHA = "be1bf73403b9058b919c353d44a1d407c2fcf5fc0f70546769214d7472788641"
+SHA = AGREEMENT_SHA256
 
 
 def test_installed_wheel_serves_agreement_and_citations(tmp_path: Path) -> None:
