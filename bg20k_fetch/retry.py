@@ -15,6 +15,7 @@ from typing import TypeVar
 
 import requests
 from requests.exceptions import ChunkedEncodingError
+from urllib3.exceptions import NewConnectionError
 
 from .errors import SourceError
 from .http import RetryableHTTPError
@@ -73,24 +74,19 @@ class RetriesExhausted(SourceError):
 
 def is_connect_failure(exc: BaseException) -> bool:
     """No connection could be made: the host is unknown, refuses, or never answered the
-    handshake. (A connection that broke or stalled mid-transfer is not one of these.)"""
+    handshake. (A connection that broke or stalled mid-transfer is not one of these.)
+
+    Judged by urllib3's exception types, not by the message: requests wraps urllib3's
+    MaxRetryError, whose ``reason`` is the cause (through a proxy, the proxy error's
+    ``original_error``); a name that does not resolve is a NewConnectionError too."""
     if isinstance(exc, requests.ConnectTimeout):
         return True
     if not isinstance(exc, requests.ConnectionError) or isinstance(exc, requests.ReadTimeout):
         return False
-    text = str(exc)
-    return any(
-        mark in text
-        for mark in (
-            "NewConnectionError",
-            "NameResolutionError",
-            "Failed to resolve",
-            "Name or service not known",
-            "Connection refused",
-            "No route to host",
-            "Network is unreachable",
-        )
-    )
+    cause = exc.args[0] if exc.args else None
+    cause = getattr(cause, "reason", cause)
+    cause = getattr(cause, "original_error", cause)
+    return isinstance(cause, NewConnectionError)
 
 
 def host_of(exc: BaseException) -> str | None:

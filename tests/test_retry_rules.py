@@ -53,6 +53,20 @@ def test_a_name_that_does_not_resolve() -> None:
     assert short_error(exc).startswith("cannot connect to bg20k-test.invalid:80: ")
 
 
+def test_a_proxy_that_refuses_is_a_connect_failure(closed_port: int) -> None:
+    try:
+        requests.get(
+            "http://bg20k-test.invalid/x.zip",
+            proxies={"http": f"http://127.0.0.1:{closed_port}"},
+            timeout=5,
+        )
+    except requests.ConnectionError as exc:
+        assert isinstance(exc, requests.exceptions.ProxyError)
+        assert is_connect_failure(exc)
+    else:
+        raise AssertionError("the proxy answered")
+
+
 def test_a_server_that_never_answers_is_a_stall_not_a_connect_failure(silent_port: int) -> None:
     exc = _failure(f"http://127.0.0.1:{silent_port}/x.zip", timeout=0.3)
     assert isinstance(exc, requests.ReadTimeout)
