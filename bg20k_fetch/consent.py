@@ -162,14 +162,18 @@ def accepted_line(record: ConsentRecord, paths: Paths) -> str:
 
 
 def describe(status: ConsentStatus) -> str:
-    if status.state is State.MISSING:
-        return "no consent recorded"
-    if status.state is State.DAMAGED:
-        return f"the consent file {status.reason}"
-    if status.state is State.REVOKED:
-        return "consent was revoked"
-    if status.state is State.OTHER_DATASET and status.record is not None:
-        return f"the consent record is for another dataset ({status.record.dataset})"
-    if status.state is State.OTHER_AGREEMENT and status.record is not None:
-        return f"consent was given for a different text ({status.record.agreement_sha256[:12]})"
+    record = status.record
+    match status.state:
+        case State.MISSING:
+            return "no consent recorded"
+        case State.DAMAGED:
+            return f"the consent file {status.reason}"
+        case State.REVOKED:
+            return "consent was revoked"
+        case State.OTHER_DATASET:
+            which = f" ({record.dataset})" if record else ""
+            return f"the consent record is for another dataset{which}"
+        case State.OTHER_AGREEMENT:
+            which = f" ({record.agreement_sha256[:12]})" if record else ""
+            return f"consent was given for a different text{which}"
     return "consent is in force"
