@@ -7,12 +7,18 @@ them.
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
+import re
+import time
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from bg20k_fetch import consent_store
 from bg20k_fetch.agreement import Agreement, load_agreement
 from bg20k_fetch.consent import (
     ConsentStatus,
@@ -21,7 +27,8 @@ from bg20k_fetch.consent import (
     describe,
     read_status,
 )
-from bg20k_fetch.consent_store import record_acceptance, revoke
+from bg20k_fetch.consent_store import read_history, record_acceptance, revoke
+from bg20k_fetch.errors import StorageError
 from bg20k_fetch.locations import Paths
 
 
@@ -114,3 +121,108 @@ def test_an_accepted_text_that_cannot_be_read_diffs_from_nothing(
     assert lines[0] == f"--- accepted v1.0 ({shipped.sha256[:12]})"
     assert lines[2] == f"@@ -0,0 +1,{len(changed.text.splitlines())} @@"
     assert lines[3:] == ["+" + line for line in changed.text.splitlines()]
+
+
+# --- writing the trail (consent_store.py) ---
+
+
+def _stamps_around_now(seconds: int = 4) -> list[str]:
+    now = datetime.now(UTC)
+    return [(now + timedelta(seconds=s)).strftime("%Y%m%dT%H%M%SZ") for s in range(seconds)]
+
+
+def test_a_damaged_record_is_set_aside_under_a_utc_stamp_never_over_another(
+    paths: Paths, shipped: Agreement, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Local time nine hours off UTC: the stamp must still be UTC.
+    monkeypatch.setenv("TZ", "JST-9")
+    time.tzset()
+    try:
+        paths.config_dir.mkdir(parents=True)
+        # Whatever second the call lands in, `.damaged-<stamp>` is taken, by a dangling link.
+        for stamp in _stamps_around_now():
+            (paths.config_dir / f"consent.yaml.damaged-{stamp}").symlink_to("nowhere")
+        paths.consent_file.write_text("not: [a record\n")
+        record_acceptance(paths, shipped, "flag")
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    aside = sorted(
+        p for p in paths.config_dir.iterdir() if not p.is_symlink() and ".damaged-" in p.name
+    )
+    assert len(aside) == 1
+    assert re.fullmatch(r"consent\.yaml\.damaged-(\d{8}T\d{6}Z)-2", aside[0].name)
+    assert aside[0].read_text() == "not: [a record\n"
+    assert all(p.is_symlink() for p in paths.config_dir.glob("consent.yaml.damaged-*Z"))
+    assert read_status(paths, shipped).in_force
+
+
+def test_a_damaged_record_that_cannot_be_set_aside_is_kept_and_nothing_accepted(
+    paths: Paths, shipped: Agreement, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paths.config_dir.mkdir(parents=True)
+    paths.consent_file.write_text("[]\n")
+
+    def read_only(src: object, dst: object) -> None:
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+
+    monkeypatch.setattr(consent_store.os, "rename", read_only)
+    with pytest.raises(StorageError) as caught:
+        record_acceptance(paths, shipped, "flag")
+    assert caught.value.message == (
+        f"Cannot set the damaged consent record {paths.consent_file} aside: "
+        "Read-only file system; the agreement is not accepted."
+    )
+    assert paths.consent_file.read_text() == "[]\n"
+    assert read_history(paths) == []
+
+
+def test_revoking_twice_records_one_revocation(paths: Paths, shipped: Agreement) -> None:
+    assert revoke(paths, shipped) is None  # nothing to revoke
+    record_acceptance(paths, shipped, "flag")
+    revoked = revoke(paths, shipped)
+    assert revoked is not None and revoked.status == "revoked"
+    assert revoked.revoked_at is not None and revoked.revoked_at.microsecond == 0
+    assert revoke(paths, shipped) is None
+    assert [e["event"] for e in read_history(paths)] == ["accepted", "revoked"]
+
+
+def test_a_revocation_that_cannot_be_logged_says_consent_stays(
+    paths: Paths, shipped: Agreement
+) -> None:
+    record_acceptance(paths, shipped, "flag")
+    paths.history_file.unlink()
+    paths.history_file.mkdir()
+    with pytest.raises(StorageError) as caught:
+        revoke(paths, shipped)
+    assert caught.value.message.endswith("; consent is still in force.")
+    assert read_status(paths, shipped).in_force
+
+
+def test_a_history_that_cannot_be_read_says_why(paths: Paths) -> None:
+    paths.config_dir.parent.mkdir(parents=True, exist_ok=True)
+    paths.config_dir.write_text("a file where the folder belongs")
+    with pytest.raises(StorageError) as caught:
+        read_history(paths)
+    assert caught.value.message == (
+        f"Cannot read the consent history {paths.history_file}: Not a directory."
+    )
+    paths.config_dir.unlink()
+    paths.history_file.parent.mkdir()
+    paths.history_file.mkdir()
+    with pytest.raises(StorageError) as caught:
+        read_history(paths)
+    assert caught.value.message == (
+        f"Cannot read the consent history {paths.history_file}: it is not a regular file."
+    )
+
+
+def test_history_lines_blank_torn_and_long(paths: Paths, shipped: Agreement) -> None:
+    record_acceptance(paths, shipped, "flag")
+    with paths.history_file.open("ab") as handle:
+        handle.write(b"\n   \n" + b'["a list", "not an event"]\n' + b"z" * 500 + b"\n")
+    revoke(paths, shipped)
+    events = read_history(paths)
+    assert [e["event"] for e in events] == ["accepted", "damaged", "damaged", "revoked"]
+    assert events[1] == {"event": "damaged", "line": 4, "text": '["a list", "not an event"]'}
+    assert events[2] == {"event": "damaged", "line": 5, "text": "z" * 200}
