@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bg20k_fetch.gdrive.throttle import Concurrency
+from bg20k_fetch.gdrive.throttle import Concurrency, Throttle
 from tests.data import jpeg
 from tests.gdrive_emulator import DriveEmulator, Options
 from tests.helpers import run_bg20k, write_release
@@ -144,3 +144,80 @@ def test_default_backs_off_where_drive_limits_concurrency(folder_of, tmp_path: P
     assert result.code == 0, result.err
     assert len(emulator.throttled_at) < files // 5
     assert sum(emulator.downloads.values()) == files
+
+
+class Clock:
+    """A monotonic clock the test moves by hand; sleeping records the pause and moves it."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def test_a_throttling_answer_pauses_every_worker_until_its_retry_after() -> None:
+    clock = Clock()
+    t = Throttle(cap=60.0, budget=30.0, clock=clock, sleep=clock.sleep)
+    assert t.hit(retry_after=10.0) == 10.0
+    clock.now += 4.0
+    t.wait()  # any worker, any time in the window: the rest of it
+    assert clock.slept == [6.0]
+    t.wait()  # the window has passed
+    assert clock.slept == [6.0]
+    assert t.hit(retry_after=500.0) == 60.0  # the server's word, up to the cap
+    assert (t.hits, t.waited) == (2, 70.0) and t.exhausted
+
+
+def test_overlapping_pauses_count_once_against_the_budget() -> None:
+    clock = Clock()
+    t = Throttle(budget=12.0, clock=clock, sleep=clock.sleep)
+    t.hit(retry_after=10.0)  # paused until 110
+    clock.now += 4.0
+    t.hit(retry_after=3.0)  # until 107: inside the pause already imposed
+    assert t.waited == 10.0
+    t.hit(retry_after=8.0)  # until 112: two more seconds
+    assert t.waited == 12.0 and not t.exhausted
+    t.wait()
+    assert clock.slept == [8.0]
+    t.hit(retry_after=0.5)
+    assert t.waited == 12.5 and t.exhausted and t.hits == 4
+
+
+def test_without_retry_after_the_pause_doubles_per_hit_in_a_row_until_one_succeeds() -> None:
+    ranges = [(0.5, 1.0), (1.0, 2.0), (2.0, 4.0), (2.5, 5.0)]  # base 1, cap 5, half jitter
+    seen: list[list[float]] = [[] for _ in ranges]
+    for _ in range(60):
+        t = Throttle(base=1.0, cap=5.0, clock=Clock())
+        for pauses in seen:
+            pauses.append(t.hit())
+        t.ok()
+        seen[0].append(t.hit())  # a success in between: the next starts small again
+    for (low, high), pauses in zip(ranges, seen, strict=True):
+        assert all(low <= p <= high for p in pauses), (low, high, pauses)
+        assert max(pauses) - min(pauses) > (high - low) / 4  # jittered, not fixed
+
+
+def test_a_retry_waits_for_a_slot_under_a_limit_cut_meanwhile() -> None:
+    c = Concurrency(None)
+    for _ in range(5):
+        c.__enter__()
+    c.throttled()  # 8 → 4, with 5 in flight
+    assert c.limit == 4
+    back = threading.Event()
+
+    def retry() -> None:
+        c.requeue()  # gives its slot back: 4 in flight is the limit, so it must wait
+        back.set()
+
+    worker = threading.Thread(target=retry, daemon=True)
+    worker.start()
+    assert not back.wait(0.3)
+    c.__exit__()  # one finishes: 3 in flight, the retry may go
+    assert back.wait(10)
+    assert c._active == 4

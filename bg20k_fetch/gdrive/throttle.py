@@ -8,14 +8,24 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 from ..retry import backoff
 from ..settings import env_number
 
 
 class Throttle:
-    def __init__(self, base: float = 1.0, cap: float = 60.0, budget: float = 900.0) -> None:
+    def __init__(
+        self,
+        base: float = 1.0,
+        cap: float = 60.0,
+        budget: float = 900.0,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.base, self.cap, self.budget = base, cap, budget
+        self._clock, self._sleep = clock, sleep
         self._lock = threading.Lock()
         self._until = 0.0
         self._streak = 0
@@ -29,9 +39,9 @@ class Throttle:
 
     def wait(self) -> None:
         with self._lock:
-            delay = self._until - time.monotonic()
+            delay = self._until - self._clock()
         if delay > 0:
-            time.sleep(delay)
+            self._sleep(delay)
 
     def hit(self, retry_after: float | None = None) -> float:
         """Record a throttling answer; returns the pause every worker now takes."""
@@ -42,7 +52,7 @@ class Throttle:
                 delay = min(self.cap, retry_after)  # the server said how long: no less
             else:
                 delay = backoff(self._streak, self.base, self.cap, spread=0.5)
-            now = time.monotonic()
+            now = self._clock()
             until = now + delay
             if until > self._until:
                 self.waited += until - max(self._until, now)
