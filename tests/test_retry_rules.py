@@ -91,6 +91,18 @@ def test_other_errors_are_kept_short() -> None:
     long = short_error(ValueError("x" * 300))
     assert len(long) == 200 and long.endswith("...")
     assert short_error(ValueError("y" * 199)) == "y" * 199
+    assert short_error(ValueError("z" * 200)) == "z" * 197 + "..."
+
+
+def test_a_stall_with_no_host_in_the_message_names_the_server() -> None:
+    exc = requests.ReadTimeout("Read timed out.")
+    assert short_error(exc) == "timed out waiting for the server to send data"
+
+
+def test_only_network_errors_are_reworded() -> None:
+    text = "HTTPConnectionPool(host='h', port=80): [Errno 113] No route to host."
+    assert short_error(requests.ConnectionError(text)) == "cannot connect to h:80: No route to host"
+    assert short_error(ValueError(text)) == text  # the same words from elsewhere are kept
 
 
 def test_backoff_doubles_up_to_the_cap_less_its_jitter() -> None:
