@@ -336,3 +336,35 @@ def test_a_destination_that_cannot_be_made_is_a_storage_error(
 )
 def test_what_counts_as_a_web_page(head: bytes, title: str | None) -> None:
     assert html_title(head) == title
+
+
+def test_a_full_disk_keeps_what_arrived_and_says_so(server: FileServer, tmp_path: Path) -> None:
+    server.routes["/data.bin"] = Behaviour(DATA)
+    dest = tmp_path / "dl" / "data.bin"
+    dest.parent.mkdir()
+    (tmp_path / "dl" / "data.bin.part").symlink_to("/dev/full")  # every write: ENOSPC
+    with pytest.raises(StorageError) as caught:
+        _download(server, dest).run()
+    assert caught.value.message == (
+        f"Cannot write {dest}.part: No space left on device; what arrived so far is kept."
+    )
+    assert caught.value.hint == (
+        "Free some space (or point BG20K_CACHE_DIR elsewhere), then run the same command."
+    )
+    assert caught.value.exit_code == ExitCode.STORAGE
+    assert len(server.requests_for("/data.bin")) == 1  # a full disk is not retried
+    assert not dest.exists()
+
+
+def test_a_network_failure_with_nothing_kept_says_to_check_the_network(
+    tmp_path: Path,
+) -> None:
+    with FileServer() as gone:
+        url = gone.url("/data.bin")
+    download = Download(requests.Session(), url, tmp_path / "data.bin", policy=FAST)
+    with pytest.raises(RetriesExhausted) as caught:
+        download.run()
+    assert caught.value.hint == (
+        "Check the network (and HTTPS_PROXY), then run the same command again."
+    )
+    assert caught.value.connect_failure

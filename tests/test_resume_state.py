@@ -88,3 +88,13 @@ def test_discard_removes_the_part_and_its_sidecar_and_tolerates_neither(tmp_path
     state.discard()
     assert not state.part.exists() and not state.meta.exists()
     state.discard()  # nothing there: still fine
+
+
+def test_a_file_from_an_earlier_boot_that_cannot_be_read_is_not_reused(tmp_path: Path) -> None:
+    state = _finished(tmp_path, b"", boot="an-earlier-boot")
+    state.dest.unlink()
+    os.mkfifo(state.dest)  # not a regular file: hashing it is refused, not attempted
+    record = json.loads(state.done.read_text())
+    state.done.write_text(json.dumps({**record, "mtime_ns": state.dest.stat().st_mtime_ns}))
+    assert state.complete(None) is None
+    assert json.loads(state.done.read_text())["boot"] == "an-earlier-boot"
