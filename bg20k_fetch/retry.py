@@ -81,8 +81,6 @@ def is_connect_failure(exc: BaseException) -> bool:
     ``original_error``); a name that does not resolve is a NewConnectionError too."""
     if isinstance(exc, requests.ConnectTimeout):
         return True
-    if not isinstance(exc, requests.ConnectionError) or isinstance(exc, requests.ReadTimeout):
-        return False
     cause = exc.args[0] if exc.args else None
     cause = getattr(cause, "reason", cause)
     cause = getattr(cause, "original_error", cause)

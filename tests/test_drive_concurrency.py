@@ -221,3 +221,55 @@ def test_a_retry_waits_for_a_slot_under_a_limit_cut_meanwhile() -> None:
     c.__exit__()  # one finishes: 3 in flight, the retry may go
     assert back.wait(10)
     assert c._active == 4
+
+
+def test_a_worker_past_the_limit_waits_for_a_slot() -> None:
+    c = Concurrency(2)
+    c.__enter__()
+    c.__enter__()
+    inside = threading.Event()
+
+    def third() -> None:
+        with c:
+            inside.set()
+
+    worker = threading.Thread(target=third, daemon=True)
+    worker.start()
+    assert not inside.wait(0.3)  # two in flight is the limit
+    c.__exit__()
+    assert inside.wait(10)
+    worker.join(10)
+    c.__exit__()
+    assert c._active == 0
+
+
+@pytest.mark.parametrize("start", ["enter", "requeue"])
+def test_a_throttling_answer_cuts_again_only_after_a_window_of_new_starts(start: str) -> None:
+    c = Concurrency(None)
+    c.__enter__()  # a request in flight before the cut
+    c.throttled()  # the first answer always counts: 8 → 4
+    assert c.limit == 4
+
+    def one_start() -> None:
+        if start == "enter":
+            c.__enter__()
+            c.__exit__()
+        else:
+            c.requeue()  # a retry of the request in flight is a new start too
+
+    for _ in range(3):
+        one_start()
+    c.throttled()  # three started under the new limit: an answer to an older request
+    assert c.limit == 4
+    one_start()
+    c.throttled()  # the fourth start completes a window: halve again
+    assert c.limit == 2
+
+
+def test_halving_an_odd_limit_rounds_down_to_a_whole_number_of_slots() -> None:
+    c = Concurrency(None)
+    for _ in range(8 + 9 + 10):  # successes in a row: 8 → 9 → 10 → 11
+        c.succeeded()
+    assert c.limit == 11
+    c.throttled()
+    assert c.limit == 5 and isinstance(c.limit, int)

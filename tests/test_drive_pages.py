@@ -83,7 +83,7 @@ def test_classify(page: str, kind: PageKind) -> None:
 def test_folder_entries_names_ids_and_subfolders() -> None:
     page = (
         '<div class="other" id="entry-Z"><div class="flip-entry-title">ignored</div></div>'
-        '<div class="flip-entry" id="nope-Y"><div class="flip-entry-title">no id</div></div>'
+        '<div class="flip-entry" id="not-entry-Y"><div class="flip-entry-title">no id</div></div>'
         '<div class="flip-entry" id="entry-F1"><a href="https://drive.google.com/drive/folders/F1">'
         '<div class="flip-entry-title">train</div></a></div>'
         '<div class="flip-entry" id="entry-J1"><a href="https://drive.google.com/file/d/J1/view">'

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 import requests
+from urllib3.exceptions import NewConnectionError
 
 from bg20k_fetch.errors import SourceError
 from bg20k_fetch.http import RetryableHTTPError
@@ -80,6 +81,8 @@ def test_a_server_that_never_answers_is_a_stall_not_a_connect_failure(silent_por
         (requests.ConnectTimeout("handshake timed out"), True),
         (requests.ConnectionError("Connection aborted: reset by peer"), False),  # mid-transfer
         (ValueError("Connection refused"), False),  # not a network error at all
+        (requests.ConnectionError(), False),
+        (requests.ConnectionError(NewConnectionError(None, "refused")), True),  # unwrapped
     ],
 )
 def test_what_counts_as_never_connecting(exc: BaseException, connect: bool) -> None:
