@@ -100,3 +100,12 @@ def test_folder_entries_names_ids_and_subfolders() -> None:
         Entry("N", "h_0002.jpg", False),  # a link without href; a title in two pieces
         Entry("L", "a & b.jpg", False),  # the last entry, flushed at the end of the page
     ]
+
+
+def test_text_before_the_first_title_is_not_part_of_it() -> None:
+    # The page opens with an entry, so no closing tag has been seen before its icon's text.
+    page = (
+        '<div class="flip-entry" id="entry-A"><span>icon</span>'
+        '<div class="flip-entry-title">a.jpg</div></div>'
+    )
+    assert folder_entries(page) == [Entry("A", "a.jpg", False)]

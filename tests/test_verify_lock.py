@@ -143,6 +143,7 @@ def test_the_verify_report_says_what_differs_and_names_the_first_three(tmp_path:
     with pytest.raises(IntegrityError, match=r"differs from its manifest: 2 missing") as err:
         report.require_ok()
     assert err.value.exit_code == 5
+    assert err.value.hint == "Run `bg20k fetch --force` to restore it."
     only_lock = VerifyReport(tmp_path, "d" * 64, {}, True, lock_problem="the lock pins another")
     assert not only_lock.ok
     with pytest.raises(IntegrityError, match="the lock pins another"):
