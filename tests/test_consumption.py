@@ -87,6 +87,13 @@ def test_the_release_root_files_are_kept_and_the_lists_decide(
     assert cli("verify", "--dest", str(tmp_path / "a"), "--deep").code == 0
     (root / "readme.txt").write_bytes(b"edited")
     assert cli("verify", "--dest", str(tmp_path / "a")).code == 5  # release files are verified
+    # Their list is a receipt checked against PROVENANCE.yaml, like the image manifest.
+    (root / "readme.txt").write_bytes(README)
+    listed = root / "RELEASE-FILES.sha256"
+    listed.write_text("".join(sorted(listed.read_text().splitlines(keepends=True))[1:]))
+    tampered = cli("verify", "--dest", str(tmp_path / "a"))
+    assert tampered.code == 5
+    assert f"{listed} does not match the release files in PROVENANCE.yaml." in tampered.err
 
 
 @pytest.mark.parametrize("how", ["listed-but-missing", "present-but-unlisted"])
@@ -183,6 +190,15 @@ def test_train_denoise_is_added_to_an_existing_dataset(
     assert cli("verify", "--dest", str(dest), "--deep").code == 0
     got = bg20k_fetch.paths("train_denoise", dest)
     assert [p.name for p in got] == sorted(p.split("/")[1] for p in denoised)
+    # Its manifest is a receipt checked against the component's digest in PROVENANCE.yaml.
+    receipt = dest / "BG-20k" / "MANIFEST.train_denoise.sha256"
+    receipt.write_text("".join(listed.splitlines(keepends=True)[1:]))
+    tampered = cli("verify", "--dest", str(dest))
+    assert tampered.code == 5
+    assert (
+        f"{receipt} does not match the digest of train_denoise in PROVENANCE.yaml." in tampered.err
+    )
+    receipt.write_text(listed)
     again = fetch("--from", str(tmp_path / "a.zip"), "--dest", str(dest), "--with", "train_denoise")
     assert again.code == 0 and "train_denoise is already there" in again.err
 

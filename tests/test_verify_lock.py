@@ -54,6 +54,15 @@ def test_added_file(fetched: Path) -> None:
     assert result.code == 5 and "1 added" in result.err and "h_intruder.jpg" in result.err
 
 
+def test_a_file_added_in_a_new_folder_inside_a_split(fetched: Path) -> None:
+    nested = fetched / "BG-20k" / "train" / "extra" / "deeper"
+    nested.mkdir(parents=True)
+    (nested / "h_intruder.jpg").write_bytes(jpeg(78))
+    result = verify(fetched, "--json")
+    assert result.code == 5
+    assert json.loads(result.out)["added"] == ["train/extra/deeper/h_intruder.jpg"]
+
+
 def test_refetch_repairs_a_damaged_dataset(fetched: Path, tmp_path: Path) -> None:
     sorted((fetched / "BG-20k" / "train").iterdir())[0].unlink()
     result = run_bg20k("fetch", "--from", str(tmp_path / "a.zip"), "--dest", str(fetched))
@@ -163,3 +172,18 @@ def test_deep_verify_hashes_every_file_exactly_once(tmp_path: Path, count: int) 
         (tmp_path / p).write_bytes(b"%d" % i)
     got = list(_hashed(tmp_path, paths, workers=2))
     assert got == [(p, hashlib.sha256(b"%d" % i).hexdigest()) for i, p in enumerate(paths)]
+
+
+def test_a_manifest_line_is_a_digest_two_spaces_and_a_path() -> None:
+    from bg20k_fetch.errors import IntegrityError
+    from bg20k_fetch.manifest import parse_manifest
+
+    a, b = "a" * 64, "b" * 64
+    assert parse_manifest(f"{a}  train/x.jpg\n{b}  train/two  spaces.jpg\n") == {
+        "train/x.jpg": a,
+        "train/two  spaces.jpg": b,  # only the first two spaces separate
+    }
+    for bad in (f"{a} train/x.jpg", f"{a[:-1]}  train/x.jpg", f"{a}  "):
+        with pytest.raises(IntegrityError) as caught:
+            parse_manifest(f"{b}  train/ok.jpg\n{bad}\n", "MANIFEST.train_denoise.sha256")
+        assert str(caught.value) == "MANIFEST.train_denoise.sha256 line 2 is malformed."
