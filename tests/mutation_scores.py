@@ -1,6 +1,6 @@
 """Per-module scores from a mutmut run, for docs/testing.md.
 
-    python tests/mutation_scores.py [PATH_TO_MUTMUT_RUN_DIR] [--survivors]
+    python tests/mutation_scores.py [MUTMUT_WORKING_DIR ...] [--survivors]
 
 Reads the `.meta` files mutmut writes under `mutants/`, and `tests/equivalent_mutants.toml`
 (the survivors judged equivalent, each with its reason). It prints the score table and the
@@ -37,15 +37,32 @@ _STATUS = {
 }
 
 
-def load_results(run_dir: Path) -> dict[str, dict[str, str]]:
-    """Module path → {mutant name: verdict}."""
+_RANK = ["not checked", "no tests", "survived", "suspicious", "timeout", "killed"]
+
+
+def load_results(run_dirs: list[Path]) -> dict[str, dict[str, str]]:
+    """Module path → {mutant name: verdict}, over one or more mutmut working directories.
+
+    When two runs judged the same mutant of the same function body, the stronger verdict
+    stands (a mutant one run killed is killed); if the body changed between them, the later
+    directory's verdict stands."""
     results: dict[str, dict[str, str]] = {}
-    root = run_dir / "mutants"
-    for meta in sorted(root.rglob("*.py.meta")):
-        module = meta.relative_to(root).as_posix().removesuffix(".meta")
-        codes = json.loads(meta.read_text())["exit_code_by_key"]
-        results[module] = {k: _STATUS.get(v, "suspicious") for k, v in codes.items()}
-    return results
+    hashes: dict[str, str] = {}
+    for run_dir in run_dirs:
+        root = run_dir / "mutants"
+        for meta in sorted(root.rglob("*.py.meta")):
+            module = meta.relative_to(root).as_posix().removesuffix(".meta")
+            data = json.loads(meta.read_text())
+            by_function = data.get("hash_by_function_name", {})
+            verdicts = results.setdefault(module, {})
+            for name, code in data["exit_code_by_key"].items():
+                verdict = _STATUS.get(code, "suspicious")
+                body = str(by_function.get(name.rsplit("__mutmut_", 1)[0].rsplit(".", 1)[-1]))
+                key = f"{module}:{name}"
+                if name in verdicts and hashes.get(key) == body:
+                    verdict = max(verdict, verdicts[name], key=_RANK.index)
+                verdicts[name], hashes[key] = verdict, body
+    return {m: v for m, v in sorted(results.items()) if v}
 
 
 def load_equivalents(path: Path = HERE / "equivalent_mutants.toml") -> dict[str, str]:
@@ -88,11 +105,10 @@ def unexplained(results: dict[str, dict[str, str]], equivalents: dict[str, str])
 
 
 def main(argv: list[str]) -> int:
-    args = [a for a in argv if not a.startswith("--")]
-    run_dir = Path(args[0]) if args else Path.cwd()
-    results = load_results(run_dir)
+    run_dirs = [Path(a) for a in argv if not a.startswith("--")] or [Path.cwd()]
+    results = load_results(run_dirs)
     if not results:
-        print(f"no mutmut results under {run_dir / 'mutants'}", file=sys.stderr)
+        print(f"no mutmut results under {', '.join(map(str, run_dirs))}", file=sys.stderr)
         return 1
     equivalents = load_equivalents()
     if "--survivors" in argv:
