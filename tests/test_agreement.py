@@ -30,7 +30,7 @@ def test_piped_agreement_is_the_exact_text_and_its_digest_matches() -> None:
 def test_agreement_json() -> None:
     result = run_bg20k("agreement", "--json")
     data = json.loads(result.out)
-    assert data["version"] == "v1.0"
+    assert data["version"] == "v1.0" and data["dataset"] == "BG-20k"
     assert data["title"] == "BG-20k Dataset v1.0 Release Agreement"
     shipped = SHIPPED.read_bytes()
     assert data["sha256"] == hashlib.sha256(shipped).hexdigest()  # the file's own bytes …
@@ -79,3 +79,48 @@ def test_tampered_description_is_refused(tmp_path: Path) -> None:
     result = run_bg20k("agreement", env={"BG20K_RELEASE_FILE": str(release)})
     assert result.code == 5
     assert "SHA-256" in result.err and "Traceback" not in result.err
+
+
+def _release_with_text(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: bytes) -> Path:
+    path = write_release(tmp_path / "release", agreement_text=text)
+    monkeypatch.setenv("BG20K_RELEASE_FILE", str(path))
+    return path.parent / "BG-20k_Dataset_v1.0_Release_Agreement.md"
+
+
+def test_an_agreement_text_that_cannot_be_read_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bg20k_fetch.agreement import load_agreement
+    from bg20k_fetch.errors import ReleaseDescriptionError
+
+    text = _release_with_text(tmp_path, monkeypatch, b"x")
+    text.unlink()
+    with pytest.raises(ReleaseDescriptionError) as caught:
+        load_agreement()
+    assert caught.value.message == (
+        f"Cannot read the agreement text {text}: No such file or directory."
+    )
+    assert caught.value.hint == "Reinstall bg20k."
+    big = b"x" * ((1 << 20) + 1)  # more than any agreement: not read into memory
+    text = _release_with_text(tmp_path, monkeypatch, big)
+    with pytest.raises(ReleaseDescriptionError) as caught:
+        load_agreement()
+    assert caught.value.message == (
+        f"Cannot read the agreement text {text}: it is {len(big)} bytes, more than the "
+        f"{1 << 20} allowed."
+    )
+
+
+def test_a_text_edited_without_its_digest_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bg20k_fetch.agreement import load_agreement
+    from bg20k_fetch.errors import IntegrityError
+
+    text = _release_with_text(tmp_path, monkeypatch, SHIPPED.read_bytes())
+    text.write_bytes(SHIPPED.read_bytes() + b"\nA clause added later.\n")
+    with pytest.raises(IntegrityError) as caught:
+        load_agreement()
+    assert caught.value.hint == (
+        "Update agreement/bg20k.yaml together with the text, or reinstall bg20k."
+    )

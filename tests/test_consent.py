@@ -109,6 +109,24 @@ def test_short_pin_is_a_usage_error() -> None:
     assert "'be1bf7' is not an agreement digest" in result.err and "12 hex" in result.err
 
 
+@pytest.mark.parametrize(
+    "pin",
+    [SHA + "0", SHA[:20] + "z" + SHA[21:30], " " + SHA[:11] + " "],
+    ids=["65-digits", "not-hex", "11-digits"],
+)
+def test_a_pin_that_is_not_a_digest_is_refused_in_words(pin: str) -> None:
+    from bg20k_fetch.agreement import validate_pin
+    from bg20k_fetch.errors import UsageError
+
+    with pytest.raises(UsageError) as caught:
+        validate_pin(pin)
+    assert str(caught.value) == (
+        f"'{pin.strip()}' is not an agreement digest: give the SHA-256 (or at least its first "
+        "12 hex digits) printed by `bg20k agreement --sha256`."
+    )
+    assert validate_pin(" " + SHA.upper() + "\n") == SHA  # a copied digest, as pasted
+
+
 def test_environment_acceptance(
     isolated_env: dict[str, Path], tmp_path: Path, small_release: Path
 ) -> None:
