@@ -28,6 +28,7 @@ REPO = Path(__file__).resolve().parent.parent
 _CONSENT = [
     "tests/test_consent.py",
     "tests/test_consent_rules.py",
+    "tests/test_gate_rules.py",
     "tests/test_safety_consent.py",
     "tests/test_guards.py",
     "tests/test_api.py",
