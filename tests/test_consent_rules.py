@@ -21,6 +21,7 @@ import pytest
 from bg20k_fetch import consent_store
 from bg20k_fetch.agreement import Agreement, load_agreement
 from bg20k_fetch.consent import (
+    ConsentRecord,
     ConsentStatus,
     State,
     agreement_diff,
@@ -226,3 +227,42 @@ def test_history_lines_blank_torn_and_long(paths: Paths, shipped: Agreement) -> 
     assert [e["event"] for e in events] == ["accepted", "damaged", "damaged", "revoked"]
     assert events[1] == {"event": "damaged", "line": 4, "text": '["a list", "not an event"]'}
     assert events[2] == {"event": "damaged", "line": 5, "text": "z" * 200}
+
+
+def test_a_record_is_written_in_the_order_of_its_fields(paths: Paths, shipped: Agreement) -> None:
+    record_acceptance(paths, shipped, "flag")
+    keys = [line.split(":")[0] for line in paths.consent_file.read_text().splitlines()]
+    assert keys[:5] == [
+        "schema_version",
+        "dataset",
+        "agreement_title",
+        "agreement_version",
+        "agreement_sha256",
+    ]
+    assert keys == [k for k in ConsentRecord.model_fields if k in keys]
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        (
+            "a: &a [x, x, x, x, x, x, x, x, x, x, x]\n"
+            "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+            "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+            "d: [*c, *c, *c, *c, *c, *c, *c, *c]\n",
+            "is not a record: it expands to more than 10000 values (aliases?)",
+        ),
+        (
+            "schema_version: true\n",
+            "is invalid: schema_version: must be the number 1, not a boolean",
+        ),
+    ],
+    ids=["alias-bomb", "boolean-version"],
+)
+def test_a_damaged_record_says_what_is_wrong(
+    paths: Paths, shipped: Agreement, text: str, reason: str
+) -> None:
+    paths.config_dir.mkdir(parents=True)
+    paths.consent_file.write_text(text)
+    status = read_status(paths, shipped)
+    assert status.state is State.DAMAGED and status.reason == reason
