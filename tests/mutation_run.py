@@ -70,7 +70,11 @@ MODULE_TESTS: dict[str, list[str]] = {
     "bg20k_fetch/resume.py": _NETWORK,
     "bg20k_fetch/retry.py": _NETWORK,
     "bg20k_fetch/archive.py": [*_DATASET, "tests/test_security.py"],
-    "bg20k_fetch/hashing.py": [*_DATASET, "tests/test_durability.py"],
+    "bg20k_fetch/hashing.py": [
+        *_DATASET,
+        "tests/test_hashing_rules.py",
+        "tests/test_durability.py",
+    ],
     "bg20k_fetch/manifest.py": _DATASET,
     "bg20k_fetch/layout.py": _DATASET,
     "bg20k_fetch/verification.py": [*_DATASET, "tests/test_api.py"],
