@@ -73,6 +73,7 @@ def test_each_state_is_described_in_words(paths: Paths, shipped: Agreement) -> N
     revoke(paths, shipped)
     revoked = read_status(paths, shipped)
     assert revoked.state is State.REVOKED and describe(revoked) == "consent was revoked"
+    assert revoked.record is not None and revoked.record.revoked_at is not None  # for status
     paths.consent_file.write_text("[]\n")
     assert describe(read_status(paths, shipped)) == ("the consent file is empty or not a mapping")
 
@@ -266,3 +267,12 @@ def test_a_damaged_record_says_what_is_wrong(
     paths.consent_file.write_text(text)
     status = read_status(paths, shipped)
     assert status.state is State.DAMAGED and status.reason == reason
+
+
+def test_a_wrongly_typed_field_is_named_in_one_line(paths: Paths, shipped: Agreement) -> None:
+    record_acceptance(paths, shipped, "flag")
+    _edit_record(paths, "method: flag", "method: 7")
+    status = read_status(paths, shipped)
+    assert status.state is State.DAMAGED and status.reason is not None
+    assert status.reason.startswith("is invalid: method")
+    assert "\n" not in status.reason and "validation error" not in status.reason
