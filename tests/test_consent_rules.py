@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import json
 import os
 import re
 import time
@@ -276,3 +277,97 @@ def test_a_wrongly_typed_field_is_named_in_one_line(paths: Paths, shipped: Agree
     assert status.state is State.DAMAGED and status.reason is not None
     assert status.reason.startswith("is invalid: method")
     assert "\n" not in status.reason and "validation error" not in status.reason
+
+
+def test_history_lines_name_the_event_first_then_the_record_in_schema_order(
+    paths: Paths, shipped: Agreement
+) -> None:
+    record_acceptance(paths, shipped, "flag")
+    line = json.loads(paths.history_file.read_text().splitlines()[0])
+    assert list(line) == ["event", *ConsentRecord.model_fields]
+
+
+def test_a_revocation_that_cannot_be_logged_says_why_in_one_sentence(
+    paths: Paths, shipped: Agreement
+) -> None:
+    record_acceptance(paths, shipped, "flag")
+    paths.history_file.unlink()
+    paths.history_file.mkdir()
+    with pytest.raises(StorageError) as caught:
+        revoke(paths, shipped)
+    assert caught.value.message == (
+        f"Cannot append to {paths.history_file}: Is a directory; consent is still in force."
+    )
+
+
+def test_a_failed_write_keeps_the_first_failure_and_its_hint(
+    paths: Paths, shipped: Agreement, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The record cannot be written and then neither can the 'aborted' line: the user hears
+    about the record, with its hint, not about the second failure."""
+    real_append = consent_store.append_line
+    appended: list[str] = []
+
+    def append_once(path: Path, line: str, mode: int) -> None:
+        if appended:
+            raise StorageError("the disk went away.")
+        appended.append(line)
+        real_append(path, line, mode=mode)
+
+    real_write = consent_store.atomic_write
+
+    def full(path: Path, data: bytes, mode: int) -> None:
+        if path != paths.consent_file:  # the accepted text's copy is written before it
+            return real_write(path, data, mode=mode)
+        raise StorageError(f"Cannot write {path}: No space left on device.", hint="Free space.")
+
+    monkeypatch.setattr(consent_store, "append_line", append_once)
+    monkeypatch.setattr(consent_store, "atomic_write", full)
+    with pytest.raises(StorageError) as caught:
+        record_acceptance(paths, shipped, "flag")
+    assert caught.value.message == (
+        f"Cannot write {paths.consent_file}: No space left on device; "
+        "the agreement is not accepted."
+    )
+    assert caught.value.hint == "Free space."
+    assert [json.loads(line)["event"] for line in appended] == ["accepted"]
+
+
+def test_a_history_that_cannot_be_written_passes_its_hint_on(
+    paths: Paths, shipped: Agreement, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def read_only(path: Path, line: str, mode: int) -> None:
+        raise StorageError(f"Cannot append to {path}: Read-only file system.", hint="Remount.")
+
+    monkeypatch.setattr(consent_store, "append_line", read_only)
+    with pytest.raises(StorageError) as caught:
+        record_acceptance(paths, shipped, "flag")
+    assert caught.value.message == (
+        f"Cannot append to {paths.history_file}: Read-only file system; "
+        "the agreement is not accepted."
+    )
+    assert caught.value.hint == "Remount."
+    assert not paths.consent_file.exists()
+
+
+def test_the_os_user_when_the_system_cannot_name_it(
+    paths: Paths, shipped: Agreement, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def nameless() -> str:
+        raise KeyError("getpwuid(): uid not found")
+
+    monkeypatch.setattr(consent_store.getpass, "getuser", nameless)
+    assert record_acceptance(paths, shipped, "flag").os_user == f"uid:{os.getuid()}"
+    monkeypatch.delattr(consent_store.os, "getuid")
+    assert consent_store._os_user() == "unknown"
+
+
+def test_a_host_name_that_is_not_utf8_is_kept_readable(
+    paths: Paths, shipped: Agreement, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What Python gives for a host name with byte 0xff: a surrogate escape.
+    monkeypatch.setattr(consent_store.socket, "gethostname", lambda: "lab-\udcff-node")
+    record = record_acceptance(paths, shipped, "flag")
+    assert record.host == "lab-\\xff-node"
+    status = read_status(paths, shipped)
+    assert status.in_force and status.record is not None and status.record.host == record.host
