@@ -12,12 +12,14 @@ import hashlib
 import json
 import os
 import re
+import threading
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from bg20k_fetch import consent_store
 from bg20k_fetch.agreement import Agreement, load_agreement
@@ -30,7 +32,7 @@ from bg20k_fetch.consent import (
     read_status,
 )
 from bg20k_fetch.consent_store import read_history, record_acceptance, revoke
-from bg20k_fetch.errors import StorageError
+from bg20k_fetch.errors import StorageError, UsageError
 from bg20k_fetch.locations import Paths
 
 
@@ -371,3 +373,33 @@ def test_a_host_name_that_is_not_utf8_is_kept_readable(
     assert record.host == "lab-\\xff-node"
     status = read_status(paths, shipped)
     assert status.in_force and status.record is not None and status.record.host == record.host
+
+
+def test_an_identity_that_is_not_utf8_is_refused_before_anything_is_written(
+    paths: Paths, shipped: Agreement
+) -> None:
+    with pytest.raises(UsageError) as caught:
+        record_acceptance(paths, shipped, "flag", name=None, email="ada\udcff@lab")
+    assert caught.value.message == "--email is not valid UTF-8 text; nothing was accepted."
+    assert caught.value.hint == "Give it in a UTF-8 terminal or locale."
+    assert not paths.config_dir.exists()
+
+
+def test_writers_take_turns_on_the_lock_in_the_config_folder(
+    paths: Paths, shipped: Agreement
+) -> None:
+    # Another process (another node sharing the home folder) holds the lock.
+    paths.config_dir.mkdir(parents=True)
+    other = FileLock(str(paths.config_dir / ".consent.lock"))
+    other.acquire()
+    done = threading.Event()
+    writer = threading.Thread(
+        target=lambda: (record_acceptance(paths, shipped, "flag"), done.set()), daemon=True
+    )
+    writer.start()
+    try:
+        assert not done.wait(0.3)
+        assert not paths.consent_file.exists()
+    finally:
+        other.release()
+    assert done.wait(10) and read_status(paths, shipped).in_force
