@@ -403,3 +403,44 @@ def test_writers_take_turns_on_the_lock_in_the_config_folder(
     finally:
         other.release()
     assert done.wait(10) and read_status(paths, shipped).in_force
+
+
+@pytest.mark.parametrize("field", ["name", "email", "affiliation"])
+def test_each_identity_field_is_checked_and_recorded(
+    paths: Paths, shipped: Agreement, field: str
+) -> None:
+    with pytest.raises(UsageError, match=f"^--{field} is not valid UTF-8"):
+        record_acceptance(paths, shipped, "flag", **{field: "x\udcff"})  # type: ignore[arg-type]
+    given = {"name": "Ada", "email": "ada@lab", "affiliation": "Lab"}
+    record = record_acceptance(paths, shipped, "flag", **given)  # type: ignore[arg-type]
+    assert (record.name, record.email, record.affiliation) == ("Ada", "ada@lab", "Lab")
+    assert read_status(paths, shipped).record == record
+
+
+@pytest.mark.parametrize("aborted_line", ["written", "fails too"])
+def test_a_record_that_does_not_read_back_is_never_reported_accepted(
+    paths: Paths, shipped: Agreement, monkeypatch: pytest.MonkeyPatch, aborted_line: str
+) -> None:
+    """A file system that drops the write silently: the record is not on disk, so the
+    acceptance is logged as aborted and refused, whatever happens to that log line."""
+    real_write, real_append = consent_store.atomic_write, consent_store.append_line
+
+    def dropped(path: Path, data: bytes, mode: int) -> None:
+        if path != paths.consent_file:
+            real_write(path, data, mode=mode)
+
+    def append(path: Path, line: str, mode: int) -> None:
+        if aborted_line == "fails too" and '"aborted"' in line:
+            raise StorageError("the disk went away.")
+        real_append(path, line, mode=mode)
+
+    monkeypatch.setattr(consent_store, "atomic_write", dropped)
+    monkeypatch.setattr(consent_store, "append_line", append)
+    with pytest.raises(StorageError) as caught:
+        record_acceptance(paths, shipped, "flag")
+    assert caught.value.message == (
+        f"The consent record {paths.consent_file} does not read back as in force; "
+        "the agreement is not accepted."
+    )
+    events = [e["event"] for e in read_history(paths)]
+    assert events == (["accepted", "aborted"] if aborted_line == "written" else ["accepted"])
