@@ -444,3 +444,25 @@ def test_a_record_that_does_not_read_back_is_never_reported_accepted(
     )
     events = [e["event"] for e in read_history(paths)]
     assert events == (["accepted", "aborted"] if aborted_line == "written" else ["accepted"])
+
+
+def test_the_accepted_text_is_kept_owner_only_and_a_failure_to_keep_it_accepts_nothing(
+    paths: Paths, shipped: Agreement, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_write = consent_store.atomic_write
+
+    def full(path: Path, data: bytes, mode: int) -> None:
+        raise StorageError(f"Cannot write {path}: No space left on device.")
+
+    monkeypatch.setattr(consent_store, "atomic_write", full)
+    with pytest.raises(StorageError) as caught:
+        record_acceptance(paths, shipped, "flag")
+    copy = paths.accepted_texts_dir / f"{shipped.sha256}.md"
+    assert caught.value.message == (
+        f"Cannot write {copy}: No space left on device; the agreement is not accepted."
+    )
+    assert read_history(paths) == [] and not paths.consent_file.exists()
+    monkeypatch.setattr(consent_store, "atomic_write", real_write)  # space again
+    record_acceptance(paths, shipped, "flag")
+    assert copy.read_text() == shipped.text
+    assert paths.accepted_texts_dir.stat().st_mode & 0o777 == 0o700
