@@ -3,10 +3,10 @@
     python tests/mutation_run.py [--workdir DIR] [--survivors] [MODULE ...]
 
 For each module (default: all in MODULE_TESTS) this clones the repository's HEAD into
-``DIR/<module>`` (or updates the clone), scopes ``[tool.mutmut]`` to that module and its test
-files, and runs ``mutmut run``. ``--survivors`` runs again only the mutants that survived or
-had no test, for after new tests were committed. Scores: ``python tests/mutation_scores.py
-DIR/*``.
+``DIR/<module>``, scopes ``[tool.mutmut]`` to that module and its test files, and runs
+``mutmut run``. ``--survivors`` judges again, in a fresh clone ``DIR/<module>.again``, only the
+mutants no run has killed yet (and not listed as equivalent): for after new tests were
+committed. Scores over all runs: ``python tests/mutation_scores.py DIR/*``.
 
 Why scoped: a surviving mutant reruns every test that reaches its function, and nearly every
 CLI test reaches consent, hashing and the download engine; over the whole fast layer a full
@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -99,19 +100,23 @@ def _scope(pyproject: Path, module: str, tests: list[str]) -> None:
 
 
 def _clone(work: Path) -> None:
-    if not work.exists():
-        subprocess.run(["git", "clone", "-q", str(REPO), str(work)], check=True)
-        return
-    subprocess.run(["git", "-C", str(work), "checkout", "-q", "pyproject.toml"], check=True)
-    subprocess.run(["git", "-C", str(work), "pull", "-q", "--ff-only"], check=True)
+    if work.exists():
+        shutil.rmtree(work)
+    subprocess.run(["git", "clone", "-q", str(REPO), str(work)], check=True)
 
 
-def _survivors(work: Path) -> list[str]:
-    names: list[str] = []
-    for meta in (work / "mutants").rglob("*.py.meta"):
-        codes = json.loads(meta.read_text())["exit_code_by_key"]
-        names += [name for name, code in codes.items() if code in (0, 5, 33)]
-    return names
+def _still_surviving(runs: list[Path]) -> list[str]:
+    """Mutants no run has killed, less those judged equivalent."""
+    sys.path.insert(0, str(REPO))
+    from tests.mutation_scores import load_equivalents, load_results
+
+    equivalent = load_equivalents()
+    return [
+        name
+        for verdicts in load_results([r for r in runs if r.exists()]).values()
+        for name, verdict in verdicts.items()
+        if verdict in ("survived", "no tests", "suspicious") and name not in equivalent
+    ]
 
 
 def main() -> int:
@@ -121,12 +126,18 @@ def main() -> int:
     parser.add_argument("modules", nargs="*", default=list(MODULE_TESTS))
     args = parser.parse_args()
     for module in args.modules:
-        work = args.workdir / Path(module).stem
+        first = args.workdir / Path(module).stem
+        names: list[str] = []
+        work = first
+        if args.survivors:
+            # A fresh clone at HEAD (changing a clone's test selection makes mutmut drop
+            # every verdict), judging again only what no run has killed yet.
+            work = first.with_name(first.name + ".again")
+            names = _still_surviving([first, work])
+            if not names:
+                continue
         _clone(work)
         _scope(work / "pyproject.toml", module, MODULE_TESTS[module])
-        names = _survivors(work) if args.survivors else []
-        if args.survivors and not names:
-            continue
         print(f"== {module}: {len(names) or 'all'} mutants", flush=True)
         command = [sys.executable, "-m", "mutmut", "run", "--max-children", "2", *names]
         subprocess.run(command, cwd=work, check=False, stdout=subprocess.DEVNULL)
