@@ -66,8 +66,10 @@ class _Restart(Exception):
 
 
 def html_title(head: bytes) -> str | None:
+    """The title of a page served where data was expected, or None for data. Markup starts
+    with a tag, and neither a zip, a tar nor a JPEG starts with ``<`` (after any spaces)."""
     text = head[:4096].decode("utf-8", "replace")
-    if not re.match(r"\s*(<!doctype html|<html|<head|<\?xml|<)", text, re.IGNORECASE):
+    if not re.match(r"\s*<", text):
         return None
     return page_title(text)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import threading
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -207,7 +208,10 @@ def test_a_web_page_instead_of_data_is_refused_and_nothing_kept(
     dest = tmp_path / "dl" / "data.bin"
     with pytest.raises(HtmlInsteadOfData) as caught:
         _download(server, dest).run()
-    assert "'Quota & limits'" in str(caught.value)
+    assert caught.value.message == (
+        f"{server.url('/data.bin')} sent an HTML page titled 'Quota & limits' instead of data; "
+        "nothing was saved."
+    )
     assert caught.value.exit_code == ExitCode.INTEGRITY
     assert _files(dest) == set()
 
@@ -368,3 +372,59 @@ def test_a_network_failure_with_nothing_kept_says_to_check_the_network(
         "Check the network (and HTTPS_PROXY), then run the same command again."
     )
     assert caught.value.connect_failure
+
+
+class _Unsized(LoopbackServer):
+    """Sends a body with no length: ended by closing the connection (``/short``, 10 bytes
+    short of DATA) or chunked and cut in the middle of a chunk (``/cut``)."""
+
+    def handle(self, h: BaseHTTPRequestHandler) -> None:
+        h.send_response(200)
+        h.send_header("Content-Type", "application/octet-stream")
+        h.send_header("Connection", "close")
+        if h.path == "/cut":
+            h.send_header("Transfer-Encoding", "chunked")
+            h.end_headers()
+            h.wfile.write(b"%x\r\n" % 100_000 + DATA[:40_000])
+        else:
+            h.end_headers()
+            h.wfile.write(DATA[:-10])
+        h.wfile.flush()
+        h.close_connection = True
+
+
+def test_a_body_of_unannounced_length_is_checked_against_the_expected_size(
+    tmp_path: Path,
+) -> None:
+    dest = tmp_path / "dl" / "data.bin"
+    with _Unsized() as srv, pytest.raises(IntegrityError) as caught:
+        _download(srv, dest, path="/short", expected_size=len(DATA)).run()
+    assert caught.value.message == (
+        f"{srv.base_url}/short: "
+        f"{len(DATA) - 10} bytes arrived but {len(DATA)} were expected; the download was deleted."
+    )
+    assert caught.value.hint == "The source serves other bytes than pinned; use another."
+    assert _files(dest) == set()
+
+
+def test_a_cut_with_no_announced_length_says_how_far_it_got(tmp_path: Path) -> None:
+    dest = tmp_path / "dl" / "data.bin"
+    with _Unsized() as srv, pytest.raises(RetriesExhausted) as caught:
+        _download(srv, dest, path="/cut", policy=RetryPolicy(attempts=1)).run()
+    assert re.search(r": the connection broke after \d+ bytes\.$", caught.value.message)
+
+
+def test_a_part_file_that_cannot_be_opened_is_a_storage_error(
+    server: FileServer, tmp_path: Path
+) -> None:
+    server.routes["/data.bin"] = Behaviour(DATA)
+    dest = tmp_path / "dl" / "data.bin"
+    dest.parent.mkdir()
+    part = tmp_path / "dl" / "data.bin.part"
+    part.symlink_to(tmp_path / "no" / "such" / "folder")
+    with pytest.raises(StorageError) as caught:
+        _download(server, dest).run()
+    assert caught.value.message == (
+        f"Cannot write {part}: No such file or directory; what arrived so far is kept."
+    )
+    assert part.is_symlink()  # not ours to remove
