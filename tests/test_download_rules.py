@@ -6,6 +6,7 @@ mutation testing), and assert what each rule leaves on disk and what it asks the
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import os
 import re
@@ -245,6 +246,9 @@ def test_a_size_other_than_expected_is_refused_before_any_byte_is_written(
     with pytest.raises(IntegrityError) as caught:
         _download(server, dest, expected_size=len(DATA) + 1).run()
     assert f"offers {len(DATA)} bytes but {len(DATA) + 1} are expected" in str(caught.value)
+    assert caught.value.hint == (
+        "The mirror holds a different file; check its sha256/size or use another."
+    )
     assert _files(dest) == set()
 
 
@@ -374,6 +378,9 @@ def test_a_network_failure_with_nothing_kept_says_to_check_the_network(
     assert caught.value.connect_failure
 
 
+GZIPPED = gzip.compress(DATA[:5000])
+
+
 class _Unsized(LoopbackServer):
     """Sends a body with no length: ended by closing the connection (``/short``, 10 bytes
     short of DATA) or chunked and cut in the middle of a chunk (``/cut``)."""
@@ -382,7 +389,15 @@ class _Unsized(LoopbackServer):
         h.send_response(200)
         h.send_header("Content-Type", "application/octet-stream")
         h.send_header("Connection", "close")
-        if h.path == "/cut":
+        if h.path == "/gzip":  # a server that labels the archive as gzip-encoded anyway
+            h.send_header("Content-Encoding", "gzip")
+            h.end_headers()
+            h.wfile.write(GZIPPED)
+        elif h.path == "/badlength":
+            h.send_header("Content-Length", "many")
+            h.end_headers()
+            h.wfile.write(DATA)
+        elif h.path == "/cut":
             h.send_header("Transfer-Encoding", "chunked")
             h.end_headers()
             h.wfile.write(b"%x\r\n" % 100_000 + DATA[:40_000])
@@ -428,3 +443,37 @@ def test_a_part_file_that_cannot_be_opened_is_a_storage_error(
         f"Cannot write {part}: No such file or directory; what arrived so far is kept."
     )
     assert part.is_symlink()  # not ours to remove
+
+
+def test_bytes_are_kept_as_served_even_when_labelled_gzip(tmp_path: Path) -> None:
+    # A pinned digest is of the bytes the server holds; decoding them would change them.
+    dest = tmp_path / "dl" / "data.bin"
+    with _Unsized() as srv:
+        got = _download(srv, dest, path="/gzip").run()
+    assert dest.read_bytes() == GZIPPED and got.sha256 == hashlib.sha256(GZIPPED).hexdigest()
+
+
+def test_a_length_that_is_not_a_number_is_ignored(tmp_path: Path) -> None:
+    dest = tmp_path / "dl" / "data.bin"
+    with _Unsized() as srv:
+        got = _download(srv, dest, path="/badlength", expected_sha256=SHA).run()
+    assert got.size == len(DATA) and dest.read_bytes() == DATA
+
+
+def test_where_the_kernel_has_no_boot_id_every_write_is_synced(
+    server: FileServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bg20k_fetch.download as download_module
+
+    synced: list[int] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append(os.fstat(fd).st_size)
+        real_fsync(fd)
+
+    monkeypatch.setattr(download_module, "must_fsync", lambda: True)
+    monkeypatch.setattr(download_module.os, "fsync", fsync)
+    server.routes["/data.bin"] = Behaviour(DATA)
+    _download(server, tmp_path / "dl" / "data.bin").run()
+    assert len(DATA) in synced  # the .part, whole, before it was renamed
