@@ -10,7 +10,9 @@ import gzip
 import hashlib
 import os
 import re
+import stat
 import threading
+from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
@@ -148,7 +150,12 @@ def test_a_206_that_does_not_continue_the_file_starts_it_again(
     assert got.sha256 == SHA and dest.read_bytes() == DATA
     ranges = [r.headers.get("Range") for r in server.requests_for("/data.bin")]
     assert ranges == [None, "bytes=100000-", None]
-    assert any(n.endswith("; starting this file again") for n in seen.notes)
+    why = (
+        "answered a range from byte 0, not 100000"
+        if bad_range == "start"
+        else f"now has {len(DATA) + 1000} bytes, not {len(DATA)}"
+    )
+    assert f"{server.url('/data.bin')} {why}; starting this file again" in seen.notes
 
 
 def test_restarts_are_bounded(server: FileServer, tmp_path: Path) -> None:
@@ -464,16 +471,79 @@ def test_where_the_kernel_has_no_boot_id_every_write_is_synced(
     server: FileServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import bg20k_fetch.download as download_module
+    import bg20k_fetch.resume as resume_module
 
-    synced: list[int] = []
+    synced: list[str] = []
     real_fsync = os.fsync
 
     def fsync(fd: int) -> None:
-        synced.append(os.fstat(fd).st_size)
+        info = os.fstat(fd)
+        synced.append("folder" if stat.S_ISDIR(info.st_mode) else f"file of {info.st_size}")
         real_fsync(fd)
 
     monkeypatch.setattr(download_module, "must_fsync", lambda: True)
+    monkeypatch.setattr(resume_module, "must_fsync", lambda: True)
     monkeypatch.setattr(download_module.os, "fsync", fsync)
     server.routes["/data.bin"] = Behaviour(DATA)
     _download(server, tmp_path / "dl" / "data.bin").run()
-    assert len(DATA) in synced  # the .part, whole, before it was renamed
+    # The .part, whole, before it was renamed; then the folder, so the rename lasts.
+    assert synced[-2:] == [f"file of {len(DATA)}", "folder"]
+    synced.clear()
+    _download(server, tmp_path / "dl" / "other.bin", durable=False).run()
+    assert synced == []  # the caller syncs many small files at once
+
+
+def test_a_finished_file_is_never_reused_against_a_different_pin(
+    server: FileServer, tmp_path: Path
+) -> None:
+    server.routes["/data.bin"] = Behaviour(DATA)
+    dest = tmp_path / "dl" / "data.bin"
+    _download(server, dest).run()
+    with pytest.raises(IntegrityError, match="was expected"):
+        _download(server, dest, expected_sha256="1" * 64).run()
+    assert "If-None-Match" not in server.requests_for("/data.bin")[1].headers
+    assert dest.read_bytes() == DATA and not (tmp_path / "dl" / "data.bin.part").exists()
+
+
+def test_a_finished_file_the_server_has_since_changed_is_fetched_again(
+    server: FileServer, tmp_path: Path
+) -> None:
+    server.routes["/data.bin"] = Behaviour(DATA)
+    dest = tmp_path / "dl" / "data.bin"
+    _download(server, dest).run()
+    server.routes["/data.bin"] = Behaviour(DATA[::-1])  # a new ETag: no 304
+    again = _download(server, dest).run()
+    assert not again.reused and dest.read_bytes() == DATA[::-1]
+
+
+def test_a_stray_part_does_not_stop_a_finished_file_being_reused(
+    server: FileServer, tmp_path: Path
+) -> None:
+    server.routes["/data.bin"] = Behaviour(DATA)
+    dest = tmp_path / "dl" / "data.bin"
+    _download(server, dest).run()
+    (tmp_path / "dl" / "data.bin.part").write_bytes(b"x" * 10)  # no sidecar: nobody's resume
+    assert _download(server, dest).run().reused
+    assert not (tmp_path / "dl" / "data.bin.part").exists()
+
+
+def test_an_answer_that_is_neither_data_nor_retryable_fails_the_source(
+    server: FileServer, tmp_path: Path
+) -> None:
+    with pytest.raises(SourceError) as caught:
+        _download(server, tmp_path / "dl" / "data.bin", path="/missing.bin").run()
+    assert caught.value.message == f"{server.url('/missing.bin')} answered HTTP 404."
+    assert caught.value.hint == "Check the URL, or use another --source."
+
+
+def test_an_opener_is_given_the_request_headers(server: FileServer, tmp_path: Path) -> None:
+    server.routes["/data.bin"] = Behaviour(DATA)
+    session = requests.Session()
+    given: list[dict[str, str]] = []
+
+    def opener(headers: Mapping[str, str]) -> requests.Response:
+        given.append(dict(headers))
+        return session.get(server.url("/data.bin"), headers=headers, stream=True)
+
+    Download(session, "drive:file", tmp_path / "dl" / "x", opener=opener, policy=FAST).run()
+    assert given == [{"Accept-Encoding": "identity"}]
