@@ -11,8 +11,16 @@ import os
 from pathlib import Path
 
 import pytest
+import requests
 
-from bg20k_fetch.resume import PartFile, boot_id, conditional_headers, parse_content_range
+from bg20k_fetch.errors import StorageError
+from bg20k_fetch.resume import (
+    PartFile,
+    boot_id,
+    conditional_headers,
+    parse_content_range,
+    validator_of,
+)
 
 URL = "https://mirror.example/BG-20k.zip"
 
@@ -98,3 +106,46 @@ def test_a_file_from_an_earlier_boot_that_cannot_be_read_is_not_reused(tmp_path:
     state.done.write_text(json.dumps({**record, "mtime_ns": state.dest.stat().st_mtime_ns}))
     assert state.complete(None) is None
     assert json.loads(state.done.read_text())["boot"] == "an-earlier-boot"
+
+
+def _response(**headers: str) -> requests.Response:
+    response = requests.Response()
+    response.headers.update(headers)
+    return response
+
+
+def test_the_validator_is_a_strong_etag_else_the_last_modified_date() -> None:
+    date = "Tue, 14 Nov 2023 22:13:20 GMT"
+    assert validator_of(_response(ETag='"v1"', **{"Last-Modified": date})) == '"v1"'
+    assert validator_of(_response(ETag='W/"v1"', **{"Last-Modified": date})) == date
+    assert validator_of(_response(**{"Last-Modified": date})) == date
+    assert validator_of(_response(ETag='W/"v1"')) is None
+    assert validator_of(_response()) is None
+
+
+def test_finishing_needs_no_sidecar_and_a_blocked_rename_keeps_the_part(tmp_path: Path) -> None:
+    state = PartFile(tmp_path / "a.zip", URL)
+    state.part.write_bytes(b"abc")
+    state.finish("d" * 64, 3, durable=False)  # the sidecar was already gone
+    assert state.dest.read_bytes() == b"abc" and not state.part.exists()
+    blocked = PartFile(tmp_path / "b.zip", URL)
+    blocked.part.write_bytes(b"abc")
+    (tmp_path / "b.zip").mkdir()
+    (tmp_path / "b.zip" / "mine.txt").write_text("a folder of the user's where the file goes")
+    with pytest.raises(StorageError) as caught:
+        blocked.finish("d" * 64, 3, durable=False)
+    assert caught.value.message == (
+        f"Cannot move {blocked.part} to {blocked.dest}: Is a directory."
+    )
+    assert blocked.part.read_bytes() == b"abc"
+
+
+def test_a_sidecar_that_cannot_be_written_is_a_storage_error(tmp_path: Path) -> None:
+    state = PartFile(tmp_path / "a.zip", URL)
+    state.meta.mkdir()
+    with pytest.raises(StorageError) as caught:
+        state.save('"v1"', 3)
+    assert caught.value.message == f"Cannot write {state.meta}: Is a directory."
+    assert caught.value.hint == (
+        "Free some space (or point BG20K_CACHE_DIR elsewhere), then run the same command."
+    )
