@@ -91,7 +91,8 @@ def judge(
         if rng[0] != offset:
             return Verdict.RESTART, f"answered a range from byte {rng[0]}, not {offset}"
         if offset and saved_total is not None and rng[2] != saved_total:
-            return Verdict.RESTART, f"now has {rng[2]} bytes, not {saved_total}"
+            now = "an unknown number of" if rng[2] is None else rng[2]
+            return Verdict.RESTART, f"now has {now} bytes, not {saved_total}"
         return Verdict.CONTINUE, "continues the file"
     if status == 200:
         # A 200 to a Range request: the server ignored it or the file changed. Never append.

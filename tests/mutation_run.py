@@ -45,6 +45,7 @@ _NETWORK = [
     "tests/test_safety_network.py",
     "tests/test_fetch_http.py",
     "tests/test_durability.py",
+    "tests/test_guards.py",
 ]
 _DATASET = [
     "tests/test_archive_checks.py",

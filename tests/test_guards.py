@@ -87,23 +87,80 @@ def test_environment_value_that_is_neither_is_a_usage_error(isolated_env: dict[s
 
 
 @pytest.mark.parametrize(
-    ("status", "content_range", "offset", "saved", "conditional", "verdict"),
+    ("status", "content_range", "offset", "saved", "conditional", "verdict", "why"),
     [
-        (200, None, 0, None, False, Verdict.FROM_ZERO),
-        (200, None, 500, 1000, False, Verdict.FROM_ZERO),  # Range ignored: never append
-        (206, "bytes 500-999/1000", 500, 1000, False, Verdict.CONTINUE),
-        (206, "bytes 0-999/1000", 500, 1000, False, Verdict.RESTART),  # wrong start
-        (206, "bytes 400-999/1000", 500, 1000, False, Verdict.RESTART),
-        (206, "bytes 500-1999/2000", 500, 1000, False, Verdict.RESTART),  # another total
-        (206, "bytes 500-999/*", 500, 1000, False, Verdict.RESTART),  # total unknown now
-        (206, None, 500, 1000, False, Verdict.RESTART),
-        (206, "bytes 0-99/1000", 0, None, False, Verdict.CONTINUE),  # a range not asked for
-        (206, "bytes 10-99/1000", 0, None, False, Verdict.RESTART),
-        (416, "bytes */1000", 1000, 1000, False, Verdict.RESTART),
-        (304, None, 0, None, True, Verdict.REUSE),
-        (304, None, 0, None, False, Verdict.FAIL),  # 304 to a plain request is nonsense
-        (404, None, 0, None, False, Verdict.FAIL),
-        (403, None, 500, 1000, False, Verdict.FAIL),
+        (200, None, 0, None, False, Verdict.FROM_ZERO, "ok"),
+        (200, None, 500, 1000, False, Verdict.FROM_ZERO, "sent the whole file"),  # never append
+        (200, None, 0, None, True, Verdict.FROM_ZERO, "ok"),  # changed since: fetch it anew
+        (206, "bytes 500-999/1000", 500, 1000, False, Verdict.CONTINUE, "continues the file"),
+        (
+            206,
+            "bytes 0-999/1000",
+            500,
+            1000,
+            False,
+            Verdict.RESTART,
+            "answered a range from byte 0, not 500",
+        ),  # wrong start
+        (
+            206,
+            "bytes 400-999/1000",
+            500,
+            1000,
+            False,
+            Verdict.RESTART,
+            "answered a range from byte 400, not 500",
+        ),
+        (
+            206,
+            "bytes 500-1999/2000",
+            500,
+            1000,
+            False,
+            Verdict.RESTART,
+            "now has 2000 bytes, not 1000",
+        ),  # another total
+        (
+            206,
+            "bytes 500-999/*",
+            500,
+            1000,
+            False,
+            Verdict.RESTART,
+            "now has an unknown number of bytes, not 1000",
+        ),  # total unknown now
+        (
+            206,
+            None,
+            500,
+            1000,
+            False,
+            Verdict.RESTART,
+            "answered 206 without a valid Content-Range",
+        ),
+        (206, "bytes 0-99/1000", 0, None, False, Verdict.CONTINUE, "continues the file"),
+        (
+            206,
+            "bytes 10-99/1000",
+            0,
+            None,
+            False,
+            Verdict.RESTART,
+            "answered a range from byte 10, not 0",
+        ),
+        (
+            416,
+            "bytes */1000",
+            1000,
+            1000,
+            False,
+            Verdict.RESTART,
+            "answered 416 Range Not Satisfiable",
+        ),
+        (304, None, 0, None, True, Verdict.REUSE, "not modified"),
+        (304, None, 0, None, False, Verdict.FAIL, "answered HTTP 304"),  # to a plain request
+        (404, None, 0, None, False, Verdict.FAIL, "answered HTTP 404"),
+        (403, None, 500, 1000, False, Verdict.FAIL, "answered HTTP 403"),
     ],
 )
 def test_judge_each_answer(
@@ -113,9 +170,14 @@ def test_judge_each_answer(
     saved: int | None,
     conditional: bool,
     verdict: Verdict,
+    why: str,
 ) -> None:
-    got, _ = judge(status, content_range, offset=offset, saved_total=saved, conditional=conditional)
-    assert got is verdict
+    got = judge(status, content_range, offset=offset, saved_total=saved, conditional=conditional)
+    assert got == (verdict, why)
+
+
+def test_a_request_is_not_conditional_unless_said() -> None:
+    assert judge(304, None, offset=0, saved_total=None)[0] is Verdict.FAIL
 
 
 @pytest.mark.parametrize("bad", ["start", "total"])

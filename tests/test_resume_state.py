@@ -149,3 +149,11 @@ def test_a_sidecar_that_cannot_be_written_is_a_storage_error(tmp_path: Path) -> 
     assert caught.value.hint == (
         "Free some space (or point BG20K_CACHE_DIR elsewhere), then run the same command."
     )
+
+
+def test_a_finished_file_whose_size_changed_is_not_reused(tmp_path: Path) -> None:
+    state = _finished(tmp_path, b"A" * 1000)
+    stat = state.dest.stat()
+    state.dest.write_bytes(b"A" * 1001)  # grown, with its old mtime put back
+    os.utime(state.dest, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert state.complete(None) is None
