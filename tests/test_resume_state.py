@@ -157,3 +157,38 @@ def test_a_finished_file_whose_size_changed_is_not_reused(tmp_path: Path) -> Non
     state.dest.write_bytes(b"A" * 1001)  # grown, with its old mtime put back
     os.utime(state.dest, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     assert state.complete(None) is None
+
+
+def test_a_finished_file_of_this_boot_is_trusted_without_reading_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bg20k_fetch.resume as resume
+
+    state = _finished(tmp_path, b"A" * 1000)
+    hashed: list[Path] = []
+    monkeypatch.setattr(resume, "hash_file", lambda path: hashed.append(path))
+    got = state.complete(hashlib.sha256(b"A" * 1000).hexdigest())
+    assert (
+        got is not None
+        and got.reused
+        and (got.path, got.url, got.size)
+        == (
+            state.dest,
+            URL,
+            1000,
+        )
+    )
+    assert hashed == []  # size, mtime and this boot's record: no second read of 2 GB
+
+
+@pytest.mark.parametrize("how", ["another url", "over 1 MiB", "not an object"])
+def test_a_record_that_is_not_this_downloads_is_ignored(tmp_path: Path, how: str) -> None:
+    state = _finished(tmp_path, b"A" * 1000)
+    record = json.loads(state.done.read_text())
+    if how == "another url":
+        state.done.write_text(json.dumps({**record, "url": URL + "?v=2"}))
+    elif how == "over 1 MiB":
+        state.done.write_text(json.dumps(record) + " " * (1 << 20))
+    else:
+        state.done.write_text(json.dumps([record]))
+    assert state.complete(None) is None
