@@ -61,8 +61,9 @@ def test_the_environment_accepts_yes_or_the_shipped_digest(
     paths: Paths, shipped: Agreement, monkeypatch: pytest.MonkeyPatch, value: str
 ) -> None:
     monkeypatch.setenv("BG20K_ACCEPT_AGREEMENT", value)
-    record = require_consent(paths, shipped)
+    record = require_consent(paths, shipped, identity={"name": "CI runner"})
     assert record.method == "environment" and _events(paths) == [("accepted", "environment")]
+    assert record.name == "CI runner"
 
 
 @pytest.mark.parametrize("value", ["", "no", " No ", "0", "false", "FALSE"])
@@ -115,6 +116,7 @@ def test_a_person_is_asked_last_and_only_their_yes_counts(paths: Paths, shipped:
     asked: list[ConsentStatus] = []
 
     def no(agreement: Agreement, status: ConsentStatus) -> bool:
+        assert agreement == shipped  # the text the person is shown is the shipped one
         asked.append(status)
         return False
 
