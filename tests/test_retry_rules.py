@@ -13,9 +13,15 @@ import pytest
 import requests
 from urllib3.exceptions import NewConnectionError
 
-from bg20k_fetch.errors import SourceError
+from bg20k_fetch.errors import SourceError, UsageError
 from bg20k_fetch.http import RetryableHTTPError
-from bg20k_fetch.retry import RetriesExhausted, backoff, is_connect_failure, short_error
+from bg20k_fetch.retry import (
+    RetriesExhausted,
+    RetryPolicy,
+    backoff,
+    is_connect_failure,
+    short_error,
+)
 
 
 def _failure(url: str, timeout: float = 5) -> requests.RequestException:
@@ -121,3 +127,19 @@ def test_retries_exhausted_says_whose_fault_it_was(closed_port: int) -> None:
     throttled = RetriesExhausted("gave up", cause=RetryableHTTPError("u", 429, 1.0))
     assert throttled.throttled and not throttled.connect_failure
     assert throttled.cause.status == 429  # type: ignore[attr-defined]
+
+
+def test_the_retry_policy_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BG20K_BACKOFF", raising=False)
+    monkeypatch.delenv("BG20K_RETRIES", raising=False)
+    assert RetryPolicy.from_env() == RetryPolicy()  # 8 attempts, 0.5 s first wait
+    monkeypatch.setenv("BG20K_RETRIES", "100")
+    monkeypatch.setenv("BG20K_BACKOFF", "7")
+    assert (RetryPolicy.from_env().attempts, RetryPolicy.from_env().base_delay) == (100, 7.0)
+    for bad in ("101", "2.5"):
+        monkeypatch.setenv("BG20K_RETRIES", bad)
+        with pytest.raises(UsageError) as caught:
+            RetryPolicy.from_env()
+        assert caught.value.message == (
+            f"BG20K_RETRIES={bad!r} must be a whole number from 1 to 100."
+        )
