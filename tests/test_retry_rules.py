@@ -7,7 +7,7 @@ real, so the checks read what requests and urllib3 actually say.
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 import requests
@@ -15,12 +15,14 @@ from urllib3.exceptions import NewConnectionError
 
 from bg20k_fetch.errors import SourceError, UsageError
 from bg20k_fetch.http import RetryableHTTPError
+from bg20k_fetch.progress import NullReporter
 from bg20k_fetch.retry import (
     RetriesExhausted,
     RetryPolicy,
     backoff,
     is_connect_failure,
     short_error,
+    with_retries,
 )
 
 
@@ -143,3 +145,65 @@ def test_the_retry_policy_from_the_environment(monkeypatch: pytest.MonkeyPatch) 
         assert caught.value.message == (
             f"BG20K_RETRIES={bad!r} must be a whole number from 1 to 100."
         )
+
+
+def _never(exc: Exception) -> Callable[[], str]:
+    def call() -> str:
+        raise exc
+
+    return call
+
+
+def test_a_budget_is_of_the_waiting_still_to_come() -> None:
+    answers = iter([RetryableHTTPError("u", 503, 1.0), None])
+
+    def call() -> str:
+        if exc := next(answers):
+            raise exc
+        return "ok"
+
+    slept: list[float] = []
+    policy = RetryPolicy(attempts=10, total_budget=1.5)
+    assert with_retries(call, "x", policy, NullReporter(), sleep=slept.append) == "ok"
+    assert slept == [1.0]  # one second of a 1.5 s budget: allowed
+    with pytest.raises(RetriesExhausted) as caught:
+        with_retries(
+            _never(RetryableHTTPError("u", 503, 1.0)),
+            "x",
+            policy,
+            NullReporter(),
+            sleep=slept.append,
+        )
+    assert caught.value.message == "Giving up on x after 2 attempts: HTTP 503 from u."
+
+
+def test_bytes_already_there_when_it_starts_are_not_progress() -> None:
+    calls: list[int] = []
+
+    def call() -> str:
+        calls.append(1)
+        raise requests.ConnectionError("the connection broke")
+
+    policy = RetryPolicy(attempts=3, base_delay=0.01)
+    with pytest.raises(RetriesExhausted):
+        with_retries(call, "x", policy, NullReporter(), progress=lambda: 500, sleep=lambda s: None)
+    assert len(calls) == 3
+
+
+def test_a_request_error_that_retrying_cannot_mend_is_named_at_once() -> None:
+    with pytest.raises(SourceError) as caught:
+        with_retries(
+            _never(requests.exceptions.InvalidURL("no host in http:///x")),
+            "the archive",
+            RetryPolicy(),
+            NullReporter(),
+            sleep=lambda s: None,
+        )
+    assert not isinstance(caught.value, RetriesExhausted)
+    assert caught.value.message == "Cannot fetch the archive: no host in http:///x."
+
+
+def test_the_first_wait_is_bounded_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BG20K_BACKOFF", "3601")
+    with pytest.raises(UsageError, match="BG20K_BACKOFF='3601' must be a number from 0 to 3600"):
+        RetryPolicy.from_env()
