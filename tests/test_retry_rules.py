@@ -177,19 +177,6 @@ def test_a_budget_is_of_the_waiting_still_to_come() -> None:
     assert caught.value.message == "Giving up on x after 2 attempts: HTTP 503 from u."
 
 
-def test_bytes_already_there_when_it_starts_are_not_progress() -> None:
-    calls: list[int] = []
-
-    def call() -> str:
-        calls.append(1)
-        raise requests.ConnectionError("the connection broke")
-
-    policy = RetryPolicy(attempts=3, base_delay=0.01)
-    with pytest.raises(RetriesExhausted):
-        with_retries(call, "x", policy, NullReporter(), progress=lambda: 500, sleep=lambda s: None)
-    assert len(calls) == 3
-
-
 def test_a_request_error_that_retrying_cannot_mend_is_named_at_once() -> None:
     with pytest.raises(SourceError) as caught:
         with_retries(
