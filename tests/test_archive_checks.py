@@ -7,6 +7,7 @@ each rule of the check itself, for zip and tar alike.
 from __future__ import annotations
 
 import io
+import stat
 import tarfile
 import zipfile
 from pathlib import Path
@@ -137,3 +138,54 @@ def test_sniff_names_the_first_sixteen_bytes() -> None:
         "it starts with b'<!DOCTYPE html><', which is not a zip, gzip or tar archive"
     )
     assert sniff(b"PK\x03\x04rest") is None and sniff(b"\x1f\x8b\x08") is None
+
+
+def _zip(path: Path, entries: list[tuple[str, int]]) -> Path:
+    """Entries of (name, Unix mode); a name ending in / is a directory entry."""
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, mode in entries:
+            info = zipfile.ZipInfo(name)
+            info.external_attr = mode << 16
+            if name.endswith("/"):
+                info.external_attr |= 0x10  # the MS-DOS directory bit, as zip tools set it
+            zf.writestr(info, b"" if name.endswith("/") else b"abc")
+    return path
+
+
+@pytest.mark.parametrize("dir_mode", [0, stat.S_IFDIR | 0o755])
+def test_zip_directories_are_checked_and_skipped_and_the_files_after_them_listed(
+    tmp_path: Path, dir_mode: int
+) -> None:
+    path = _zip(
+        tmp_path / "a.zip",
+        [
+            ("BG-20k/", dir_mode),
+            ("BG-20k/train/", dir_mode),
+            ("BG-20k/train/a.jpg", stat.S_IFREG | 0o644),
+            ("BG-20k/train/b.jpg", 0),  # no Unix mode at all (a zip made on Windows)
+        ],
+    )
+    assert list_members(path) == [
+        Member("BG-20k/train/a.jpg", 3, "BG-20k/train/a.jpg"),
+        Member("BG-20k/train/b.jpg", 3, "BG-20k/train/b.jpg"),
+    ]
+    bad = _zip(tmp_path / "b.zip", [("../up/", dir_mode), ("BG-20k/train/a.jpg", 0)])
+    with pytest.raises(UnsafeArchiveError, match="points outside"):
+        list_members(bad)
+
+
+@pytest.mark.parametrize(
+    ("mode", "what"),
+    [
+        (stat.S_IFLNK | 0o777, "a symbolic link"),
+        (stat.S_IFIFO | 0o644, "a special file"),
+        (stat.S_IFDIR | 0o755, "a special file"),  # a directory's mode on a file's name
+    ],
+)
+def test_zip_links_and_special_files_are_refused_by_name(
+    tmp_path: Path, mode: int, what: str
+) -> None:
+    path = _zip(tmp_path / "a.zip", [("BG-20k/train/a.jpg", 0), ("BG-20k/train/x.jpg", mode)])
+    with pytest.raises(UnsafeArchiveError) as caught:
+        list_members(path)
+    assert caught.value.message == f"Archive member 'BG-20k/train/x.jpg' is {what}; refused."
