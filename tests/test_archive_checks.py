@@ -7,14 +7,16 @@ each rule of the check itself, for zip and tar alike.
 from __future__ import annotations
 
 import io
+import os
 import stat
+import struct
 import tarfile
 import zipfile
-from pathlib import Path
+from pathlib import Path, PurePath
 
 import pytest
 
-from bg20k_fetch.archive import Limits, Member, list_members, safe_name
+from bg20k_fetch.archive import Limits, Member, archive_kind, kind_of, list_members, safe_name
 from bg20k_fetch.errors import UnsafeArchiveError
 
 
@@ -189,3 +191,72 @@ def test_zip_links_and_special_files_are_refused_by_name(
     with pytest.raises(UnsafeArchiveError) as caught:
         list_members(path)
     assert caught.value.message == f"Archive member 'BG-20k/train/x.jpg' is {what}; refused."
+
+
+def _deflated(path: Path, members: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        ("a.zip", "zip"),
+        ("A.ZIP", "zip"),
+        ("a.tar", "tar"),
+        ("a.TAR.GZ", "tar"),
+        ("a.tgz", "tar"),
+        ("a.7z", None),
+        ("zip", None),
+    ],
+)
+def test_archive_kind_by_name(name: str, kind: str | None) -> None:
+    assert archive_kind(PurePath(name)) == kind
+
+
+def test_archive_kind_by_first_bytes_before_name(tmp_path: Path) -> None:
+    zipped = _deflated(tmp_path / "mislabelled.tar", {"BG-20k/train/a.jpg": b"abc"})
+    assert kind_of(zipped) == "zip"  # the bytes say zip, whatever the name says
+    (tmp_path / "plain.zip").write_bytes(b"not yet an archive")
+    assert kind_of(tmp_path / "plain.zip") == "zip"  # no magic: the name decides
+    (tmp_path / "data").write_bytes(b"no magic, no name")
+    assert kind_of(tmp_path / "data") == "tar"  # and tarfile then says what it is
+
+
+def test_a_zip_member_that_expands_past_the_ratio_is_refused_by_name(tmp_path: Path) -> None:
+    size = (1 << 20) + 1  # zeros: deflate packs them about a thousand to one
+    path = _deflated(tmp_path / "bomb.zip", {"BG-20k/train/a.jpg": bytes(size)})
+    with zipfile.ZipFile(path) as zf:
+        packed = zf.infolist()[0].compress_size
+    with pytest.raises(UnsafeArchiveError) as caught:
+        list_members(path)
+    assert caught.value.message == (
+        f"Archive member 'BG-20k/train/a.jpg' expands {size / packed:.0f}-fold; "
+        "refused as a decompression bomb."
+    )
+
+
+def test_what_a_zip_member_may_expand_to(tmp_path: Path) -> None:
+    # One MiB of zeros is small enough not to matter; two MiB of noise barely compresses.
+    small = _deflated(tmp_path / "a.zip", {"BG-20k/train/a.jpg": bytes(1 << 20)})
+    noise = _deflated(tmp_path / "b.zip", {"BG-20k/train/b.jpg": os.urandom(2 << 20)})
+    assert len(list_members(small)) == 1 and len(list_members(noise)) == 1
+
+
+def test_zip_members_overlapping_by_one_byte_are_refused(tmp_path: Path) -> None:
+    path = _deflated(
+        tmp_path / "a.zip", {"BG-20k/train/a.jpg": b"a" * 100, "BG-20k/train/b.jpg": b"b" * 100}
+    )
+    with zipfile.ZipFile(path) as zf:
+        first, second = zf.infolist()
+    end_of_first = first.header_offset + 30 + len(first.filename) + first.compress_size
+    assert second.header_offset == end_of_first  # written back to back
+    data = bytearray(path.read_bytes())
+    entry = data.index(b"PK\x01\x02", data.index(b"PK\x01\x02") + 1)  # the second's directory entry
+    data[entry + 42 : entry + 46] = struct.pack("<I", end_of_first - 1)
+    path.write_bytes(bytes(data))
+    with pytest.raises(UnsafeArchiveError) as caught:
+        list_members(path)
+    assert caught.value.message == "Archive member 'BG-20k/train/a.jpg' overlaps another; refused."
