@@ -16,8 +16,17 @@ from pathlib import Path, PurePath
 
 import pytest
 
-from bg20k_fetch.archive import Limits, Member, archive_kind, kind_of, list_members, safe_name
-from bg20k_fetch.errors import UnsafeArchiveError
+from bg20k_fetch import archive as archive_module
+from bg20k_fetch.archive import (
+    Limits,
+    Member,
+    archive_kind,
+    kind_of,
+    list_members,
+    magic_kind,
+    safe_name,
+)
+from bg20k_fetch.errors import DamagedData, UnsafeArchiveError
 
 
 def _tar(path: Path, build: list[tarfile.TarInfo], mode: str = "w") -> Path:
@@ -260,3 +269,51 @@ def test_zip_members_overlapping_by_one_byte_are_refused(tmp_path: Path) -> None
     with pytest.raises(UnsafeArchiveError) as caught:
         list_members(path)
     assert caught.value.message == "Archive member 'BG-20k/train/a.jpg' overlaps another; refused."
+
+
+@pytest.mark.parametrize(
+    ("head", "kind"),
+    [
+        (b"PK\x03\x04rest", "zip"),
+        (b"PK\x05\x06" + bytes(18), "zip"),  # an empty zip: only its end record
+        (b"\x1f\x8b\x08\x00", "tar"),  # gzip: a .tar.gz
+        (bytes(257) + b"ustar\x0000" + bytes(244), "tar"),  # POSIX tar
+        (bytes(257) + b"ustar  \x00" + bytes(243), "tar"),  # GNU tar
+        (bytes(258) + b"ustar" + bytes(249), None),  # one byte off
+        (b"pk\x03\x04", None),
+        (b"<!DOCTYPE html>", None),
+    ],
+)
+def test_archive_kind_by_magic(head: bytes, kind: str | None) -> None:
+    assert magic_kind(head) == kind
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "why"),
+    [
+        ("a.zip", b"garbage", "File is not a zip file"),
+        ("a.tar", b"garbage" * 100, "file could not be opened successfully"),  # its colon dropped
+    ],
+)
+def test_an_archive_that_cannot_be_read_is_damaged_data(
+    tmp_path: Path, name: str, data: bytes, why: str
+) -> None:
+    (tmp_path / name).write_bytes(data)
+    with pytest.raises(DamagedData) as caught:
+        list_members(tmp_path / name)
+    assert caught.value.message == f"{name} is not a readable archive: {why}."
+    assert caught.value.hint == "The download may be damaged; fetch it again."
+
+
+def test_an_unreadable_archive_without_a_message_is_named_by_its_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unreadable(path: Path) -> zipfile.ZipFile:
+        raise zipfile.BadZipFile()
+
+    monkeypatch.setattr(archive_module.zipfile, "ZipFile", unreadable)
+    path = tmp_path / "a.zip"
+    path.write_bytes(b"PK\x03\x04")
+    with pytest.raises(DamagedData) as caught:
+        list_members(path)
+    assert caught.value.message == "a.zip is not a readable archive: BadZipFile."
