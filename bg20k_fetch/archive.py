@@ -78,7 +78,7 @@ def safe_name(raw: str) -> str:
         raise UnsafeArchiveError(
             f"Archive member {raw!r} has an absolute or Windows path; refused."
         )
-    parts = [p for p in PurePosixPath(raw).parts if p not in ("", ".")]
+    parts = PurePosixPath(raw).parts  # empty and "." components are already dropped
     if ".." in parts:
         raise UnsafeArchiveError(f"Archive member {raw!r} points outside the archive; refused.")
     if not parts:
