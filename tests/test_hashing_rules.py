@@ -8,6 +8,7 @@ import hashlib
 import io
 import os
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -126,3 +127,23 @@ def test_hashing_behind_hands_over_its_result_or_its_error(tmp_path: Path) -> No
     assert HashingBehind(path).result() == hash_file(path)
     with pytest.raises(IntegrityError, match="No such file"):
         HashingBehind(tmp_path / "gone.jpg").result()
+
+
+def test_a_file_that_fails_while_being_read_is_named_by_its_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import contextlib
+
+    import bg20k_fetch.hashing as hashing
+
+    path = tmp_path / "a.jpg"
+    path.write_bytes(jpeg(1))
+
+    @contextlib.contextmanager
+    def failing_disk(p: Path) -> Iterator[io.RawIOBase]:
+        yield Failing(OSError(errno.EIO, os.strerror(errno.EIO)))  # a bad sector, mid-file
+
+    monkeypatch.setattr(hashing, "open_regular", failing_disk)
+    with pytest.raises(DamagedData) as caught:
+        hash_file(path)
+    assert caught.value.message == f"Cannot read {path}: Input/output error."
