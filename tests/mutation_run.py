@@ -54,6 +54,7 @@ _DATASET = [
     "tests/test_verify_lock.py",
     "tests/test_consumption.py",
     "tests/test_reports.py",
+    "tests/test_layout_rules.py",
     "tests/test_safety_dataset.py",
 ]
 _DRIVE = [
