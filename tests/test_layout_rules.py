@@ -38,12 +38,13 @@ def test_the_counts_decide_without_split_lists(release: Release) -> None:
 def test_damaged_and_unexpected_files_are_named_and_an_optional_split_is_neither(
     release: Release,
 ) -> None:
-    files = _tree(6, 3, train__z_broken=BAD, notes__readme=GOOD, train_denoise__t0=GOOD)
+    files = _tree(6, 3, train__z_bad=BAD, notes__readme=GOOD, train_denoise__t0=GOOD)
+    files["train/a_bad"] = BAD
     report = check_layout(files, release, not_jpeg=["train/p.png", "testval/a.png"])
-    assert report.damaged == ["train/z_broken"]
+    assert report.damaged == ["train/a_bad", "train/z_bad"]  # sorted, as problems.txt lists them
     assert report.unexpected == ["notes/readme"]  # train_denoise is a known optional split
     assert report.not_jpeg == ["testval/a.png", "train/p.png"]
-    assert report.surplus == {"train": 1} and not report.complete
+    assert report.surplus == {"train": 2} and not report.complete
     only_optional = check_layout(_tree(6, 3, train_denoise__t0=GOOD), release)
     assert only_optional.complete
 
