@@ -78,5 +78,15 @@ def test_split_lists_are_read_only_when_present(release: Release, tmp_path: Path
 
 
 def test_the_digest_covers_the_required_splits_only(release: Release) -> None:
-    files = _tree(1, 1, train_denoise__t0=GOOD, notes__x=GOOD)
-    assert sorted(main_hashes(files, release)) == ["testval/v0.jpg", "train/t0.jpg"]
+    files = _tree(1, 1, train_denoise__t0=GOOD, notes__x=GOOD, train__sub__x=GOOD)
+    assert sorted(main_hashes(files, release)) == [
+        "testval/v0.jpg",
+        "train/sub/x",  # a split is the first folder, however deep the file
+        "train/t0.jpg",
+    ]
+    assert check_layout(files, release).counts == {
+        "train": 2,
+        "testval": 1,
+        "train_denoise": 1,
+        "notes": 1,
+    }
