@@ -33,6 +33,7 @@ def test_the_counts_decide_without_split_lists(release: Release) -> None:
     short = check_layout(_tree(5, 4), release)
     assert not short.complete
     assert (short.missing, short.surplus) == ({"train": 1}, {"testval": 1})
+    assert check_layout(_tree(6, 0), release).missing == {"testval": 3}  # none at all
 
 
 def test_damaged_and_unexpected_files_are_named_and_an_optional_split_is_neither(
@@ -51,12 +52,12 @@ def test_damaged_and_unexpected_files_are_named_and_an_optional_split_is_neither
 
 def test_split_lists_decide_when_they_came_with_the_data(release: Release) -> None:
     lists = {"train": ["t0.jpg", "t1.jpg", "t9.jpg"], "testval": ["v0.jpg", "v0.jpg"]}
-    report = check_layout(_tree(2, 2), release, lists=lists)
+    report = check_layout(_tree(2, 2, testval__sub__v9=GOOD), release, lists=lists)
     assert report.checked_against == "split lists"
     assert report.expected == {"train": 3, "testval": 1}  # a name listed twice counts once
     assert report.listed_missing == ["train/t9.jpg"]
-    assert report.unlisted == ["testval/v1.jpg"]
-    assert (report.missing, report.surplus) == ({"train": 1}, {"testval": 1})
+    assert report.unlisted == ["testval/sub/v9", "testval/v1.jpg"]
+    assert (report.missing, report.surplus) == ({"train": 1}, {"testval": 2})
     exact = check_layout(_tree(2, 3), release, lists={"train": ["t0.jpg", "t1.jpg"]})
     assert exact.missing == {} and exact.surplus == {}
     assert exact.expected == {"train": 2, "testval": 3}  # testval still by its count
@@ -72,6 +73,15 @@ def test_split_lists_are_read_only_when_present(release: Release, tmp_path: Path
     got = read_split_lists(tmp_path, {"train.txt"}, release)
     assert got == {"train": ["t0.jpg", "t\ufffd1.jpg"]}  # undecodable bytes replaced, not fatal
     assert read_split_lists(tmp_path, set(), release) == {}
+    (tmp_path / "big").mkdir()
+    with (tmp_path / "big" / "train.txt").open("wb") as sparse:
+        sparse.truncate((64 << 20) + 1)  # more than any split list of 20,000 names
+    with pytest.raises(DamagedData) as caught:
+        read_split_lists(tmp_path / "big", {"train.txt"}, release)
+    assert caught.value.message == (
+        "The split list train.txt cannot be read: "
+        f"it is {(64 << 20) + 1} bytes, more than the {64 << 20} allowed."
+    )
     (tmp_path / "testval.txt").mkdir()
     with pytest.raises(DamagedData, match=r"^The split list testval\.txt cannot be read: "):
         read_split_lists(tmp_path, {"testval.txt"}, release)
