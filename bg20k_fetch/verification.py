@@ -90,7 +90,6 @@ def _expected(root: Path, provenance: Provenance, manifest: dict[str, str]) -> d
     """Every file a verified tree holds besides its receipts, with its SHA-256: the images (the
     main manifest, whose digest is the dataset's), each optional split's images (their own
     manifests and digests) and the release's root files."""
-    manifest = read_manifest(root)
     if dataset_digest(manifest) != provenance.digest:
         raise IntegrityError(
             f"{root / MANIFEST_NAME} does not match the digest in {PROVENANCE_NAME}."

@@ -247,7 +247,8 @@ def test_verify_compares_the_manifest_with_the_recorded_digest(
     lines[0] = ("0" * 64 if digest != "0" * 64 else "1" * 64) + "  " + rest
     manifest.write_text("".join(lines))  # same paths, same sizes: only the digest can tell
     result = cli("verify", "--dest", str(tmp_path))
-    assert result.code == 5 and "does not match the digest" in result.err
+    assert result.code == 5
+    assert f"{manifest} does not match the digest in PROVENANCE.yaml." in result.err
 
 
 # -- the Drive confirmation form -----------------------------------------------------------------

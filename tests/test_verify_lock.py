@@ -187,3 +187,34 @@ def test_a_manifest_line_is_a_digest_two_spaces_and_a_path() -> None:
         with pytest.raises(IntegrityError) as caught:
             parse_manifest(f"{b}  train/ok.jpg\n{bad}\n", "MANIFEST.train_denoise.sha256")
         assert str(caught.value) == "MANIFEST.train_denoise.sha256 line 2 is malformed."
+
+
+def test_verify_tree_is_quick_unless_asked_and_checks_every_split_its_receipts_name(
+    fetched: Path, small_release: Path
+) -> None:
+    from dataclasses import replace
+
+    from bg20k_fetch.errors import IntegrityError
+    from bg20k_fetch.release import load_release
+    from bg20k_fetch.verification import verify_tree
+
+    root, release = fetched / "BG-20k", load_release()
+    victim = sorted((root / "train").iterdir())[1]
+    data = bytearray(victim.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    victim.write_bytes(bytes(data))
+    assert verify_tree(root, release).ok  # names and sizes only, unless asked
+    deep = verify_tree(root, release, deep=True)
+    assert deep.changed == [f"train/{victim.name}"]
+    with pytest.raises(IntegrityError) as caught:
+        deep.require_ok()
+    assert caught.value.message.startswith(f"{root} differs from its manifest: 1 changed")
+    # A description that no longer names the splits (an older or newer bg20k): the receipts
+    # still say which folders hold the dataset, and every file in them is checked.
+    bare = replace(release, layout=replace(release.layout, splits=(), optional_splits=()))
+    assert verify_tree(root, bare, deep=True).changed == [f"train/{victim.name}"]
+    assert not verify_tree(root, bare).missing
+    # An optional split that was never fetched: its folder is still looked into.
+    (root / "train_denoise").mkdir()
+    (root / "train_denoise" / "stray.jpg").write_bytes(jpeg(90))
+    assert verify_tree(root, release).added == ["train_denoise/stray.jpg"]
