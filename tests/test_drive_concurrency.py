@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bg20k_fetch.errors import UsageError
 from bg20k_fetch.gdrive.throttle import Concurrency, Throttle
 from tests.data import jpeg
 from tests.gdrive_emulator import DriveEmulator, Options
@@ -273,3 +274,33 @@ def test_halving_an_odd_limit_rounds_down_to_a_whole_number_of_slots() -> None:
     assert c.limit == 11
     c.throttled()
     assert c.limit == 5 and isinstance(c.limit, int)
+
+
+def test_growth_waits_for_a_whole_window_of_successes() -> None:
+    c = Concurrency(None)
+    for _ in range(7):
+        c.succeeded()
+    assert c.limit == 8  # seven of eight: not yet
+    c.succeeded()
+    assert c.limit == 9
+
+
+def test_the_throttle_defaults_and_its_budget_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = Clock()
+    t = Throttle(clock=clock, sleep=clock.sleep)
+    assert 0.5 <= t.hit() <= 1.0  # the first pause: a second, less its jitter
+    assert t.hit(retry_after=100.0) == 60.0  # never more than a minute at a time
+    monkeypatch.delenv("BG20K_THROTTLE_BUDGET", raising=False)
+    assert Throttle.from_env().budget == 900.0
+    for value, budget in (("0", 0.0), ("60", 60.0), (str(7 * 86400), 7 * 86400.0)):
+        monkeypatch.setenv("BG20K_THROTTLE_BUDGET", value)
+        assert Throttle.from_env().budget == budget
+    for bad in ("-1", str(7 * 86400 + 1)):
+        monkeypatch.setenv("BG20K_THROTTLE_BUDGET", bad)
+        with pytest.raises(UsageError) as caught:
+            Throttle.from_env()
+        assert caught.value.message == (
+            f"BG20K_THROTTLE_BUDGET={bad!r} must be a number from 0 to 604800."
+        )
