@@ -466,3 +466,13 @@ def test_the_accepted_text_is_kept_owner_only_and_a_failure_to_keep_it_accepts_n
     record_acceptance(paths, shipped, "flag")
     assert copy.read_text() == shipped.text
     assert paths.accepted_texts_dir.stat().st_mode & 0o777 == 0o700
+
+
+def test_a_renewed_acceptance_keeps_the_places_the_data_went(
+    paths: Paths, shipped: Agreement, tmp_path: Path
+) -> None:
+    record_acceptance(paths, shipped, "flag")
+    with consent_store.consent_held(paths, shipped) as (_, note):
+        note(tmp_path / "data" / "BG-20k")
+    renewed = record_acceptance(paths, shipped, "flag", name="Ada")
+    assert renewed.datasets == [str((tmp_path / "data" / "BG-20k").absolute())]
