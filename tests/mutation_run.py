@@ -4,8 +4,8 @@
 
 For each module (default: all in MODULE_TESTS) this clones the repository's HEAD into
 ``DIR/<module>``, scopes ``[tool.mutmut]`` to that module and its test files, and runs
-``mutmut run``. ``--survivors`` judges again, in a fresh clone ``DIR/<module>.again``, only the
-mutants no run has killed yet (and not listed as equivalent): for after new tests were
+``mutmut run``. ``--survivors`` judges again, in a fresh clone ``DIR/<module>.againN``, only
+the mutants no run has killed yet (and not listed as equivalent): for after new tests were
 committed. Scores over all runs: ``python tests/mutation_scores.py DIR/*``.
 
 Why scoped: a surviving mutant reruns every test that reaches its function, and nearly every
@@ -132,12 +132,13 @@ def main() -> int:
         names: list[str] = []
         work = first
         if args.survivors:
-            # A fresh clone at HEAD (changing a clone's test selection makes mutmut drop
-            # every verdict), judging again only what no run has killed yet.
-            work = first.with_name(first.name + ".again")
-            names = _still_surviving([first, work])
+            # A fresh clone at HEAD for each round (changing a clone's test selection makes
+            # mutmut drop every verdict), judging again only what no round has killed yet.
+            rounds = [first, *sorted(first.parent.glob(first.name + ".again*"))]
+            names = _still_surviving(rounds)
             if not names:
                 continue
+            work = first.with_name(f"{first.name}.again{len(rounds)}")
         _clone(work)
         _scope(work / "pyproject.toml", module, MODULE_TESTS[module])
         print(f"== {module}: {len(names) or 'all'} mutants", flush=True)
