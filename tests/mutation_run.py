@@ -108,7 +108,8 @@ def _clone(work: Path) -> None:
 
 
 def _still_surviving(runs: list[Path]) -> list[str]:
-    """Mutants no run has killed, less those judged equivalent."""
+    """Mutants no run has killed (or none has judged since their function changed), less
+    those judged equivalent."""
     sys.path.insert(0, str(REPO))
     from tests.mutation_scores import load_equivalents, load_results
 
@@ -117,7 +118,8 @@ def _still_surviving(runs: list[Path]) -> list[str]:
         name
         for verdicts in load_results([r for r in runs if r.exists()]).values()
         for name, verdict in verdicts.items()
-        if verdict in ("survived", "no tests", "suspicious") and name not in equivalent
+        if verdict in ("survived", "no tests", "suspicious", "not checked")
+        and name not in equivalent
     ]
 
 

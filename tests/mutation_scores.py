@@ -40,28 +40,34 @@ _STATUS = {
 _RANK = ["not checked", "no tests", "survived", "suspicious", "timeout", "killed"]
 
 
+def _function(name: str) -> str:
+    return name.rsplit("__mutmut_", 1)[0].rsplit(".", 1)[-1]
+
+
 def load_results(run_dirs: list[Path]) -> dict[str, dict[str, str]]:
     """Module path → {mutant name: verdict}, over one or more mutmut working directories.
 
     When two runs judged the same mutant of the same function body, the stronger verdict
-    stands (a mutant one run killed is killed); if the body changed between them, the later
-    directory's verdict stands."""
+    stands (a mutant one run killed is killed). When a later directory has the function with
+    another body, the earlier verdicts on it are dropped: they were about code that is gone."""
     results: dict[str, dict[str, str]] = {}
-    hashes: dict[str, str] = {}
+    bodies: dict[str, dict[str, str]] = {}
     for run_dir in run_dirs:
         root = run_dir / "mutants"
         for meta in sorted(root.rglob("*.py.meta")):
             module = meta.relative_to(root).as_posix().removesuffix(".meta")
             data = json.loads(meta.read_text())
-            by_function = data.get("hash_by_function_name", {})
-            verdicts = results.setdefault(module, {})
+            now = data.get("hash_by_function_name", {})
+            verdicts, known = results.setdefault(module, {}), bodies.setdefault(module, {})
+            changed = {f for f, body in now.items() if known.get(f, body) != body}
+            for name in [n for n in verdicts if _function(n) in changed]:
+                del verdicts[name]
+            known.update(now)
             for name, code in data["exit_code_by_key"].items():
                 verdict = _STATUS.get(code, "suspicious")
-                body = str(by_function.get(name.rsplit("__mutmut_", 1)[0].rsplit(".", 1)[-1]))
-                key = f"{module}:{name}"
-                if name in verdicts and hashes.get(key) == body:
+                if name in verdicts:
                     verdict = max(verdict, verdicts[name], key=_RANK.index)
-                verdicts[name], hashes[key] = verdict, body
+                verdicts[name] = verdict
     return {m: v for m, v in sorted(results.items()) if v}
 
 

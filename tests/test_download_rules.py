@@ -289,7 +289,8 @@ class _Overlong(LoopbackServer):
     def handle(self, h: BaseHTTPRequestHandler) -> None:
         if "Range" not in h.headers:
             return reply(h, 200, DATA, "application/octet-stream", {"ETag": '"v1"'})
-        body = DATA[1000:] + b"surplus"
+        # /short: a 206 that ends, at its own length, before the range it announced.
+        body = DATA[1000:-500] if h.path == "/short" else DATA[1000:] + b"surplus"
         extra = {"ETag": '"v1"', "Content-Range": f"bytes 1000-{len(DATA) - 1}/{len(DATA)}"}
         return reply(h, 206, body, "application/octet-stream", extra)
 
@@ -550,3 +551,17 @@ def test_an_opener_is_given_the_request_headers(server: FileServer, tmp_path: Pa
 
     Download(session, "drive:file", tmp_path / "dl" / "x", opener=opener, policy=FAST).run()
     assert given == [{"Accept-Encoding": "identity"}]
+
+
+def test_a_206_shorter_than_its_range_is_retried_then_reported(tmp_path: Path) -> None:
+    dest = tmp_path / "dl" / "data.bin"
+    dest.parent.mkdir()
+    (tmp_path / "dl" / "data.bin.part").write_bytes(DATA[:1000])
+    with _Overlong() as srv:
+        short = _download(srv, dest, path="/short", policy=RetryPolicy(attempts=1))
+        short.file.save('"v1"', len(DATA))
+        with pytest.raises(RetriesExhausted) as caught:
+            short.run()
+    assert caught.value.message.endswith(
+        f": connection closed after {len(DATA) - 500} of {len(DATA)} bytes."
+    )
