@@ -317,3 +317,17 @@ def test_an_unreadable_archive_without_a_message_is_named_by_its_error(
     with pytest.raises(DamagedData) as caught:
         list_members(path)
     assert caught.value.message == "a.zip is not a readable archive: BadZipFile."
+
+
+def test_a_zip_member_that_claims_to_pack_into_nothing_is_a_bomb(tmp_path: Path) -> None:
+    size = (1 << 20) + 1
+    path = _deflated(tmp_path / "a.zip", {"BG-20k/train/a.jpg": bytes(size)})
+    data = bytearray(path.read_bytes())
+    entry = data.index(b"PK\x01\x02")
+    data[entry + 20 : entry + 24] = struct.pack("<I", 0)  # its directory says 0 bytes packed
+    path.write_bytes(bytes(data))
+    with pytest.raises(UnsafeArchiveError) as caught:
+        list_members(path)
+    assert caught.value.message == (
+        f"Archive member 'BG-20k/train/a.jpg' expands {size}-fold; refused as a decompression bomb."
+    )

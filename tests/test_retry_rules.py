@@ -155,7 +155,7 @@ def _never(exc: Exception) -> Callable[[], str]:
 
 
 def test_a_budget_is_of_the_waiting_still_to_come() -> None:
-    answers = iter([RetryableHTTPError("u", 503, 1.0), None])
+    answers = iter([RetryableHTTPError("u", 503, 1.0), RetryableHTTPError("u", 503, 1.0), None])
 
     def call() -> str:
         if exc := next(answers):
@@ -163,9 +163,9 @@ def test_a_budget_is_of_the_waiting_still_to_come() -> None:
         return "ok"
 
     slept: list[float] = []
-    policy = RetryPolicy(attempts=10, total_budget=1.5)
+    policy = RetryPolicy(attempts=10, total_budget=2.0)
     assert with_retries(call, "x", policy, NullReporter(), sleep=slept.append) == "ok"
-    assert slept == [1.0]  # one second of a 1.5 s budget: allowed
+    assert slept == [1.0, 1.0]  # two seconds of a two-second budget: allowed, exactly
     with pytest.raises(RetriesExhausted) as caught:
         with_retries(
             _never(RetryableHTTPError("u", 503, 1.0)),
@@ -174,7 +174,16 @@ def test_a_budget_is_of_the_waiting_still_to_come() -> None:
             NullReporter(),
             sleep=slept.append,
         )
-    assert caught.value.message == "Giving up on x after 2 attempts: HTTP 503 from u."
+    assert caught.value.message == "Giving up on x after 3 attempts: HTTP 503 from u."
+    with pytest.raises(RetriesExhausted) as caught:
+        with_retries(
+            _never(RetryableHTTPError("u", 503, None)),
+            "x",
+            RetryPolicy(attempts=1),
+            NullReporter(),
+            sleep=slept.append,
+        )
+    assert caught.value.message == "Giving up on x after 1 attempt: HTTP 503 from u."
 
 
 def test_a_request_error_that_retrying_cannot_mend_is_named_at_once() -> None:
