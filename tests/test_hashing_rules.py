@@ -66,6 +66,7 @@ def test_one_pass_hashes_copies_and_checks_markers_whatever_the_block_size(step:
         ),  # 62 padding bytes
         (b"\xff\xd8\xff\xe0 body \xff\xd9" + b"\x00" * 63, False),  # the end marker out of sight
         (b"\xff\xd8\xff\xe0 body \xff\xd9 trailing", False),
+        (b"\xff\xd8\xff\xe0 body \xff\xd9XX", False),  # only blank padding is allowed
         (b"\xff\xd8\xff\xe0 truncated", False),
         (b"\xff\xd8\xfe body \xff\xd9", False),
         (b"\x00\xff\xd8\xff body \xff\xd9", False),
@@ -77,6 +78,7 @@ def test_one_pass_hashes_copies_and_checks_markers_whatever_the_block_size(step:
         "padded",
         "padded-too-far",
         "trailing",
+        "trailing-x",
         "no-end",
         "bad-start",
         "shifted",
