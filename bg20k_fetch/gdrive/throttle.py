@@ -15,11 +15,13 @@ from ..settings import env_number
 
 
 class Throttle:
+    BUDGET = 900.0  # seconds of pausing, BG20K_THROTTLE_BUDGET's default (README)
+
     def __init__(
         self,
         base: float = 1.0,
         cap: float = 60.0,
-        budget: float = 900.0,
+        budget: float = BUDGET,
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
@@ -35,7 +37,7 @@ class Throttle:
     @classmethod
     def from_env(cls) -> Throttle:
         """BG20K_THROTTLE_BUDGET: seconds of pausing allowed before a folder fetch stops."""
-        return cls(budget=env_number("BG20K_THROTTLE_BUDGET", 900.0, low=0, high=7 * 86400))
+        return cls(budget=env_number("BG20K_THROTTLE_BUDGET", cls.BUDGET, low=0, high=7 * 86400))
 
     def wait(self) -> None:
         with self._lock:
