@@ -80,7 +80,7 @@ MODULE_TESTS: dict[str, list[str]] = {
     ],
     "bg20k_fetch/manifest.py": _DATASET,
     "bg20k_fetch/layout.py": _DATASET,
-    "bg20k_fetch/verification.py": [*_DATASET, "tests/test_api.py"],
+    "bg20k_fetch/verification.py": [*_DATASET, "tests/test_api.py", "tests/test_guards.py"],
     "bg20k_fetch/gdrive/pages.py": _DRIVE,
     "bg20k_fetch/gdrive/throttle.py": _DRIVE,
 }
