@@ -129,7 +129,11 @@ def main() -> int:
     parser.add_argument("--survivors", action="store_true")
     parser.add_argument("modules", nargs="*", default=list(MODULE_TESTS))
     args = parser.parse_args()
-    for module in args.modules:
+    by_stem = {Path(m).stem: m for m in MODULE_TESTS}
+    unknown = [m for m in args.modules if m not in MODULE_TESTS and m not in by_stem]
+    if unknown:
+        parser.error(f"not a scoped module: {', '.join(unknown)} (one of: {', '.join(by_stem)})")
+    for module in (by_stem.get(m, m) for m in args.modules):
         first = args.workdir / Path(module).stem
         names: list[str] = []
         work = first
