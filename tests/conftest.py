@@ -2,10 +2,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.fileserver import FileServer
+
+if TYPE_CHECKING:
+    from bg20k_fetch.agreement import Agreement
+    from bg20k_fetch.locations import Paths
 
 
 @pytest.fixture(autouse=True)
@@ -47,3 +52,19 @@ def small_release(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def server() -> Iterator[FileServer]:
     with FileServer() as srv:
         yield srv
+
+
+@pytest.fixture
+def paths(isolated_env: dict[str, Path]) -> Paths:
+    """Where consent and data go, resolved from the isolated environment."""
+    from bg20k_fetch.locations import Paths
+
+    return Paths.from_env()
+
+
+@pytest.fixture
+def shipped() -> Agreement:
+    """The agreement text bg20k ships."""
+    from bg20k_fetch.agreement import load_agreement
+
+    return load_agreement()

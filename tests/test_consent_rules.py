@@ -22,7 +22,7 @@ import pytest
 from filelock import FileLock
 
 from bg20k_fetch import consent_store
-from bg20k_fetch.agreement import Agreement, load_agreement
+from bg20k_fetch.agreement import Agreement
 from bg20k_fetch.consent import (
     ConsentRecord,
     ConsentStatus,
@@ -34,16 +34,6 @@ from bg20k_fetch.consent import (
 from bg20k_fetch.consent_store import read_history, record_acceptance, revoke
 from bg20k_fetch.errors import StorageError, UsageError
 from bg20k_fetch.locations import Paths
-
-
-@pytest.fixture
-def paths(isolated_env: dict[str, Path]) -> Paths:
-    return Paths.from_env()
-
-
-@pytest.fixture
-def shipped() -> Agreement:
-    return load_agreement()
 
 
 def _changed(agreement: Agreement) -> Agreement:

@@ -75,6 +75,14 @@ def _download(
     return Download(requests.Session(), server.base_url + path, dest, **kwargs)  # type: ignore[arg-type]
 
 
+def _fetched_once(server: FileServer, tmp_path: Path) -> Path:
+    """DATA served at /data.bin and downloaded once: a finished file with its record."""
+    server.routes["/data.bin"] = Behaviour(DATA)
+    dest = tmp_path / "dl" / "data.bin"
+    _download(server, dest).run()
+    return dest
+
+
 def test_a_download_lands_under_its_name_with_its_digest(
     server: FileServer, tmp_path: Path
 ) -> None:
@@ -184,9 +192,7 @@ def test_a_part_with_no_sidecar_is_started_over(server: FileServer, tmp_path: Pa
 
 
 def test_a_finished_file_is_reused_after_a_304(server: FileServer, tmp_path: Path) -> None:
-    server.routes["/data.bin"] = Behaviour(DATA)
-    dest = tmp_path / "dl" / "data.bin"
-    _download(server, dest).run()
+    dest = _fetched_once(server, tmp_path)
     seen = Recorder()
     again = _download(server, dest, expected_sha256=SHA, reporter=seen).run()
     assert again.reused and again.sha256 == SHA and again.size == len(DATA)
@@ -199,9 +205,7 @@ def test_a_finished_file_is_reused_after_a_304(server: FileServer, tmp_path: Pat
 def test_a_finished_file_changed_on_disk_is_fetched_again(
     server: FileServer, tmp_path: Path
 ) -> None:
-    server.routes["/data.bin"] = Behaviour(DATA)
-    dest = tmp_path / "dl" / "data.bin"
-    _download(server, dest).run()
+    dest = _fetched_once(server, tmp_path)
     dest.write_bytes(DATA[:-1] + b"!")  # same size, new mtime
     again = _download(server, dest).run()
     assert not again.reused and dest.read_bytes() == DATA
@@ -500,9 +504,7 @@ def test_where_the_kernel_has_no_boot_id_every_write_is_synced(
 def test_a_finished_file_is_never_reused_against_a_different_pin(
     server: FileServer, tmp_path: Path
 ) -> None:
-    server.routes["/data.bin"] = Behaviour(DATA)
-    dest = tmp_path / "dl" / "data.bin"
-    _download(server, dest).run()
+    dest = _fetched_once(server, tmp_path)
     with pytest.raises(IntegrityError, match="was expected"):
         _download(server, dest, expected_sha256="1" * 64).run()
     assert "If-None-Match" not in server.requests_for("/data.bin")[1].headers
@@ -512,9 +514,7 @@ def test_a_finished_file_is_never_reused_against_a_different_pin(
 def test_a_finished_file_the_server_has_since_changed_is_fetched_again(
     server: FileServer, tmp_path: Path
 ) -> None:
-    server.routes["/data.bin"] = Behaviour(DATA)
-    dest = tmp_path / "dl" / "data.bin"
-    _download(server, dest).run()
+    dest = _fetched_once(server, tmp_path)
     server.routes["/data.bin"] = Behaviour(DATA[::-1])  # a new ETag: no 304
     again = _download(server, dest).run()
     assert not again.reused and dest.read_bytes() == DATA[::-1]
@@ -523,9 +523,7 @@ def test_a_finished_file_the_server_has_since_changed_is_fetched_again(
 def test_a_stray_part_does_not_stop_a_finished_file_being_reused(
     server: FileServer, tmp_path: Path
 ) -> None:
-    server.routes["/data.bin"] = Behaviour(DATA)
-    dest = tmp_path / "dl" / "data.bin"
-    _download(server, dest).run()
+    dest = _fetched_once(server, tmp_path)
     (tmp_path / "dl" / "data.bin.part").write_bytes(b"x" * 10)  # no sidecar: nobody's resume
     assert _download(server, dest).run().reused
     assert not (tmp_path / "dl" / "data.bin.part").exists()

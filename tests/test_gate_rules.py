@@ -3,11 +3,9 @@ and what is said when nothing does."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from bg20k_fetch.agreement import Agreement, load_agreement
+from bg20k_fetch.agreement import Agreement
 from bg20k_fetch.consent import ConsentStatus, State
 from bg20k_fetch.consent_store import read_history
 from bg20k_fetch.errors import ConsentError, UsageError
@@ -16,16 +14,6 @@ from bg20k_fetch.locations import Paths
 from tests.helpers import AGREEMENT_SHA256 as SHA
 
 OTHER = "f" * 64
-
-
-@pytest.fixture
-def paths(isolated_env: dict[str, Path]) -> Paths:
-    return Paths.from_env()
-
-
-@pytest.fixture
-def shipped() -> Agreement:
-    return load_agreement()
 
 
 def _events(paths: Paths) -> list[tuple[object, object]]:
