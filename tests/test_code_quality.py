@@ -53,3 +53,12 @@ def test_modules_and_functions_stay_small() -> None:
             if length > FUNCTION_LINES and "# size:" not in head:
                 too_big.append(f"{rel}:{node.lineno} {node.name}(): {length} lines")
     assert too_big == []
+
+
+def test_every_planted_bug_still_has_its_line_to_plant_in() -> None:
+    """tests/planted_bugs.py plants each bug by replacing a line as the code reads; when the
+    code is reworded, the plant must follow, or the proof silently stops being made."""
+    from tests.planted_bugs import BUGS
+
+    stale = [bug.name for bug in BUGS if (REPO / bug.path).read_text().count(bug.old) != 1]
+    assert stale == []
