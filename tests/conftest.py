@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -11,6 +12,14 @@ from tests.fileserver import FileServer
 if TYPE_CHECKING:
     from bg20k_fetch.agreement import Agreement
     from bg20k_fetch.locations import Paths
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A test run started in the background (nohup, `setsid … &`) ignores SIGINT, and every
+    child inherits an ignored signal: the Ctrl-C journeys would then test a command that cannot
+    be interrupted and time out. Children of this run start with SIGINT at its default."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True)
