@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal
@@ -27,6 +28,9 @@ from .locations import Paths
 from .yamlio import YamlError, load_yaml
 
 RECORD_LIMIT = 1 << 20  # a record is a few hundred bytes; anything huge is not one
+# Nodes sharing a home directory may disagree about the time by a little; a record from
+# further ahead than this was not written by bg20k on any clock worth trusting.
+CLOCK_SLACK = timedelta(minutes=10)
 Method = Literal["prompt", "flag", "environment"]
 
 
@@ -71,9 +75,13 @@ class ConsentRecord(BaseModel):
     def from_mapping(cls, raw: dict[str, object]) -> ConsentRecord:
         """Validate what YAML gave: times arrive as text (or as YAML timestamps), nothing else
         is converted."""
-        if isinstance(raw.get("schema_version"), bool):
+        version = raw.get("schema_version", 1)
+        if isinstance(version, bool):
             # true equals 1 to pydantic's Literal[1]; a version is a number, never a flag.
             raise TypeError("schema_version: must be the number 1, not a boolean")
+        if type(version) is not int:
+            # 1.0 equals 1 too; only bg20k writes this file, and it writes the integer.
+            raise TypeError("schema_version: must be the whole number 1")
         # Validated as JSON so that times may be ISO text while every other type stays strict.
         return cls.model_validate_json(json.dumps(raw, default=_json_default))
 
@@ -107,6 +115,29 @@ class ConsentStatus:
         return self.state is State.IN_FORCE
 
 
+def parse_record(raw_text: str) -> ConsentRecord:
+    """A record from its YAML text; ValueError (saying what is wrong) for anything else."""
+    try:
+        raw = load_yaml(raw_text, max_nodes=10_000)
+    except YamlError as exc:
+        raise ValueError(f"is not a record: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ValueError("is empty or not a mapping")
+    try:
+        return ConsentRecord.from_mapping(raw)
+    except (ValidationError, TypeError) as exc:
+        problem = validation_problem(exc) if isinstance(exc, ValidationError) else str(exc)
+        raise ValueError(f"is invalid: {problem}") from exc
+
+
+def load_record(paths: Paths) -> ConsentRecord | None:
+    """The record on disk as written, or None when there is none that parses."""
+    try:
+        return parse_record(read_limited(paths.consent_file, RECORD_LIMIT).decode("utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+
+
 def read_status(paths: Paths, agreement: Agreement) -> ConsentStatus:
     """Never raises for a bad file: anything but a valid record for this text is not consent."""
     path = paths.consent_file
@@ -117,23 +148,49 @@ def read_status(paths: Paths, agreement: Agreement) -> ConsentStatus:
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         return ConsentStatus(State.DAMAGED, reason=f"cannot be read ({exc})")
     try:
-        raw = load_yaml(raw_text, max_nodes=10_000)
-    except YamlError as exc:
-        return ConsentStatus(State.DAMAGED, reason=f"is not a record: {exc}")
-    if not isinstance(raw, dict):
-        return ConsentStatus(State.DAMAGED, reason="is empty or not a mapping")
-    try:
-        record = ConsentRecord.from_mapping(raw)
-    except (ValidationError, TypeError) as exc:
-        problem = validation_problem(exc) if isinstance(exc, ValidationError) else str(exc)
-        return ConsentStatus(State.DAMAGED, reason=f"is invalid: {problem}")
+        record = parse_record(raw_text)
+    except ValueError as exc:
+        return ConsentStatus(State.DAMAGED, reason=str(exc))
     if record.status == "revoked":
         return ConsentStatus(State.REVOKED, record)
     if record.dataset != agreement.dataset:
         return ConsentStatus(State.OTHER_DATASET, record)
     if record.agreement_sha256 != agreement.sha256:
         return ConsentStatus(State.OTHER_AGREEMENT, record)
+    problem = _contradiction(record, agreement, paths)
+    if problem is not None:
+        return ConsentStatus(State.DAMAGED, record, problem)
     return ConsentStatus(State.IN_FORCE, record)
+
+
+def _contradiction(record: ConsentRecord, agreement: Agreement, paths: Paths) -> str | None:
+    """What makes a well-typed record for this text still not a record of accepting it: a
+    version or title the text does not have, a time that has not come yet, or no intact copy
+    of the text it says was accepted (the copy is what an auditor reads)."""
+    if (record.agreement_version, record.agreement_title) != (agreement.version, agreement.title):
+        return (
+            f"names {record.agreement_title!r} {record.agreement_version}, but the text with its "
+            f"digest is {agreement.title!r} {agreement.version}"
+        )
+    if record.accepted_at > datetime.now(UTC) + CLOCK_SLACK:
+        return f"says it was accepted in the future ({record.accepted_at.isoformat()})"
+    copy = text_copy(paths, agreement.sha256)
+    if record.accepted_text is None or Path(record.accepted_text).name != copy.name:
+        return f"does not name the copy of the accepted text ({copy.name})"
+    try:
+        kept = read_limited(copy, RECORD_LIMIT)
+    except FileNotFoundError:
+        return f"names a copy of the accepted text that is missing ({copy})"
+    except (OSError, ValueError) as exc:
+        return f"names a copy of the accepted text that cannot be read ({copy}: {exc})"
+    if hashlib.sha256(kept).hexdigest() != agreement.sha256:
+        return f"names a copy of the accepted text that has been altered ({copy})"
+    return None
+
+
+def text_copy(paths: Paths, sha256: str) -> Path:
+    """Where the copy of an accepted text is kept: named by its digest."""
+    return paths.accepted_texts_dir / f"{sha256}.md"
 
 
 def agreement_diff(status: ConsentStatus, agreement: Agreement) -> str | None:

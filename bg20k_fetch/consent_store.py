@@ -1,107 +1,122 @@
 """Writing the consent trail: acceptances, revocations and the history, never one without the
 other; and holding the record steady while data fetched under it is installed.
 
-The history line is appended (fsynced) before the record is written; a record that cannot be
-written is logged as aborted. Writers take a lock in the config directory, since the nodes of a
-cluster may share one home directory.
+Each change is logged ahead of the record (``consent_log``): an intent line, the record, then
+the outcome line, each fsynced. Every writer first resolves what a killed writer left (an
+intent without its outcome, temporary files), so after any kill the history and the record
+agree. Writers take a lock in the config directory, since the nodes of a cluster may share one
+home directory.
 """
 
 from __future__ import annotations
 
 import contextlib
-import getpass
-import json
+import hashlib
 import os
 import socket
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
+from . import consent_log
 from ._version import __version__
 from .agreement import Agreement
-from .consent import ConsentRecord, Method, State, describe, read_status
-from .errors import ConsentError, StorageError, UsageError
-from .fsutil import append_line, atomic_write, make_dirs, read_limited
+from .consent import ConsentRecord, Method, State, describe, read_status, text_copy
+from .consent_identity import check_identity, os_user, printable
+from .consent_log import read_history
+from .errors import ConsentError, StorageError
+from .fsutil import append_line, atomic_write, make_dirs, read_limited, set_aside
 from .locations import Paths
 
 # The record and history hold personal data (name, e-mail, host, OS user): owner only.
 PRIVATE_FILE, PRIVATE_DIR = 0o600, 0o700
-HISTORY_LIMIT = 256 << 20
-
-
-def _os_user() -> str:
-    try:
-        return _printable(getpass.getuser())
-    except (KeyError, OSError):
-        return f"uid:{os.getuid()}" if hasattr(os, "getuid") else "unknown"
-
-
-def _printable(text: str) -> str:
-    """A login or host name as the OS gave it, made storable: bytes that are not UTF-8
-    (surrogate escapes) become \\xNN instead of making the record unreadable."""
-    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-
-
-def _check_identity(**values: str | None) -> None:
-    for name, value in values.items():
-        if value is None:
-            continue
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise UsageError(
-                f"--{name} is not valid UTF-8 text; nothing was accepted.",
-                hint="Give it in a UTF-8 terminal or locale.",
-            ) from exc
 
 
 def _store_lock(paths: Paths) -> FileLock:
     """One writer of the record at a time (many nodes may share one home directory)."""
     make_dirs(paths.config_dir, mode=PRIVATE_DIR)
-    return FileLock(str(paths.config_dir / ".consent.lock"))
+    path = paths.consent_lock
+    try:  # filelock retries some open() failures for ever (a folder, /proc): find out once
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600))
+    except OSError as exc:
+        raise StorageError(
+            f"Cannot lock the consent record in {paths.config_dir} ({path}: "
+            f"{exc.strerror or exc}); nothing was recorded.",
+            hint="Point BG20K_CONFIG_DIR at a writable directory of your own.",
+        ) from exc
+    return FileLock(str(path))
 
 
-def _log(paths: Paths, event: str, record: ConsentRecord) -> None:
-    line = {"event": event, **record.model_dump(mode="json")}
-    append_line(paths.history_file, json.dumps(line, sort_keys=False), mode=PRIVATE_FILE)
+@contextlib.contextmanager
+def _writing(paths: Paths) -> Iterator[None]:
+    """Hold the store, after finishing what a killed writer left."""
+    with _store_lock(paths):
+        consent_log.reconcile(paths)
+        yield
 
 
-def _write_record(paths: Paths, record: ConsentRecord, event: str, failed: str) -> None:
-    """The audit log first (fsynced), then the record: a record never exists without its log
-    line. If the record cannot be written, the log says the event was aborted."""
+def _log(
+    paths: Paths,
+    event: Literal["intent", "accepted", "revoked", "aborted"],
+    record: ConsentRecord,
+    txn: str,
+    **extra: str | bool,
+) -> None:
+    line = consent_log.line_for(event, record, txn=txn, **extra)  # type: ignore[arg-type]
+    append_line(paths.history_file, line, mode=PRIVATE_FILE)
+
+
+def _write_record(
+    paths: Paths,
+    record: ConsentRecord,
+    event: Literal["accepted", "revoked"],
+    failed: str,
+    check: Callable[[], str | None] = lambda: None,
+) -> None:
+    """The intent first (fsynced), then the record, then the outcome: a record never exists
+    without its intent line, and an outcome is logged only for a record that is on disk and
+    passes ``check`` (which returns what is wrong, or None). A kill anywhere in between is
+    resolved by the next reader (consent_log)."""
+    txn = uuid.uuid4().hex
     try:
-        _log(paths, event, record)
+        _log(paths, "intent", record, txn, intent=event)
     except StorageError as exc:
         raise StorageError(f"{exc.message.rstrip('.')}; {failed}.", hint=exc.hint) from exc
     try:
         atomic_write(paths.consent_file, record.to_yaml(), mode=PRIVATE_FILE)
+        problem = check()
     except StorageError as exc:
         with contextlib.suppress(StorageError):
-            _log(paths, "aborted", record)
+            _log(paths, "aborted", record, txn)
         raise StorageError(f"{exc.message.rstrip('.')}; {failed}.", hint=exc.hint) from exc
+    if problem is not None:
+        with contextlib.suppress(StorageError):
+            _log(paths, "aborted", record, txn)
+        raise StorageError(f"{problem}; {failed}.")
+    # Lost, this line is rebuilt from the intent and the record by the next reader.
+    with contextlib.suppress(StorageError):
+        _log(paths, event, record, txn)
 
 
-def _set_aside_damaged(paths: Paths) -> Path | None:
-    """Keep a damaged record for inspection instead of deleting it."""
-    path = paths.consent_file
-    if not path.exists():
-        return None
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    aside = path.with_name(f"{path.name}.damaged-{stamp}")
-    n = 1
-    while aside.exists() or aside.is_symlink():  # never replace an earlier one
-        n += 1
-        aside = path.with_name(f"{path.name}.damaged-{stamp}-{n}")
+def tidy(paths: Paths) -> None:
+    """What `status` and `history` do first: finish a killed writer's work if nobody is writing
+    now and the store can be written; otherwise leave it to the reader's view."""
+    if not paths.config_dir.is_dir():
+        return
     try:
-        os.rename(path, aside)
-    except OSError as exc:
-        raise StorageError(
-            f"Cannot set the damaged consent record {path} aside: {exc.strerror}; "
-            "the agreement is not accepted."
-        ) from exc
-    return aside
+        lock = _store_lock(paths)
+        lock.acquire(timeout=0)
+    except (StorageError, Timeout, OSError):
+        return
+    try:
+        with contextlib.suppress(StorageError):
+            consent_log.reconcile(paths)
+    finally:
+        lock.release()
 
 
 def record_acceptance(
@@ -113,17 +128,9 @@ def record_acceptance(
     email: str | None = None,
     affiliation: str | None = None,
 ) -> ConsentRecord:
-    _check_identity(name=name, email=email, affiliation=affiliation)
-    with _store_lock(paths):
-        record = _record_acceptance(paths, agreement, method, name, email, affiliation)
-        if not read_status(paths, agreement).in_force:  # never say "accepted" unless it reads so
-            with contextlib.suppress(StorageError):
-                _log(paths, "aborted", record)
-            raise StorageError(
-                f"The consent record {paths.consent_file} does not read back as in force; "
-                "the agreement is not accepted."
-            )
-        return record
+    check_identity(name=name, email=email, affiliation=affiliation)
+    with _writing(paths):
+        return _record_acceptance(paths, agreement, method, name, email, affiliation)
 
 
 def _record_acceptance(
@@ -136,15 +143,9 @@ def _record_acceptance(
 ) -> ConsentRecord:
     failed = "the agreement is not accepted"
     previous = read_status(paths, agreement)
-    if previous.state is State.DAMAGED:
-        _set_aside_damaged(paths)
-    text_copy = paths.accepted_texts_dir / f"{agreement.sha256}.md"
-    if not text_copy.exists():
-        make_dirs(paths.accepted_texts_dir, mode=PRIVATE_DIR)
-        try:
-            atomic_write(text_copy, agreement.text.encode("utf-8"), mode=PRIVATE_FILE)
-        except StorageError as exc:
-            raise StorageError(f"{exc.message.rstrip('.')}; {failed}.") from exc
+    if previous.state is State.DAMAGED and paths.consent_file.exists():
+        set_aside(paths.consent_file, "the damaged consent record", failed)
+    copy = _keep_text(paths, agreement, failed)
     record = ConsentRecord(
         dataset=agreement.dataset,
         agreement_title=agreement.title,
@@ -153,22 +154,48 @@ def _record_acceptance(
         status="accepted",
         accepted_at=datetime.now(UTC).replace(microsecond=0),
         method=method,
-        os_user=_os_user(),
-        host=_printable(socket.gethostname()),
+        os_user=os_user(),
+        host=printable(socket.gethostname()),
         tool_version=__version__,
         name=name,
         email=email,
         affiliation=affiliation,
-        accepted_text=_printable(str(text_copy)),
+        accepted_text=printable(str(copy)),
         datasets=previous.record.datasets if previous.record else [],
     )
-    _write_record(paths, record, "accepted", failed)
+
+    def reads_back() -> str | None:  # never say "accepted" unless it reads so
+        if read_status(paths, agreement).in_force:
+            return None
+        return f"The consent record {paths.consent_file} does not read back as in force"
+
+    _write_record(paths, record, "accepted", failed, reads_back)
     return record
+
+
+def _keep_text(paths: Paths, agreement: Agreement, failed: str) -> Path:
+    """The copy of the text being accepted, for diffs and audits: written when missing, and
+    rewritten when it no longer holds that text (the altered one is set aside, not deleted)."""
+    copy = text_copy(paths, agreement.sha256)
+    try:
+        intact = hashlib.sha256(read_limited(copy, 1 << 20)).hexdigest() == agreement.sha256
+    except (OSError, ValueError):
+        intact = False
+    if intact:
+        return copy
+    make_dirs(paths.accepted_texts_dir, mode=PRIVATE_DIR)
+    if copy.exists() or copy.is_symlink():
+        set_aside(copy, "an altered copy of the accepted text", failed)
+    try:
+        atomic_write(copy, agreement.text.encode("utf-8"), mode=PRIVATE_FILE)
+    except StorageError as exc:
+        raise StorageError(f"{exc.message.rstrip('.')}; {failed}.") from exc
+    return copy
 
 
 def revoke(paths: Paths, agreement: Agreement) -> ConsentRecord | None:
     """Returns the revoked record, or None when there was nothing in force to revoke."""
-    with _store_lock(paths):
+    with _writing(paths):
         status = read_status(paths, agreement)
         if status.record is None or status.record.status == "revoked":
             return None
@@ -190,7 +217,7 @@ def consent_held(
     and then names the dataset. Yields the record in force (for the dataset's CONSENT.yaml) and
     a function that notes where the data went.
     """
-    with _store_lock(paths):
+    with _writing(paths):
         status = read_status(paths, agreement)
         current = status.record
         if not status.in_force or current is None:
@@ -209,29 +236,4 @@ def consent_held(
         yield current, note
 
 
-def read_history(paths: Paths) -> list[dict[str, object]]:
-    """Every event in order. A line that is not a JSON object (a torn append, garbage) is shown
-    as ``{"event": "damaged", "line": N, "text": …}``, never hidden."""
-    try:
-        data = read_limited(paths.history_file, HISTORY_LIMIT)
-    except FileNotFoundError:
-        return []
-    except (OSError, ValueError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else str(exc)
-        raise StorageError(
-            f"Cannot read the consent history {paths.history_file}: {reason}."
-        ) from exc
-    events: list[dict[str, object]] = []
-    for number, raw in enumerate(data.split(b"\n"), 1):
-        if not raw.strip():
-            continue
-        try:
-            item = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
-            item = None
-        if isinstance(item, dict) and isinstance(item.get("event"), str):
-            events.append(item)
-        else:
-            text = raw.decode("utf-8", "replace")
-            events.append({"event": "damaged", "line": number, "text": text[:200]})
-    return events
+__all__ = ["consent_held", "read_history", "record_acceptance", "revoke", "tidy"]

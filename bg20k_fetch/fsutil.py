@@ -6,41 +6,71 @@ import contextlib
 import os
 import stat
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
 from .errors import StorageError
+from .procs import owner_tag, tag_is_dead
 
 
-def make_dirs(path: Path, *, mode: int = 0o777) -> None:
+def make_dirs(path: Path, *, mode: int = 0o777, hint: str | None = None) -> None:
     """``mkdir -p``; a directory bg20k creates gets ``mode`` (an existing one is left as it is)."""
     try:
         path.mkdir(parents=True, exist_ok=True, mode=mode)
     except OSError as exc:
         raise StorageError(
-            f"Cannot create {path}: {exc.strerror}.",
-            hint="Check permissions, or point the matching BG20K_*_DIR elsewhere.",
+            f"Cannot create {path}: {exc.strerror or exc}.",
+            hint=hint or "Check permissions, or point the matching BG20K_*_DIR elsewhere.",
         ) from exc
 
 
+def remove_dead_temporaries(path: Path) -> None:
+    """Temporary files of ``path`` left by a writer that was killed: provably bg20k's by their
+    name (``.NAME.PID@HOST.*.tmp``), and provably abandoned when that process is gone."""
+    prefix = f".{path.name}."
+    try:
+        names = os.listdir(path.parent)
+    except OSError:
+        return
+    for name in names:
+        if not (name.startswith(prefix) and name.endswith(".tmp")):
+            continue
+        # The rest is PID@HOST.RANDOM.tmp; the host may hold dots, the random part never does.
+        tag = name[len(prefix) : -len(".tmp")].rpartition(".")[0]
+        if "@" in tag and tag_is_dead(tag):
+            with contextlib.suppress(OSError):
+                os.unlink(path.parent / name)
+
+
+DIR_HINT = "Check permissions and free space, or point the matching BG20K_*_DIR elsewhere."
+OUTPUT_HINT = "Check permissions and free space there, or choose another -o."
+
+
 def atomic_write(
-    path: Path, data: bytes, *, mode: int | None = 0o644, make_parents: bool = True
+    path: Path,
+    data: bytes,
+    *,
+    mode: int | None = 0o644,
+    make_parents: bool = True,
+    hint: str = DIR_HINT,
 ) -> None:
     """Write ``data`` so that ``path`` holds either the old content or all of the new, never half.
 
     Temporary file in the same directory (so the rename stays on one file system), fsync, then
     rename; the directory is fsynced too so the rename itself survives a power cut. ``mode``
-    None keeps the mode of the file being replaced (0644 for a new one).
+    None keeps the mode of the file being replaced (0644 for a new one). The temporary file's
+    name carries this process (``.NAME.PID@HOST.*.tmp``), so one that a kill left behind is
+    removed by the next write of the same file once that process is provably gone.
     """
     if make_parents:
-        make_dirs(path.parent)
+        make_dirs(path.parent, hint=hint)
+    prefix = f".{path.name}.{owner_tag()}."
+    remove_dead_temporaries(path)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=path.parent)
     except OSError as exc:
-        raise StorageError(
-            f"Cannot write in {path.parent}: {exc.strerror}.",
-            hint="Check permissions and free space, or point the matching BG20K_*_DIR elsewhere.",
-        ) from exc
+        raise StorageError(f"Cannot write in {path.parent}: {exc.strerror}.", hint=hint) from exc
     if mode is None:
         try:
             mode = path.stat().st_mode & 0o7777
@@ -83,6 +113,24 @@ def append_line(path: Path, line: str, *, mode: int = 0o644) -> None:
         raise StorageError(f"Cannot append to {path}: {exc.strerror}.") from exc
     finally:
         os.close(fd)
+
+
+def set_aside(path: Path, what: str, consequence: str) -> Path:
+    """Keep a damaged file beside itself as ``NAME.damaged-<UTC time>`` instead of deleting it
+    (never over an earlier one). StorageError names ``what`` and ``consequence``."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    aside = path.with_name(f"{path.name}.damaged-{stamp}")
+    n = 1
+    while aside.exists() or aside.is_symlink():
+        n += 1
+        aside = path.with_name(f"{path.name}.damaged-{stamp}-{n}")
+    try:
+        os.rename(path, aside)
+    except OSError as exc:
+        raise StorageError(
+            f"Cannot set {what} {path} aside: {exc.strerror}; {consequence}."
+        ) from exc
+    return aside
 
 
 def fsync_dir(directory: Path) -> None:

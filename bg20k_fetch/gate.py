@@ -71,7 +71,7 @@ def require_consent(
     or ``--yes``). Raises ConsentError when none of them gives consent; nothing else may happen
     before this.
     """
-    pin = validate_pin(pin) if pin else None
+    pin = validate_pin(pin) if pin is not None else None  # an empty pin is refused, never ignored
     check_pin(pin, agreement)
     status = read_status(paths, agreement)
     if status.in_force and status.record is not None and not renew:

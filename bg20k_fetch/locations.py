@@ -50,6 +50,11 @@ class Paths:
         return self.config_dir / "consent-history.jsonl"
 
     @property
+    def consent_lock(self) -> Path:
+        """Held by whoever writes the record or the history (nodes may share one home)."""
+        return self.config_dir / ".consent.lock"
+
+    @property
     def accepted_texts_dir(self) -> Path:
         """Copies of every agreement text ever accepted, named by digest, for diffs and audits."""
         return self.config_dir / "accepted-agreements"

@@ -45,12 +45,38 @@ def load_yaml(text: str, *, max_nodes: int = MAX_NODES) -> object:
 
 
 def _safe_load(text: str) -> object:
-    """What ``yaml.safe_load`` does, with the C safe loader when there is one."""
+    """What ``yaml.safe_load`` does, with the C safe loader when there is one — but a mapping
+    that names a key twice is refused: the safe loader keeps the last silently, and a record
+    whose two ``status`` lines disagree has no one meaning."""
     loader = _SafeLoader(text)
     try:
-        return loader.get_single_data()
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _unique_keys(node)
+        return loader.construct_document(node)
     finally:
         loader.dispose()
+
+
+def _unique_keys(root: yaml.Node) -> None:
+    stack, seen = [root], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:  # an alias: already checked where it was defined
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            keys: set[object] = set()
+            for key, value in node.value:
+                name = key.value if isinstance(key, yaml.ScalarNode) else id(key)
+                if name in keys:
+                    line = key.start_mark.line + 1
+                    raise yaml.YAMLError(f"the key {name!r} appears twice (line {line})")
+                keys.add(name)
+                stack.extend((key, value))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
 
 
 def _first_line(exc: Exception) -> str:

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from filelock import FileLock
 
-from bg20k_fetch import consent_store
+from bg20k_fetch import consent_identity, consent_store
 from bg20k_fetch.agreement import Agreement
 from bg20k_fetch.consent import (
     ConsentRecord,
@@ -219,8 +219,19 @@ def test_history_lines_blank_torn_and_long(paths: Paths, shipped: Agreement) -> 
     revoke(paths, shipped)
     events = read_history(paths)
     assert [e["event"] for e in events] == ["accepted", "damaged", "damaged", "revoked"]
-    assert events[1] == {"event": "damaged", "line": 4, "text": '["a list", "not an event"]'}
-    assert events[2] == {"event": "damaged", "line": 5, "text": "z" * 200}
+    # Lines 1-2 are the acceptance's intent and outcome; 3 and 4 are blank.
+    assert events[1] == {
+        "event": "damaged",
+        "line": 5,
+        "text": '["a list", "not an event"]',
+        "reason": "not an event",
+    }
+    assert events[2] == {
+        "event": "damaged",
+        "line": 6,
+        "text": "z" * 200,
+        "reason": "not a JSON line",
+    }
 
 
 def test_a_record_is_written_in_the_order_of_its_fields(paths: Paths, shipped: Agreement) -> None:
@@ -275,8 +286,15 @@ def test_history_lines_name_the_event_first_then_the_record_in_schema_order(
     paths: Paths, shipped: Agreement
 ) -> None:
     record_acceptance(paths, shipped, "flag")
-    line = json.loads(paths.history_file.read_text().splitlines()[0])
-    assert list(line) == ["event", *ConsentRecord.model_fields]
+    intent, outcome = (json.loads(x) for x in paths.history_file.read_text().splitlines())
+    assert list(intent) == ["event", "intent", "id", *ConsentRecord.model_fields]
+    assert list(outcome) == ["event", "id", *ConsentRecord.model_fields]
+    assert (intent["event"], intent["intent"], outcome["event"]) == (
+        "intent",
+        "accepted",
+        "accepted",
+    )
+    assert intent["id"] == outcome["id"] and len(intent["id"]) == 32
 
 
 def test_a_revocation_that_cannot_be_logged_says_why_in_one_sentence(
@@ -322,7 +340,7 @@ def test_a_failed_write_keeps_the_first_failure_and_its_hint(
         "the agreement is not accepted."
     )
     assert caught.value.hint == "Free space."
-    assert [json.loads(line)["event"] for line in appended] == ["accepted"]
+    assert [json.loads(line)["event"] for line in appended] == ["intent"]
 
 
 def test_a_history_that_cannot_be_written_passes_its_hint_on(
@@ -348,10 +366,10 @@ def test_the_os_user_when_the_system_cannot_name_it(
     def nameless() -> str:
         raise KeyError("getpwuid(): uid not found")
 
-    monkeypatch.setattr(consent_store.getpass, "getuser", nameless)
+    monkeypatch.setattr(consent_identity.getpass, "getuser", nameless)
     assert record_acceptance(paths, shipped, "flag").os_user == f"uid:{os.getuid()}"
-    monkeypatch.delattr(consent_store.os, "getuid")
-    assert consent_store._os_user() == "unknown"
+    monkeypatch.delattr(consent_identity.os, "getuid")
+    assert consent_identity.os_user() == "unknown"
 
 
 def test_a_host_name_that_is_not_utf8_is_kept_readable(
@@ -432,8 +450,10 @@ def test_a_record_that_does_not_read_back_is_never_reported_accepted(
         f"The consent record {paths.consent_file} does not read back as in force; "
         "the agreement is not accepted."
     )
-    events = [e["event"] for e in read_history(paths)]
-    assert events == (["accepted", "aborted"] if aborted_line == "written" else ["accepted"])
+    # Logged or not, the aborted line says what the record on disk shows: no acceptance.
+    assert [e["event"] for e in read_history(paths)] == ["aborted"]
+    lines = [json.loads(x)["event"] for x in paths.history_file.read_text().splitlines()]
+    assert lines == (["intent", "aborted"] if aborted_line == "written" else ["intent"])
 
 
 def test_the_accepted_text_is_kept_owner_only_and_a_failure_to_keep_it_accepts_nothing(

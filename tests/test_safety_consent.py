@@ -57,8 +57,9 @@ def test_i07_record_that_cannot_be_written_is_logged_as_aborted(
     assert "not accepted" in result.err
     assert status()["in_force"] is False
     events = json.loads(cli("history", "--json").out)
-    assert [e["event"] for e in events] == ["accepted", "aborted"]
-    assert events[1]["agreement_sha256"] == SHA
+    # The attempt is shown once, as what became of it (its intent line is not an event).
+    assert [e["event"] for e in events] == ["aborted"]
+    assert events[0]["agreement_sha256"] == SHA
 
 
 def test_i07_revocation_that_cannot_be_recorded_says_consent_is_still_in_force(
@@ -85,9 +86,10 @@ def test_i08_torn_last_line_does_not_swallow_the_next_event(
     assert cli("revoke").code == 0
     events = json.loads(cli("history", "--json").out)
     assert [e["event"] for e in events] == ["accepted", "damaged", "revoked"]
-    assert events[1]["line"] == 2 and events[1]["text"] == '{"event": "acc'
+    # Lines 1 and 2 are the acceptance's intent and outcome; the torn one is line 3.
+    assert events[1]["line"] == 3 and events[1]["text"] == '{"event": "acc'
     human = cli("history")
-    assert "damaged line 2" in human.out and "revoked" in human.out
+    assert "damaged line 3" in human.out and "revoked" in human.out
 
 
 def test_i08_binary_history_is_shown_as_damaged(isolated_env: dict[str, Path]) -> None:

@@ -6,7 +6,7 @@ import argparse
 
 from ..agreement import load_agreement, validate_pin
 from ..consent import State, accepted_line, describe, read_status
-from ..consent_store import read_history, revoke
+from ..consent_store import read_history, revoke, tidy
 from ..errors import ConsentError
 from ..gate import Identity, environment_pin, require_consent
 from ..locations import Paths
@@ -29,7 +29,7 @@ def cmd_accept(args: argparse.Namespace, ui: Ui) -> int:
         )
         return 0
     if not args.yes and not ui.interactive and environment_pin() is None:
-        if args.agreement_sha256:
+        if args.agreement_sha256 is not None:
             validate_pin(args.agreement_sha256)  # a malformed pin is a usage error first
         raise ConsentError(
             "No terminal to ask on, so nothing was accepted.",
@@ -52,6 +52,7 @@ def cmd_accept(args: argparse.Namespace, ui: Ui) -> int:
 def cmd_status(args: argparse.Namespace, ui: Ui) -> int:
     paths = Paths.from_env()
     agreement = load_agreement()
+    tidy(paths)  # finish what a killed accept or revoke left, so status and history agree
     status = read_status(paths, agreement)
     record = status.record
     files = {
@@ -100,7 +101,9 @@ def cmd_status(args: argparse.Namespace, ui: Ui) -> int:
 
 
 def cmd_history(args: argparse.Namespace, ui: Ui) -> int:
-    events = read_history(Paths.from_env())
+    paths = Paths.from_env()
+    tidy(paths)
+    events = read_history(paths)
     if args.json:
         ui.json(events)
         return 0
@@ -108,14 +111,19 @@ def cmd_history(args: argparse.Namespace, ui: Ui) -> int:
         ui.info("No consent has been given or revoked yet.")
     for event in events:
         if event.get("event") == "damaged":
-            ui.out.print(f"damaged line {event.get('line')}: {event.get('text')!r}", markup=False)
+            ui.out.print(
+                f"damaged line {event.get('line')} ({event.get('reason')}): {event.get('text')!r}",
+                markup=False,
+            )
             continue
         kind = str(event.get("event"))
+        recovered = event.get("reconciled") is True
         when = event.get("revoked_at") if kind == "revoked" else event.get("accepted_at")
         ui.out.print(
             f"{when}  {kind:9} {event.get('agreement_version')} "
             f"{str(event.get('agreement_sha256'))[:12]}  by {event.get('method')}  "
-            f"{event.get('os_user')}@{event.get('host')}",
+            f"{event.get('os_user')}@{event.get('host')}"
+            + ("  (its writer was stopped; read back from the record)" if recovered else ""),
             markup=False,
         )
     return 0
