@@ -11,11 +11,12 @@ from pathlib import Path
 
 from .build import Fetched, Run, checked, note_location
 from .consent_store import consent_held
-from .dataset import receipt_names
+from .dataset import ADOPTED_LABEL, receipt_names
 from .decision import Action, Decision, Owner
 from .errors import UsageError
 from .hashing import FileInfo, hash_file
-from .install import entries, remove_own_problems_file
+from .install import entries
+from .problems import remove_own_problems_file
 from .progress import Reporter
 from .receipts import write_receipts
 from .release import Release
@@ -58,7 +59,7 @@ def adopt(run: Run, plan: list[list[Source]], inside: list[Path], decision: Deci
             hint="Give a copy that lies outside the destination, or another --dest.",
         )
     files, root_files = _adoptable(run, real)
-    label = f"{source} (adopted in place)"
+    label = f"{source} {ADOPTED_LABEL}"
     report = checked(run, files, label, real, root_files)
     with consent_held(run.paths, run.agreement) as (record, note):
         provenance = write_receipts(
@@ -72,6 +73,7 @@ def adopt(run: Run, plan: list[list[Source]], inside: list[Path], decision: Deci
             failed=[],
             archives=[],
             root_files=root_files,
+            adopted=True,
         )
         note_location(note, target, run.reporter)
     run.reporter.note(

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from .errors import IntegrityError
 from .locations import Paths
 from .lockfile import LockFile
-from .objectstore import is_store_url
+from .objectstore import is_store_url, require_store_url
 from .release import load_release
 from .target import Target
 from .verification import VerifyReport, verify_tree
@@ -43,23 +43,25 @@ def verify(
         UsageError (2): the lock file is not one.
     """
     release = load_release()
+    # The lock file first: one that is not one is a usage error before any work.
+    lock_file = LockFile.read(Path(lock), release.dataset) if lock is not None else None
     if isinstance(dest, str) and is_store_url(dest):
         from .remote import verify_published
 
         report = verify_published(dest, release, deep=deep)
-        _check_lock(report, lock, dest)
+        _check_lock(report, lock_file, dest)
         return report
     target = Target.resolve(dest, Paths.from_env(), release)
     report = verify_tree(target.real_root, release, deep=deep)
     report.root = target.root
-    _check_lock(report, lock, str(target.root))
+    _check_lock(report, lock_file, str(target.root))
     return report
 
 
-def _check_lock(report: VerifyReport, lock: str | os.PathLike[str] | None, where: str) -> None:
+def _check_lock(report: VerifyReport, lock: LockFile | None, where: str) -> None:
     if lock is not None:
         try:
-            LockFile.read(Path(lock)).require(report.manifest, where)
+            lock.require(report.manifest, where)
         except IntegrityError as exc:
             report.lock_problem = str(exc)
 
@@ -121,6 +123,7 @@ def publish(
     from .progress import NullReporter
     from .publish import publish_tree
 
+    require_store_url(dest_url)
     paths, agreement, release = Paths.from_env(), load_agreement(), load_release()
     target = Target.resolve(dest, paths, release)
     reporter = reporter or NullReporter()

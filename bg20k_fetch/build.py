@@ -26,10 +26,11 @@ from .gdrive.links import DriveUrls
 from .gdrive.throttle import Throttle
 from .hashing import FileInfo
 from .http import make_session
-from .install import remove_own_problems_file, swap_into_place, write_problems
+from .install import swap_into_place
 from .layout import LayoutReport, check_layout, main_hashes, read_split_lists
 from .locations import Paths
 from .lockfile import LockFile
+from .problems import remove_own_problems_file, write_problems
 from .progress import Reporter
 from .receipts import write_receipts
 from .release import Release
@@ -91,15 +92,19 @@ def try_sources(run: Run, plan: list[list[Source]], urls: DriveUrls) -> Fetched:
         for index, group in enumerate(plan):
             label = " + ".join(str(s) for s in group)
             fetching.archives, fetching.chain = [], []
+            held = len(fetching.caches)
             try:
                 return try_source(run, group, label, fetching, failed)
             except FAILOVER_ERRORS as exc:
+                fetching.failed(held)
                 fetching.release()
                 failed.append(SourceAttempt(source=label, error=str(exc)))
                 errors.append((label, exc))
                 if index + 1 == len(plan):
                     raise exc if len(plan) == 1 else AllSourcesFailed(errors) from exc
-                run.reporter.note(f"Source {label} failed: {exc}; trying the next one.")
+                run.reporter.note(
+                    f"Source {label} failed: {str(exc).rstrip('.')}; trying the next one."
+                )
     finally:
         fetching.release()
     raise AssertionError("unreachable")  # pragma: no cover: plan_sources never returns []

@@ -13,17 +13,19 @@ from __future__ import annotations
 import contextlib
 import glob
 import hashlib
+import json
 import shutil
 from pathlib import Path
 
 from filelock import FileLock, Timeout
 
 from .errors import StorageError
-from .fsutil import make_dirs
+from .fsutil import atomic_write, make_dirs, read_limited
+from .procs import owner_tag, tag_is_dead
 from .progress import Reporter
-from .target import owner_tag, tag_is_dead
 
-SIDE_FILES = (".part", ".part.json", ".done.json")
+FAILED_MARK = ".failed-for.json"  # the destinations this entry's source failed for
+SIDE_FILES = (".part", ".part.json", ".done.json", FAILED_MARK)
 
 
 def _lock_path(path: Path) -> Path:
@@ -100,3 +102,59 @@ def discard_download(path: Path) -> None:
     for victim in (path, *(path.with_name(path.name + s) for s in SIDE_FILES)):
         with contextlib.suppress(OSError):
             victim.unlink(missing_ok=True)
+
+
+def _failed_for(mark: Path) -> list[str]:
+    try:
+        found = json.loads(read_limited(mark, 1 << 20))
+    except (OSError, ValueError, RecursionError):
+        return []
+    return [d for d in found if isinstance(d, str)] if isinstance(found, list) else []
+
+
+def note_failed(path: Path, destination: Path) -> None:
+    """The source whose download is ``path`` failed for ``destination``: the entry is kept for
+    that destination's next run to reuse (the caller holds the entry)."""
+    if not any(path.with_name(path.name + s).exists() for s in ("", ".part")):
+        return  # nothing was kept: nothing to mark
+    mark = path.with_name(path.name + FAILED_MARK)
+    where = str(destination.absolute())
+    known = _failed_for(mark)
+    if where not in known:
+        with contextlib.suppress(StorageError):
+            atomic_write(mark, json.dumps([*known, where]).encode(), make_parents=False)
+
+
+def forget_failed(cache_dir: Path, destination: Path) -> None:
+    """``destination`` now holds a verified dataset: entries kept only because a source failed
+    for it are removed (unless another destination's run may still want them, or a process is
+    using them)."""
+    where = str(destination.absolute())
+    with contextlib.suppress(OSError):
+        for mark in sorted(cache_dir.glob(f"*{FAILED_MARK}")):
+            entry = mark.with_name(mark.name.removesuffix(FAILED_MARK))
+            others = [d for d in _failed_for(mark) if d != where]
+            if others:
+                with contextlib.suppress(StorageError):
+                    atomic_write(mark, json.dumps(others).encode(), make_parents=False)
+            else:
+                remove_if_unused(entry)
+
+
+def downloaded_since(cache_dir: Path, since: float) -> bool:
+    """Whether any download in the cache (an archive, a ``.part``, a Drive folder's files)
+    received bytes at or after ``since``: what an interrupted run can truthfully say it kept."""
+    try:
+        entries = list(cache_dir.iterdir())
+    except OSError:
+        return False
+    for entry in entries:
+        if entry.name == ".locks":
+            continue
+        files = entry.rglob("*") if entry.is_dir() and not entry.is_symlink() else [entry]
+        for file in files:
+            with contextlib.suppress(OSError):
+                info = file.lstat()
+                if info.st_size and info.st_mtime >= since and file.is_file():
+                    return True
+    return False

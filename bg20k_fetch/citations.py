@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Literal
 
-from .fsutil import atomic_write, read_limited
+from .fsutil import OUTPUT_HINT, atomic_write, read_limited
 from .release import Person, Reference, Release
 
 Format = Literal["bibtex", "biblatex", "csl-json", "text", "cff"]
@@ -211,5 +211,5 @@ def merge_into_bib(
             else ("\n" if current.endswith("\n") else "\n\n")
         )
         data = (current + separator + render(missing, release, fmt)).encode("utf-8")
-        atomic_write(path, data, mode=mode, make_parents=False)
+        atomic_write(path, data, mode=mode, make_parents=False, hint=OUTPUT_HINT)
     return [r.key for r in missing]

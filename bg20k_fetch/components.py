@@ -22,13 +22,14 @@ from .dataset import (
     provenance_files,
     read_manifest,
     read_provenance,
+    was_adopted,
 )
 from .errors import IntegrityError, StorageError, UsageError
 from .fsutil import atomic_write, fsync_dir
 from .gdrive.links import DriveUrls
 from .http import make_session
-from .install import write_problems
 from .manifest import dataset_digest, manifest_text
+from .problems import write_problems
 from .sources import Fetching, parse_source
 from .staging import Staging
 from .verification import verify_tree
@@ -145,7 +146,14 @@ def _listed(root: Path, name: str) -> dict[str, str]:
 
 def _retire(run: Run, name: str, old: Path, listed: set[str]) -> None:
     """Remove the replaced copy of the component: what its manifest listed is bg20k's; any
-    other file in it (the user's) is moved beside the tree first, and said so."""
+    other file in it (the user's) is moved beside the tree first, and said so. In a tree bg20k
+    adopted in place, every file is the user's: the old folder moves aside whole."""
+    if was_adopted(run.target.real_root):
+        aside = run.target.kept_dir()
+        aside.mkdir()
+        os.rename(old, aside / name)
+        run.reporter.note(f"The {name}/ bg20k had adopted in place is yours: moved to {aside}.")
+        return
     kept = []
     for path in sorted(p for p in old.rglob("*") if p.is_file() or p.is_symlink()):
         rel = f"{name}/{path.relative_to(old).as_posix()}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import UsageError, validation_problem
 from .fsutil import read_limited
@@ -16,6 +16,13 @@ class Mirror(BaseModel):
     url: str
     sha256: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{64}$")
     size: int | None = Field(default=None, ge=0)
+
+    @field_validator("url")
+    @classmethod
+    def _not_blank(cls, url: str) -> str:
+        if not url.strip():  # read as a path, it would be the current directory
+            raise ValueError("must not be empty")
+        return url
 
 
 class DriveConfig(BaseModel):

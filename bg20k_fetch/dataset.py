@@ -91,6 +91,8 @@ class Provenance:
     components: dict[str, Component] = field(default_factory=dict)
     # Earlier hops, when fetched from a copy bg20k published: served_by, created_at, agreement.
     chain: list[dict[str, str]] = field(default_factory=list)
+    # The images are the user's own copy, adopted where it lay: never bg20k's to delete.
+    adopted: bool = False
     sizes: dict[str, int]
 
 
@@ -151,6 +153,23 @@ def _sizes(read: Callable[[], bytes | None]) -> dict[str, int]:
 
 def component_manifest(name: str) -> str:
     return f"MANIFEST.{name}.sha256"
+
+
+ADOPTED_LABEL = "(adopted in place)"  # how trees adopted before `adopted:` existed say so
+
+
+def was_adopted(root: Path) -> bool:
+    """Whether the tree at ``root`` is a copy of the user's that bg20k adopted in place (its
+    receipts or its marker say so): its images are the user's, whatever its manifest lists."""
+    try:
+        provenance = read_provenance(root)
+        return provenance.adopted or provenance.served_by.endswith(ADOPTED_LABEL)
+    except IntegrityError:
+        pass
+    try:
+        return json.loads(read_limited(root / MARKER_NAME, 4096)).get("adopted") is True
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def read_marker(root: Path) -> datetime | None:

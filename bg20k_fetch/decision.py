@@ -51,6 +51,13 @@ def owner_of(root: Path) -> Owner:
     return Owner.FOREIGN
 
 
+def _built_from(root: Path, archive_sha256: str) -> bool:
+    try:
+        return any(a.sha256 == archive_sha256 for a in read_provenance(root).archives)
+    except IntegrityError:
+        return False
+
+
 class Action(StrEnum):
     REUSE = "reuse"
     BUILD = "build"
@@ -83,13 +90,13 @@ def decide(
     force: bool = False,
     allow_partial: bool = False,
     lock_file: LockFile | None = None,
+    archive_sha256: str | None = None,
 ) -> Decision:
     root = target.real_root
-    if target.linked and not target.build_dir.is_dir():
+    if target.linked and not root.exists():
+        # Most often an unmounted disk: building at the link's target would fill another.
         return Decision(
-            Action.REFUSE,
-            f"{target.root} is a link to {root}, whose directory does not exist",
-            Owner.ABSENT,
+            Action.REFUSE, f"{target.root} is a link to {root}, which does not exist", Owner.ABSENT
         )
     owner = owner_of(root)
     if owner is Owner.ABSENT:
@@ -118,6 +125,9 @@ def decide(
         return Decision(Action.REBUILD, "it is a partial dataset", owner)
     if lock_file is not None and lock_file.digest != report.digest:
         return Decision(Action.REBUILD, "it is not the dataset the lock file requires", owner)
+    if archive_sha256 is not None and not _built_from(root, archive_sha256):
+        # The pin names an archive; only a tree built from that archive proves it was checked.
+        return Decision(Action.REBUILD, "it was not built from the archive --sha256 pins", owner)
     if force:
         return Decision(Action.REBUILD, "--force was given", owner)
     partial = "" if report.complete else ", partial"

@@ -42,11 +42,18 @@ def require_space(spaces: list[Space]) -> None:
     for space in spaces:
         if not space.enough:
             raise StorageError(
-                f"Not enough free disk at {space.path}: {_gib(space.free)} free, "
-                f"{_gib(space.needed)} needed; nothing was downloaded.",
+                f"Not enough free disk at {space.path}: {size_text(space.free)} free, "
+                f"{size_text(space.needed)} needed; nothing was downloaded.",
                 hint="Free some space, or choose another place with --dest / BG20K_CACHE_DIR.",
             )
 
 
-def _gib(n: int) -> str:
-    return f"{n / 2**30:.2f} GiB" if n >= 2**28 else f"{n / 2**20:.1f} MiB"
+def size_text(n: int) -> str:
+    """A size a person reads at a glance, never rounded to nothing (``0.0 MiB``)."""
+    if n >= 2**28:
+        return f"{n / 2**30:.2f} GiB"
+    if n >= 2**20:
+        return f"{n / 2**20:.1f} MiB"
+    if n >= 2**10:
+        return f"{n / 2**10:.1f} KiB"
+    return f"{n} bytes"

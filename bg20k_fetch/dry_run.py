@@ -63,7 +63,7 @@ def dry_run(
 ) -> Plan:
     paths, agreement, release = Paths.from_env(), load_agreement(), load_release()
     config = load_config(paths)
-    if agreement_sha256:
+    if agreement_sha256 is not None:
         check_pin(validate_pin(agreement_sha256), agreement)
     status = read_status(paths, agreement)
     target = Target.resolve(dest, paths, release)
@@ -72,7 +72,8 @@ def dry_run(
         release,
         force=force,
         allow_partial=allow_partial,
-        lock_file=LockFile.read(lock) if lock else None,
+        lock_file=LockFile.read(lock, release.dataset) if lock else None,
+        archive_sha256=sha256,
     )
     existing = decision.describe(target.root)
 

@@ -9,26 +9,26 @@ outside the split folders move into the new tree at the same place, those inside
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
-from .dataset import component_manifest, read_manifest, read_provenance, receipt_names
+from .dataset import (
+    component_manifest,
+    read_manifest,
+    read_provenance,
+    receipt_names,
+    was_adopted,
+)
 from .errors import Bg20kError, IntegrityError, StorageError
-from .fsutil import atomic_write, fsync_dir
+from .fsutil import fsync_dir
 from .hashing import hash_file
-from .progress import Reporter
-from .redact import redact
 from .release import Release
 from .signals import deferred
-from .target import Target, tag_is_dead
-
-PROBLEMS_HEADER = "# bg20k: problems found"
+from .target import Target
 
 
 @dataclass
@@ -38,9 +38,15 @@ class Kept:
     into_tree: list[str] = field(default_factory=list)
     beside: list[str] = field(default_factory=list)
     beside_dir: Path | None = None
+    adopted: Path | None = None  # where a replaced copy of the user's (adopted) went, whole
 
     def notes(self, root: Path) -> list[str]:
         lines = []
+        if self.adopted is not None:
+            lines.append(
+                f"The copy at {root} that bg20k had adopted in place is yours: it was moved, "
+                f"whole, to {self.adopted}."
+            )
         if self.into_tree:
             lines.append(
                 f"Kept {len(self.into_tree)} file(s) bg20k did not make in {root}: "
@@ -75,21 +81,46 @@ def _swap(staging_root: Path, target: Target, release: Release) -> Kept:
             os.rename(real, old)
         try:
             os.rename(staging_root, real)
-        except OSError:
+        except OSError as exc:
             if old is not None:
-                os.rename(old, real)  # put the previous dataset back before reporting
+                _put_back(old, target, exc)  # the previous dataset first, before reporting
             raise
         fsync_dir(real.parent)
     except OSError as exc:
         raise StorageError(
             f"Cannot move the finished dataset to {target.root}: {exc.strerror}; "
-            "the previous one (if any) is unchanged.",
+            + ("the previous one is unchanged." if old is not None else "nothing was replaced."),
             hint="Check permissions and free space at the destination.",
         ) from exc
     if old is None:
         return Kept()
-    kept = keep_unowned(old, real, target, release)
-    shutil.rmtree(old)  # everything left in it is provably bg20k's
+    return retire(old, real, target, release)
+
+
+def _put_back(old: Path, target: Target, failure: OSError) -> None:
+    """Undo the first rename of a swap; if even that fails, say exactly where the previous
+    dataset waits (the next run puts it back once it can)."""
+    try:
+        os.rename(old, target.real_root)
+    except OSError as exc:
+        raise StorageError(
+            f"Cannot move the finished dataset to {target.root} ({failure.strerror}), nor put "
+            f"the previous one back ({exc.strerror}): it is intact at {old}.",
+            hint=f"Run the same command again once the destination is writable, or move {old} "
+            f"back to {target.root} yourself.",
+        ) from exc
+
+
+def retire(old: Path, new: Path, target: Target, release: Release) -> Kept:
+    """What becomes of a replaced tree. A copy bg20k adopted in place is the user's: it moves
+    aside whole, receipts and all. bg20k's own is emptied of the user's files (into ``new`` or
+    beside it) and then removed, since all that is left in it is provably bg20k's."""
+    if was_adopted(old):
+        aside = target.kept_dir()
+        os.rename(old, aside)
+        return Kept(adopted=aside)
+    kept = keep_unowned(old, new, target, release)
+    shutil.rmtree(old)
     return kept
 
 
@@ -182,60 +213,3 @@ def _same_file(a: Path, b: Path) -> bool:
         return hash_file(a).sha256 == hash_file(b).sha256
     except (OSError, Bg20kError):
         return False
-
-
-def clean_leftovers(target: Target, release: Release, reporter: Reporter) -> None:
-    """Remove what killed runs left, when their process is provably gone (the caller holds the
-    destination lock, so no live fetch can be using them): staging trees are discarded; a
-    previous dataset moved aside by an install that never finished is put back, or, if a new
-    one is in place, emptied of the user's files like any replaced tree."""
-    for path, tag in target.leftovers("staging"):
-        if tag_is_dead(tag):
-            shutil.rmtree(path, ignore_errors=True)
-            reporter.note(f"Removed {path}, left by an interrupted fetch (process {tag}).")
-    for path, tag in target.leftovers("old"):
-        if not tag_is_dead(tag):
-            continue
-        with deferred():
-            _finish_swap(path, target, release, reporter)
-
-
-def _finish_swap(path: Path, target: Target, release: Release, reporter: Reporter) -> None:
-    """An install killed between its renames: put the old tree back, or, if the new one is in
-    place, move the user's files out of the old one as the install would have."""
-    if not target.real_root.exists():
-        os.rename(path, target.real_root)
-        reporter.note(f"Put back {target.root}, moved aside by an interrupted install.")
-        return
-    kept = keep_unowned(path, target.real_root, target, release)
-    shutil.rmtree(path)
-    reporter.note(f"Removed {path}, the dataset an interrupted install replaced.")
-    for line in kept.notes(target.root):
-        reporter.note(line)
-
-
-def write_problems(target: Target, lines: list[str]) -> Path:
-    """The full list of problems, in a file bg20k marks as its own (and so may replace)."""
-    path = target.problems_file
-    if path.exists() and not is_own_problems_file(path):
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        path = path.with_name(f"{target.name}.problems-{stamp}.txt")
-    stamp = datetime.now(UTC).replace(microsecond=0).isoformat()
-    text = f"{PROBLEMS_HEADER} in {target.root} ({stamp})\n" + redact("\n".join(lines)) + "\n"
-    atomic_write(path, text.encode("utf-8"), make_parents=False)
-    return path
-
-
-def is_own_problems_file(path: Path) -> bool:
-    try:
-        with path.open("rb") as handle:
-            return handle.read(len(PROBLEMS_HEADER)).decode("utf-8", "replace") == PROBLEMS_HEADER
-    except OSError:
-        return False
-
-
-def remove_own_problems_file(target: Target) -> None:
-    """A later success makes an earlier problems list stale; remove it if bg20k wrote it."""
-    if is_own_problems_file(target.problems_file):
-        with contextlib.suppress(OSError):
-            target.problems_file.unlink()

@@ -4,6 +4,7 @@ same bytes (``bg20k lock``, ``fetch --lock``, ``verify --lock``)."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,12 @@ from pathlib import Path
 from .errors import IntegrityError, UsageError
 from .fsutil import read_limited
 from .manifest import dataset_digest, manifest_text, parse_manifest
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def _nan(name: str) -> object:
+    raise ValueError(f"{name} is not a number JSON allows")
 
 
 @dataclass(frozen=True)
@@ -38,25 +45,50 @@ class LockFile:
         )
 
     @classmethod
-    def read(cls, path: Path) -> LockFile:
+    def read(cls, path: Path, dataset: str | None = None) -> LockFile:
+        """A lock file, every field checked (and, given ``dataset``, that it pins that
+        dataset). UsageError (2) for anything that is not one; IntegrityError (5) for one whose
+        manifest does not give its digest."""
         try:
-            data = json.loads(read_limited(path, 256 << 20).decode("utf-8"))
-            files = parse_manifest(data["manifest"])
-            lock = cls(
-                str(data["dataset"]),
-                str(data["release"]),
-                str(data["digest"]),
-                files,
-                complete=data.get("complete", True) is True,
-            )
-        except (OSError, ValueError, KeyError, TypeError, AttributeError, IntegrityError) as exc:
+            data = json.loads(read_limited(path, 256 << 20).decode("utf-8"), parse_constant=_nan)
+            lock = cls._from_json(data)
+        except (OSError, ValueError, RecursionError, IntegrityError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            if isinstance(exc, RecursionError):
+                reason = "it nests deeper than any lock file"
             raise UsageError(
-                f"{path} is not a bg20k lock file ({exc}).",
+                f"{path} is not a bg20k lock file ({reason}).",
                 hint="Write one with `bg20k lock -o FILE`.",
             ) from exc
-        if dataset_digest(files) != lock.digest:
+        if dataset is not None and lock.dataset != dataset:
+            raise UsageError(
+                f"{path} pins the dataset {lock.dataset!r}, not {dataset}.",
+                hint="Use the lock file written for this dataset (`bg20k lock -o FILE`).",
+            )
+        if dataset_digest(lock.files) != lock.digest:
             raise IntegrityError(f"{path} is inconsistent: its manifest does not give its digest.")
         return lock
+
+    @classmethod
+    def _from_json(cls, data: object) -> LockFile:
+        if not isinstance(data, dict):
+            raise ValueError("it is not a JSON object")
+        fields = {k: data.get(k) for k in ("dataset", "release", "digest", "manifest")}
+        for name, value in fields.items():
+            if not isinstance(value, str) or not value:
+                raise ValueError(f"{name} must be non-empty text")
+        if not _SHA256.fullmatch(str(fields["digest"])):
+            raise ValueError("digest must be 64 lower-case hex digits")
+        complete = data.get("complete", True)
+        if type(complete) is not bool:
+            raise ValueError("complete must be true or false")
+        files = parse_manifest(str(fields["manifest"]))
+        count = data.get("file_count", len(files))
+        if type(count) is not int or count != len(files):
+            raise ValueError(f"file_count must be the manifest's {len(files)} files")
+        return cls(
+            str(fields["dataset"]), str(fields["release"]), str(fields["digest"]), files, complete
+        )
 
     def require(self, files: Mapping[str, str], where: str) -> None:
         digest = dataset_digest(files)

@@ -30,6 +30,24 @@ def is_store_url(text: str) -> bool:
     return urlsplit(text).scheme.lower() in SCHEMES
 
 
+def require_store_url(text: str) -> str:
+    """An object-store URL with a bucket (``s3://bucket[/prefix]``), checked before any work:
+    UsageError (2) for a path, another scheme or a URL without a bucket."""
+    parts = urlsplit(text)
+    if parts.scheme.lower() not in SCHEMES:
+        known = ", ".join(f"{s}://" for s in SCHEMES)
+        raise UsageError(
+            f"{redact(text)!r} is not an object-store URL ({known}).",
+            hint="Give the bucket and prefix to publish to, e.g. s3://lab-data/datasets.",
+        )
+    if not parts.netloc.rpartition("@")[2]:
+        raise UsageError(
+            f"{redact(text)!r} names no bucket.",
+            hint="Give the bucket and prefix to publish to, e.g. s3://lab-data/datasets.",
+        )
+    return text
+
+
 def _s3_options() -> dict[str, object]:
     # Fail in seconds, not minutes: a missing credential or a wrong endpoint is not transient.
     return {

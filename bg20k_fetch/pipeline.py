@@ -20,7 +20,7 @@ from .errors import StorageError, UsageError
 from .gate import Asker, require_consent
 from .gdrive.links import DriveUrls
 from .gdrive.throttle import Throttle
-from .install import clean_leftovers
+from .leftovers import clean_leftovers
 from .locations import Paths
 from .lockfile import LockFile
 from .locking import destination_lock
@@ -157,7 +157,7 @@ def _fetch(
     read_timeout()
     plan = plan_sources(sources, from_paths, options.sha256, config, release)
     target = Target.resolve(dest, paths, release)
-    lock_file = LockFile.read(options.lock) if options.lock else None
+    lock_file = LockFile.read(options.lock, release.dataset) if options.lock else None
     was_in_force = read_status(paths, agreement).in_force
     record = require_consent(paths, agreement, accept=accept, pin=agreement_sha256, ask=ask)
     if not was_in_force:
@@ -174,6 +174,7 @@ def _fetch(
             force=options.force,
             allow_partial=options.allow_partial,
             lock_file=lock_file,
+            archive_sha256=options.sha256,
         )
         urls = DriveUrls.resolve(config)
         fetched = _act(run, plan, decision, urls)

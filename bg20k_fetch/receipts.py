@@ -36,8 +36,9 @@ from .redact import redact
 from .release import Release
 
 
-def _iso(provenance: Provenance) -> str:
-    return provenance.created_at.isoformat()
+def _marker(provenance: Provenance) -> str:
+    made = {"made_by": "bg20k", "created_at": provenance.created_at.isoformat()}
+    return json.dumps(made | ({"adopted": True} if provenance.adopted else {})) + "\n"
 
 
 def write_receipts(
@@ -54,6 +55,7 @@ def write_receipts(
     root_files: Mapping[str, FileInfo] | None = None,
     extras_ignored: int = 0,
     chain: list[dict[str, str]] | None = None,
+    adopted: bool = False,
 ) -> Provenance:
     """Write the compliance trail into ``root``. PROVENANCE.yaml, which marks the tree as
     bg20k's, is written last: a crash before it leaves a tree that is not yet claimed.
@@ -86,6 +88,7 @@ def write_receipts(
         checked_against=report.checked_against,
         release_files=release_files,
         chain=[{k: redact(v) for k, v in hop.items()} for hop in chain or []],
+        adopted=adopted,
         sizes={p: files[p].size for p in sorted(files)},
     )
     provenance.components = {
@@ -101,7 +104,7 @@ def write_receipts(
     splits = [s.name for s in release.layout.splits]
     receipts = {
         # The marker first: it proves the tree is bg20k's even if PROVENANCE.yaml is damaged.
-        MARKER_NAME: json.dumps({"made_by": "bg20k", "created_at": _iso(provenance)}) + "\n",
+        MARKER_NAME: _marker(provenance),
         release.agreement.file: agreement.text,
         CONSENT_NAME: record.to_yaml().decode("utf-8"),
         CITATION_NAME: render(select(release, include_encouraged=True), release, "bibtex"),

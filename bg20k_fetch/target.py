@@ -8,45 +8,20 @@ can tell which are provably dead.
 
 from __future__ import annotations
 
+import errno
 import os
-import re
-import socket
+import stat
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from .errors import StorageError, UsageError
 from .locations import Paths
+from .procs import owner_tag
 from .release import Release
 from .userpath import user_path
 
-_HOST = re.sub(r"[^A-Za-z0-9.-]", "_", socket.gethostname())[:64] or "localhost"
 WORK_KINDS = ("staging", "old")
-
-
-def owner_tag() -> str:
-    """This process, as written into the names of its working entries: ``PID@HOST``."""
-    return f"{os.getpid()}@{_HOST}"
-
-
-def tag_is_dead(tag: str) -> bool:
-    """True only when the process that made an entry is provably gone: it ran on this host
-    and no process has its PID. (Another host's process cannot be checked from here.)"""
-    pid_text, _, host = tag.partition("@")
-    if host and host != _HOST:
-        return False
-    try:
-        pid = int(pid_text)
-    except ValueError:
-        return False
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False  # alive, but someone else's
-    return False
 
 
 @dataclass(frozen=True)
@@ -59,7 +34,25 @@ class Target:
     def resolve(cls, dest: str | os.PathLike[str] | None, paths: Paths, release: Release) -> Target:
         dest_dir = user_path(dest, "--dest") if dest is not None else paths.data_dir
         root = dest_dir / release.layout.root
-        real = Path(os.path.realpath(root)) if root.is_symlink() else root
+        try:
+            linked = stat.S_ISLNK(os.lstat(root).st_mode)
+        except (FileNotFoundError, NotADirectoryError):
+            linked = False
+        except OSError as exc:
+            if exc.errno == errno.ENAMETOOLONG:
+                raise UsageError(
+                    f"The destination {dest_dir} cannot be used: {exc.strerror}.",
+                    hint="Choose a --dest with shorter names.",
+                ) from exc
+            raise StorageError(f"Cannot look at {root}: {exc.strerror or exc}.") from exc
+        if dest is not None and dest_dir.name == root.name and not linked and not root.exists():
+            # `--dest d/BG-20k` means d: the dataset is never nested in a folder of its name.
+            raise UsageError(
+                f"--dest names the folder that holds {root.name}/, so {dest_dir} would give "
+                f"{root}.",
+                hint=f"Use --dest {dest_dir.parent}.",
+            )
+        real = Path(os.path.realpath(root)) if linked else root
         return cls(dest_dir, root, real)
 
     @property

@@ -17,7 +17,7 @@ from .dataset import (
     read_manifest,
     read_provenance,
 )
-from .errors import IntegrityError
+from .errors import IntegrityError, StorageError
 from .hashing import hash_file
 from .manifest import MANIFEST_NAME, dataset_digest
 from .release import Release
@@ -78,6 +78,11 @@ def _listed_images(root: Path, splits: set[str]) -> dict[str, int]:
             entries = list(os.scandir(folder))
         except (NotADirectoryError, FileNotFoundError):
             continue
+        except OSError as exc:  # unreadable: nothing can be said of it, and nothing replaced
+            raise StorageError(
+                f"Cannot read {folder}: {exc.strerror or exc}; it was not checked.",
+                hint="Make it readable (bg20k reads every split folder), then run again.",
+            ) from exc
         for entry in entries:
             if entry.is_dir():
                 pending.append((Path(entry.path), f"{rel}/{entry.name}"))

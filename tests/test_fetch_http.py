@@ -173,7 +173,8 @@ def test_wrong_content_length_gives_up_cleanly(
     assert "the connection broke after" in result.err and "Traceback" not in result.err
     assert not (tmp_path / "d" / "BG-20k").exists()
     leftovers = cache_contents(isolated_env["cache"])
-    assert all(name.endswith((".part", ".part.json")) for name in leftovers)
+    # The part, its record, and the mark that keeps it for this destination's next run.
+    assert all(name.endswith((".part", ".part.json", ".failed-for.json")) for name in leftovers)
 
 
 def test_html_instead_of_archive(

@@ -193,7 +193,7 @@ def test_i02_source_folder_holding_the_destination(tmp_path: Path, small_release
 
 def test_i03_symlinked_root_is_kept_and_built_at_its_target(good_zip: Path, tmp_path: Path) -> None:
     disk2 = tmp_path / "disk2"
-    disk2.mkdir()
+    (disk2 / "bg20k-data").mkdir(parents=True)  # the disk is mounted: its folder is there
     dest = tmp_path / "d"
     dest.mkdir()
     (dest / "BG-20k").symlink_to(disk2 / "bg20k-data")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import traceback
 from collections.abc import Callable, Sequence
 from typing import NoReturn
@@ -101,13 +102,20 @@ def main(argv: Sequence[str] | None = None, ui: Ui | None = None) -> int:
     ui = ui or Ui()
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        # --help and --version write through the guarded stream too, so a full disk under
+        # them is seen (argparse itself ignores a failed write).
+        with contextlib.redirect_stdout(ui.stdout):
+            args = parser.parse_args(argv)
     except UsageError as exc:
         ui.error(str(exc))
         return int(exc.exit_code)
     except SystemExit as exc:  # --help and --version print, then exit 0
-        return exc.code if isinstance(exc.code, int) else 0
+        return _output_written(ui, exc.code if isinstance(exc.code, int) else 0)
     handler: Handler = args.handler
+    return _output_written(ui, _run(handler, args, ui))
+
+
+def _run(handler: Handler, args: argparse.Namespace, ui: Ui) -> int:
     try:
         return handler(args, ui)
     except Bg20kError as exc:
@@ -125,3 +133,18 @@ def main(argv: Sequence[str] | None = None, ui: Ui | None = None) -> int:
         detail = redact(f"{type(exc).__name__}: {exc}")
         ui.error(f"internal error: {detail}. Rerun with --debug and report it.")
         return int(ExitCode.INTERNAL)
+
+
+def _output_written(ui: Ui, code: int) -> int:
+    """A command whose output could not be written (a full disk under `bg20k cite > refs.bib`)
+    has not succeeded, whatever its work did: exit 7 with one line. A reader that went away is
+    not a failure (see GuardedStream)."""
+    ui.stdout.flush()
+    failure = getattr(ui.stdout, "failure", None)
+    if code != 0 or failure is None:
+        return code
+    ui.error(
+        f"Cannot write to standard output: {failure.strerror or failure}; what it received is "
+        "incomplete. Free space where the output goes, or send it elsewhere."
+    )
+    return int(ExitCode.STORAGE)

@@ -6,7 +6,7 @@ import argparse
 
 from ..citations import merge_into_bib, render, select
 from ..errors import StorageError
-from ..fsutil import atomic_write, output_target
+from ..fsutil import OUTPUT_HINT, atomic_write, output_target
 from ..release import load_release
 from ..userpath import user_path
 from .ui import Ui
@@ -15,7 +15,7 @@ from .ui import Ui
 def cmd_cite(args: argparse.Namespace, ui: Ui) -> int:
     release = load_release()
     refs = select(release, include_encouraged=args.all)
-    if args.output is None:
+    if args.output in (None, "-"):
         ui.raw(render(refs, release, args.format, explain=args.explain))
         return 0
     path = user_path(args.output, "-o")
@@ -43,6 +43,8 @@ def cmd_cite(args: argparse.Namespace, ui: Ui) -> int:
         return 0
     mode = output_target(path, replace=args.force)
     data = render(refs, release, args.format, explain=args.explain).encode("utf-8")
-    atomic_write(path, data, mode=mode if mode is not None else 0o644, make_parents=False)
+    atomic_write(
+        path, data, mode=mode if mode is not None else 0o644, make_parents=False, hint=OUTPUT_HINT
+    )
     ui.info(f"Wrote {len(refs)} reference(s) to {path}.")
     return 0

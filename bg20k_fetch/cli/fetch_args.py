@@ -83,7 +83,7 @@ def add_fetch_parsers(sub: Any, add_pin: Callable[[argparse.ArgumentParser], Non
         help="keep a short dataset (recorded as partial) instead of failing",
     )
     p.add_argument("--force", action="store_true", help="fetch again even if already complete")
-    p.add_argument("--lock", metavar="FILE", type=Path, help="require the dataset in this lock")
+    p.add_argument("--lock", metavar="FILE", type=_path, help="require the dataset in this lock")
     p.add_argument(
         "--no-wait",
         action="store_true",
@@ -101,7 +101,7 @@ def add_fetch_parsers(sub: Any, add_pin: Callable[[argparse.ArgumentParser], Non
     )
     _add_dest(p)
     p.add_argument("--deep", action="store_true", help="re-hash every file (uses every core)")
-    p.add_argument("--lock", metavar="FILE", type=Path, help="require the dataset in this lock")
+    p.add_argument("--lock", metavar="FILE", type=_path, help="require the dataset in this lock")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=lazy("verify_cmds", "cmd_verify"))
 
@@ -117,11 +117,16 @@ def add_fetch_parsers(sub: Any, add_pin: Callable[[argparse.ArgumentParser], Non
     p = sub.add_parser("paths", help="a split's verified images, one path per line")
     p.add_argument("--split", required=True, help="train, testval, or a fetched optional split")
     _add_dest(p)
+    p.add_argument(
+        "-0", "--null", action="store_true", help="end each path with NUL, not a newline"
+    )
     p.set_defaults(handler=lazy("paths_cmd", "cmd_paths"))
 
     p = sub.add_parser("lock", help="write the dataset digest and manifest to a lock file")
     _add_dest(p)
-    p.add_argument("-o", "--output", metavar="FILE", type=Path, required=True)
+    p.add_argument(
+        "-o", "--output", metavar="FILE", type=_nonempty, required=True, help="- for stdout"
+    )
     p.add_argument("--force", action="store_true", help="replace an existing FILE")
     p.set_defaults(handler=lazy("verify_cmds", "cmd_lock"))
 
@@ -138,6 +143,10 @@ def _nonempty(text: str) -> str:
     if not text.strip():
         raise argparse.ArgumentTypeError("must not be empty")
     return text
+
+
+def _path(text: str) -> Path:
+    return Path(_nonempty(text))
 
 
 def _sha256(text: str) -> str:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from ..cache import downloaded_since
 from ..disk import require_space
 from ..dry_run import dry_run
 from ..errors import (
@@ -14,6 +16,7 @@ from ..errors import (
     StorageError,
     Terminated,
 )
+from ..locations import Paths
 from ..pipeline import fetch
 from ..progress import Reporter
 from .reporters import JsonReporter, PlainReporter, QuietReporter, RichReporter
@@ -36,6 +39,7 @@ def _reporter(args: argparse.Namespace, ui: Ui) -> Iterator[Reporter]:
 def cmd_fetch(args: argparse.Namespace, ui: Ui) -> int:
     if args.dry_run:
         return _dry_run(args, ui)
+    started = time.time() - 1  # file times have coarse clocks on some file systems
     with _reporter(args, ui) as reporter:
         try:
             done = fetch(
@@ -56,14 +60,7 @@ def cmd_fetch(args: argparse.Namespace, ui: Ui) -> int:
                 ask=ui.ask_consent if ui.interactive else None,
             )
         except KeyboardInterrupt as exc:
-            stopped = Interrupted(
-                f"{'Terminated' if isinstance(exc, Terminated) else 'Interrupted'}; finished "
-                "work and the partial download are kept.",
-                hint="Run the same command again to resume.",
-            )
-            if isinstance(exc, Terminated):
-                stopped.exit_code = ExitCode.TERMINATED
-            raise stopped from None
+            raise _stopped(exc, started) from None
     if isinstance(reporter, JsonReporter):
         reporter.emit(
             event="done",
@@ -79,6 +76,24 @@ def cmd_fetch(args: argparse.Namespace, ui: Ui) -> int:
             f"digest {done.digest}. Cite it: `bg20k cite`."
         )
     return 0
+
+
+def _stopped(exc: KeyboardInterrupt, started: float) -> Interrupted:
+    """Ctrl-C or a kill: say what is on disk — kept downloads only when there are some."""
+    how = "Terminated" if isinstance(exc, Terminated) else "Interrupted"
+    cache = Paths.from_env().cache_dir
+    if downloaded_since(cache, started):
+        stopped = Interrupted(
+            f"{how}; what this run downloaded is kept in {cache}.",
+            hint="Run the same command again to resume.",
+        )
+    else:
+        stopped = Interrupted(
+            f"{how}; nothing was downloaded by this run.", hint="Run the same command again."
+        )
+    if isinstance(exc, Terminated):
+        stopped.exit_code = ExitCode.TERMINATED
+    return stopped
 
 
 def _dry_run(args: argparse.Namespace, ui: Ui) -> int:

@@ -9,5 +9,7 @@ from .ui import Ui
 
 
 def cmd_paths(args: argparse.Namespace, ui: Ui) -> int:
-    ui.raw("".join(f"{path}\n" for path in split_paths(args.split, args.dest)))
+    # -0: NUL after each path, for `xargs -0`; a name may hold a newline, never a NUL.
+    end = "\0" if args.null else "\n"
+    ui.raw("".join(f"{path}{end}" for path in split_paths(args.split, args.dest)))
     return 0

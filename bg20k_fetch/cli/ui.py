@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import json
 import os
@@ -18,19 +19,25 @@ if TYPE_CHECKING:
     from ..consent import ConsentStatus
 
 ACCEPT_PHRASE = "i agree"
+# The reader went away (`| head -1`): the one write error that may end quietly.
+_READER_GONE = (errno.EPIPE, errno.ECONNRESET)
 
 
 class GuardedStream:
     """A text stream whose reader may go away (``bg20k fetch --json | head -1``).
 
     Once the pipe is closed, writes are dropped instead of raising: the work goes on and the
-    command ends with the code the work earned. Text a locale cannot encode is replaced
-    rather than aborting the command; exact bytes go through ``write_bytes``.
+    command ends with the code the work earned. Any other write error (a full disk, an I/O
+    error, a file grown past its limit) also stops the writing, but is kept in ``failure``: the
+    output is then incomplete, and the command must not end as a success. Text a locale cannot
+    encode is replaced rather than aborting the command; exact bytes go through
+    ``write_bytes``.
     """
 
     def __init__(self, inner: TextIO | None) -> None:
         # None: the descriptor was closed before Python started (`bg20k … >&-`).
         self.broken = inner is None
+        self.failure: OSError | None = None
         self.inner: TextIO = inner if inner is not None else io.StringIO()
         with contextlib.suppress(AttributeError, ValueError, OSError):
             self.inner.reconfigure(errors="replace")  # type: ignore[attr-defined]
@@ -62,8 +69,10 @@ class GuardedStream:
     def _guard(self) -> Any:
         try:
             yield
-        except (OSError, ValueError):  # a closed pipe, a full disk (/dev/full), a closed file
+        except (OSError, ValueError) as exc:  # a closed pipe, a full disk, a closed file
             self.broken = True
+            if isinstance(exc, OSError) and exc.errno not in _READER_GONE:
+                self.failure = self.failure or exc
             # Point the descriptor at /dev/null so the interpreter's last flush at exit
             # does not complain about the same closed pipe.
             with contextlib.suppress(AttributeError, ValueError, OSError):
@@ -114,6 +123,7 @@ class Ui:
     def info(self, message: str) -> None:
         if self.quiet:
             return
+        message = one_line(message)
         if _isatty(self.stderr):
             self.err.print(message, markup=False)
         else:  # a log or a pipe: the text as it is, without loading rich
@@ -121,7 +131,7 @@ class Ui:
 
     def error(self, message: str) -> None:
         # One line, always: a log reader greps for it and a script reads the last line.
-        line = " ".join(message.split())
+        line = " ".join(one_line(message).split())
         if _isatty(self.stderr):
             self.err.print(f"bg20k: error: {line}", markup=False, style="bold red")
         else:
@@ -155,7 +165,8 @@ class Ui:
     def ask_consent(self, agreement: Agreement, status: ConsentStatus) -> bool:
         """Show the whole text (and what changed since the last acceptance), then ask.
 
-        Only the typed phrase accepts; an empty line, anything else, Ctrl-C and Ctrl-D decline.
+        Only the typed phrase accepts; an empty line, anything else and Ctrl-D decline; Ctrl-C
+        interrupts the command (exit 130), as it does anywhere else.
         """
         from ..consent import agreement_diff  # the prompt only: pydantic is not needed before
 
@@ -170,10 +181,21 @@ class Ui:
             answer = self.out.input(
                 "\nType [bold]I agree[/bold] to accept this agreement (anything else declines): "
             )
-        except (EOFError, KeyboardInterrupt):
+        except EOFError:
             self.out.print()
             return False
+        except KeyboardInterrupt:
+            self.out.print()
+            raise
         return answer.strip().lower() == ACCEPT_PHRASE
+
+
+def one_line(text: str) -> str:
+    """A message is one line in a log: control characters a name may hold (a newline in a
+    --dest) are shown escaped, never obeyed."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
 
 
 def _console(stream: TextIO) -> Console:

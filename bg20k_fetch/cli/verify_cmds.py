@@ -7,9 +7,10 @@ import argparse
 
 from ..api import verify
 from ..errors import IntegrityError, UsageError
-from ..fsutil import atomic_write, output_target
+from ..fsutil import OUTPUT_HINT, atomic_write, output_target
 from ..lockfile import LockFile
 from ..release import load_release
+from ..userpath import user_path
 from .ui import Ui
 
 
@@ -52,13 +53,18 @@ def cmd_lock(args: argparse.Namespace, ui: Ui) -> int:
     lock = LockFile(
         release.dataset, release.release, report.digest, report.manifest, report.complete
     )
-    mode = output_target(args.output, replace=args.force)
+    partial = "" if report.complete else " (a PARTIAL dataset)"
+    if args.output == "-":
+        ui.raw(lock.to_json())
+        return 0
+    output = user_path(args.output, "-o")
+    mode = output_target(output, replace=args.force)
     atomic_write(
-        args.output,
+        output,
         lock.to_json().encode("utf-8"),
         mode=mode if mode is not None else 0o644,
         make_parents=False,
+        hint=OUTPUT_HINT,
     )
-    partial = "" if report.complete else " (a PARTIAL dataset)"
-    ui.info(f"Wrote {args.output}: {report.file_count} files{partial}, digest {report.digest}.")
+    ui.info(f"Wrote {output}: {report.file_count} files{partial}, digest {report.digest}.")
     return 0

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self
 
 import requests
 
-from ..cache import CacheEntry, discard_download, remove_if_unused
+from ..cache import CacheEntry, discard_download, forget_failed, note_failed, remove_if_unused
 from ..download import Download
 from ..errors import DamagedData, UnsafeArchiveError
 from ..gdrive.links import DriveUrls
@@ -105,8 +105,16 @@ class Fetching:
         while self.held:
             self.held.pop().release()
 
+    def failed(self, since: int) -> None:
+        """The source that held the entries from ``caches[since]`` on has failed: they are kept
+        for this destination's next run, and marked so a later success can remove them."""
+        for path in self.caches[since:]:
+            note_failed(path, self.target.root)
+
     def remove_caches(self) -> None:
-        """Delete what this run downloaded, unless another process is using it now."""
+        """Delete what this run downloaded, and what earlier runs kept for this destination
+        after a source failed, unless another process is using it now."""
         self.release()
         for path in self.caches:
             remove_if_unused(path)
+        forget_failed(self.paths.cache_dir, self.target.root)

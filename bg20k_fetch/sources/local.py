@@ -3,6 +3,8 @@ Baidu copy). Read where it lies; never moved or deleted."""
 
 from __future__ import annotations
 
+import contextlib
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -12,7 +14,7 @@ import requests
 from ..archive import archive_kind
 from ..config import Config
 from ..dataset import ArchiveInfo
-from ..errors import IntegrityError, SourceError
+from ..errors import IntegrityError, SourceError, UsageError
 from ..hashing import HashingBehind
 from ..userpath import user_path
 from .base import Description, Fetching
@@ -35,7 +37,19 @@ class LocalPath:
     def from_text(cls, text: str, *, config: Config, sha256: str | None) -> LocalPath:
         mirror = next((m for m in config.mirrors if m.url == text), None)
         pinned = sha256 or (mirror.sha256 if mirror else None)
-        return cls(user_path(text, "source path"), pinned.lower() if pinned else None)
+        source = cls(user_path(text, "source path"), pinned.lower() if pinned else None)
+        with contextlib.suppress(OSError):  # one that does not exist yet is judged at fetch time
+            source._refuse_special(source.path.stat().st_mode)
+        return source
+
+    def _refuse_special(self, mode: int) -> None:
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            # /dev/zero would never end, a FIFO would block for ever
+            raise UsageError(
+                f"{self.path} is neither a file nor a folder (a device, a FIFO, a socket); "
+                "refused.",
+                hint="Give an archive (.zip, .tar, .tar.gz, .tgz) or a folder.",
+            )
 
     def describe(self, session: requests.Session | None) -> Description:
         size = None
@@ -46,10 +60,15 @@ class LocalPath:
         return Description(size, "local files")
 
     def checked(self) -> Path:
-        if not self.path.exists():
+        try:
+            mode = self.path.stat().st_mode
+        except FileNotFoundError:
             raise SourceError(
                 f"{self.path} does not exist.", hint="Check the path given to --source/--from."
-            )
+            ) from None
+        except OSError as exc:
+            raise SourceError(f"Cannot read {self.path}: {exc.strerror or exc}.") from exc
+        self._refuse_special(mode)
         if self.path.is_file() and archive_kind(self.path) is None:
             raise SourceError(f"{self.path} is not a .zip, .tar, .tar.gz or .tgz archive.")
         return self.path
