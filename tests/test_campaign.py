@@ -37,4 +37,6 @@ def test_campaign_small(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     assert data["violations"] == [] and code == 0
     assert data["faulted_steps"] >= 10 and sum(data["kills"].values()) >= 3
     assert data["rounds"] == 2 and data["revoke_rounds"] == 1
-    assert len({k.split(":")[0] for k in data["faults"]}) == 3  # http, drive and rounds faults
+    # http, drive, rounds and consent-trail faults (kills at writes, full stdout, full store)
+    assert {k.split(":")[0] for k in data["faults"]} == {"http", "drive", "rounds", "trail"}
+    assert data["faults"]["trail:kill-at-write"] >= 3 and data["faults"]["trail:full-stdout"] >= 3

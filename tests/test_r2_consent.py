@@ -24,6 +24,7 @@ from bg20k_fetch import consent_store, fsutil
 from bg20k_fetch.agreement import Agreement
 from bg20k_fetch.consent import State, read_status
 from bg20k_fetch.locations import Paths
+from tests.campaign_trail import KILL_AT_WRITE
 from tests.helpers import AGREEMENT_SHA256, cli
 
 
@@ -190,24 +191,6 @@ def test_r2_03_temporary_files_of_a_writer_still_running_are_left_alone(
         assert busy.exists()
     assert cli("status").code == 0
     assert not busy.exists()
-
-
-KILL_AT_WRITE = """
-import os, signal, sys
-config = os.environ["BG20K_CONFIG_DIR"]
-target, seen = int(os.environ["KILL_AT"]), 0
-def hook(event, args):
-    global seen
-    if event in ("open", "os.rename") and isinstance(args[0], str) and args[0].startswith(config):
-        if event == "open" and args[0].endswith(".lock"):
-            return
-        seen += 1
-        if seen == target:
-            os.kill(os.getpid(), signal.SIGKILL)
-sys.addaudithook(hook)
-from bg20k_fetch.cli import main
-sys.exit(main(sys.argv[1:]))
-"""
 
 
 @pytest.mark.slow
