@@ -52,7 +52,7 @@ def test_anything_but_the_phrase_declines(answer: str, isolated_env: dict[str, P
 
 @pytest.mark.slow
 @pytest.mark.parametrize("key", ["eof", "interrupt"])
-def test_ctrl_d_and_ctrl_c_decline(key: str, isolated_env: dict[str, Path]) -> None:
+def test_ctrl_d_declines_and_ctrl_c_interrupts(key: str, isolated_env: dict[str, Path]) -> None:
     child = spawn_bg20k("fetch")
     child.expect("to accept this agreement")
     if key == "eof":
@@ -61,8 +61,12 @@ def test_ctrl_d_and_ctrl_c_decline(key: str, isolated_env: dict[str, Path]) -> N
         child.sendintr()
     child.expect(pexpect.EOF)
     child.close()
-    assert child.exitstatus == 3 and child.signalstatus is None
-    assert "not accepted" in (child.before or "")
+    if key == "eof":
+        assert child.exitstatus == 3 and child.signalstatus is None
+        assert "not accepted" in (child.before or "")
+    else:  # Ctrl-C is an interruption here as anywhere (round 2, item 14)
+        assert child.exitstatus == 130 and child.signalstatus is None
+        assert "Interrupted; nothing was downloaded by this run" in (child.before or "")
     assert not (isolated_env["config"] / "consent.yaml").exists()
 
 
