@@ -22,7 +22,7 @@ from ._version import __version__
 
 if TYPE_CHECKING:
     from .agreement import Agreement, load_agreement
-    from .api import citation_keys, cite, paths, status, verify
+    from .api import citation_keys, cite, paths, publish, status, verify
     from .archive import Limits
     from .build import Fetched
     from .citations import render as render_citations
@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from .locations import Paths
     from .pipeline import fetch
     from .progress import NullReporter, Reporter
+    from .publisher import Published
     from .release import Release, load_release
     from .retry import RetryPolicy
     from .verification import VerifyReport
@@ -54,6 +55,8 @@ _WHERE = {
     "cite": "api",
     "citation_keys": "api",
     "paths": "api",
+    "publish": "api",
+    "Published": "publisher",
     "status": "api",
     "verify": "api",
     "Limits": "archive",
@@ -112,6 +115,7 @@ __all__ = [
     "Limits",
     "NullReporter",
     "Paths",
+    "Published",
     "Release",
     "Reporter",
     "RetryPolicy",
@@ -127,6 +131,7 @@ __all__ = [
     "load_agreement",
     "load_release",
     "paths",
+    "publish",
     "read_status",
     "record_acceptance",
     "render_citations",

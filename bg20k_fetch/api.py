@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 # Only what `verify` needs is imported up front: `bg20k verify` loads this module, and each
 # import it does not need is start-up time (the rest load when their function is called).
-from .errors import IntegrityError
+from .errors import IntegrityError, UsageError
 from .locations import Paths
 from .lockfile import LockFile
 from .objectstore import is_store_url, require_store_url
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from .consent import ConsentStatus
     from .gate import Asker
     from .progress import Reporter
-    from .publish import Published
+    from .publisher import Published
 
 
 def verify(
@@ -105,6 +105,8 @@ def publish(
     *,
     dest: str | os.PathLike[str] | None = None,
     force: bool = False,
+    repair: bool = False,
+    dry_run: bool = False,
     jobs: int = 8,
     accept: bool = False,
     agreement_sha256: str | None = None,
@@ -112,18 +114,25 @@ def publish(
     ask: Asker | None = None,
 ) -> Published:
     """Publish the verified dataset at ``<dest>/BG-20k`` to ``<dest_url>/BG-20k`` in an
-    object store, under the consent gate; returns what was uploaded and skipped.
+    object store, under the consent gate; returns what was uploaded, skipped and removed.
 
-    Raises ConsentError (3), SourceError (4: credentials, endpoint), IntegrityError (5: the
-    local dataset is not verified), StorageError (7: another dataset is published there; pass
-    ``force``), UsageError (2: the extra ``bg20k[s3]`` is not installed)."""
+    ``repair`` re-checks every published object's stored SHA-256 and re-uploads what differs;
+    ``dry_run`` only says what would happen. Objects bg20k did not write are never overwritten
+    or deleted; a prefix holding some is refused unless ``force``.
+
+    Raises ConsentError (3), SourceError (4: credentials, endpoint, no such bucket),
+    IntegrityError (5: the local dataset is not verified), StorageError (7: another dataset or
+    someone else's objects are there, or another publish is running), UsageError (2: not an
+    object-store URL, or the extra ``bg20k[s3]`` is not installed)."""
     from .agreement import load_agreement
     from .gate import require_consent
     from .locking import destination_lock
     from .progress import NullReporter
-    from .publish import publish_tree
+    from .publisher import publish_tree
 
     require_store_url(dest_url)
+    if not 1 <= jobs <= 64:
+        raise UsageError(f"jobs must be from 1 to 64, not {jobs}.")
     paths, agreement, release = Paths.from_env(), load_agreement(), load_release()
     target = Target.resolve(dest, paths, release)
     reporter = reporter or NullReporter()
@@ -135,6 +144,8 @@ def publish(
             release=release,
             record=record,
             force=force,
+            repair=repair,
+            dry_run=dry_run,
             jobs=jobs,
             reporter=reporter,
         )

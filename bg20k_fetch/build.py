@@ -85,6 +85,8 @@ def try_sources(run: Run, plan: list[list[Source]], urls: DriveUrls) -> Fetched:
         run.options.jobs,
         run.throttle,
         keep_archive=run.options.keep_archive,
+        components=run.options.components,
+        lock=run.lock_file,
     )
     failed: list[SourceAttempt] = []
     errors: list[tuple[str, Bg20kError]] = []

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Literal
 
+from .errors import UsageError
 from .fsutil import OUTPUT_HINT, atomic_write, read_limited
 from .release import Person, Reference, Release
 
@@ -129,12 +130,14 @@ def _text(ref: Reference, release: Release, explain: bool) -> str:
 def render(
     refs: Sequence[Reference], release: Release, fmt: Format, *, explain: bool = False
 ) -> str:
+    if fmt not in FORMATS:  # a typo must not quietly give BibTeX
+        raise UsageError(f"No citation format {fmt!r}; the formats are {', '.join(FORMATS)}.")
     if fmt == "cff":
-        # The Citation File Format describes the dataset itself: the required paper is its
-        # preferred citation and the encouraged ones its references, whatever --all says.
-        from .metadata import citation_cff
+        # The dataset itself, the required paper as its preferred citation, the other ``refs``
+        # (the encouraged ones, with --all) as its references.
+        from .cff import citation_cff
 
-        return citation_cff(release)
+        return citation_cff(release, refs)
     if fmt == "csl-json":
         return (
             json.dumps([_csl(r, release, explain) for r in refs], indent=2, ensure_ascii=False)

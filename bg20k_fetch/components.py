@@ -17,6 +17,7 @@ from .build import Run
 from .config import Config
 from .consent_store import consent_held
 from .dataset import (
+    RELEASE_FILES_NAME,
     Component,
     component_manifest,
     provenance_files,
@@ -29,14 +30,18 @@ from .fsutil import atomic_write, fsync_dir
 from .gdrive.links import DriveUrls
 from .http import make_session
 from .manifest import dataset_digest, manifest_text
+from .metadata import ecosystem_files, images_by_split
 from .problems import write_problems
-from .sources import Fetching, parse_source
+from .sources import Fetching, ObjectStore, Source, parse_source
 from .staging import Staging
 from .verification import verify_tree
 
 
-def add_component(run: Run, name: str, urls: DriveUrls) -> int:
-    """Fetch the optional split ``name`` into the installed dataset; returns its file count."""
+def add_component(run: Run, name: str, urls: DriveUrls, plan: list[list[Source]]) -> int:
+    """Fetch the optional split ``name`` into the installed dataset; returns its file count.
+
+    From a published copy when the fetch names one (a lab's nodes never go to Drive for it),
+    else from the release's own source for it."""
     release, target = run.release, run.target
     info = release.component_source(name)
     if info is None:
@@ -47,7 +52,12 @@ def add_component(run: Run, name: str, urls: DriveUrls) -> int:
         if report.ok:
             run.reporter.note(f"{name} is already there and verified; nothing to do.")
             return provenance.components[name].file_count
-    source = parse_source(info.url if info.kind == "http" else f"gdrive:{info.id}", Config())
+    published = [s for g in plan for s in g if isinstance(s, ObjectStore) and not s.archive]
+    source: Source = (
+        published[0]
+        if published
+        else parse_source(info.url if info.kind == "http" else f"gdrive:{info.id}", Config())
+    )
     fetching = Fetching(
         make_session(),
         urls,
@@ -128,6 +138,7 @@ def _install(run: Run, name: str, staging: Staging, served_by: str) -> int:
     provenance.sizes |= {p: staging.files[p].size for p in sorted(staging.files)}
     for receipt, data in provenance_files(provenance).items():
         atomic_write(root / receipt, data)
+    _refresh_metadata(run, root, list(provenance.components), bool(provenance.release_files))
     if old.exists():
         _retire(run, name, old, previous)
     run.reporter.note(
@@ -135,6 +146,16 @@ def _install(run: Run, name: str, staging: Staging, served_by: str) -> int:
         f"{dataset_digest(hashes)[:16]}…; the dataset digest is unchanged."
     )
     return len(hashes)
+
+
+def _refresh_metadata(run: Run, root: Path, parts: list[str], released: bool) -> None:
+    """croissant.json and the dataset card name every split the tree now holds."""
+    main = read_manifest(root)
+    paths = [*main, *(p for n in parts for p in read_manifest(root, component_manifest(n)))]
+    roots = read_manifest(root, RELEASE_FILES_NAME) if released else {}
+    images = images_by_split(run.release, paths)
+    for receipt, text in ecosystem_files(run.release, manifest_text(main), images, roots).items():
+        atomic_write(root / receipt, text.encode("utf-8"))
 
 
 def _listed(root: Path, name: str) -> dict[str, str]:

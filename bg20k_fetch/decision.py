@@ -99,41 +99,59 @@ def decide(
             Action.REFUSE, f"{target.root} is a link to {root}, which does not exist", Owner.ABSENT
         )
     owner = owner_of(root)
-    if owner is Owner.ABSENT:
-        return Decision(Action.BUILD, "absent", owner)
-    if owner is Owner.EMPTY:
-        return Decision(Action.BUILD, "an empty directory", owner)
-    if owner is Owner.NOT_A_DIRECTORY:
-        return Decision(Action.REFUSE, f"{target.root} exists and is not a directory", owner)
-    if owner is Owner.FOREIGN:
-        return Decision(
+    by_owner = {
+        Owner.ABSENT: (Action.BUILD, "absent"),
+        Owner.EMPTY: (Action.BUILD, "an empty directory"),
+        Owner.NOT_A_DIRECTORY: (Action.REFUSE, f"{target.root} exists and is not a directory"),
+        Owner.FOREIGN: (
             Action.REFUSE,
             f"{target.root} exists and was not made by bg20k (it has no valid {PROVENANCE_NAME})",
-            owner,
-        )
-    if owner is Owner.BG20K_DAMAGED:
-        return Decision(Action.REBUILD, f"its {PROVENANCE_NAME} is damaged", owner)
+        ),
+        Owner.BG20K_DAMAGED: (Action.REBUILD, f"its {PROVENANCE_NAME} is damaged"),
+    }
+    if owner in by_owner:
+        return Decision(*by_owner[owner], owner)
     try:
         report = verify_tree(root, release)
     except IntegrityError as exc:
         return Decision(Action.REBUILD, f"it cannot be verified ({exc.message})", owner)
-    if not report.ok:
-        return Decision(
-            Action.REBUILD, f"it differs from its manifest ({report.describe()})", owner
+    reason = _why_rebuild(report, release, root, allow_partial, lock_file, archive_sha256)
+    if reason is None and force:
+        reason = "--force was given"
+    if reason is not None:
+        return Decision(Action.REBUILD, reason, owner)
+    partial = "" if report.complete else ", partial"
+    found = f"{report.file_count} files{partial}, digest {report.digest[:16]}…"
+    split = _differing_optional_split(report, release)
+    if split is not None:  # the dataset stands; `--with` repairs that split alone
+        found += (
+            f"; but {split}/ differs from its manifest ({report.describe()}): "
+            f"`bg20k fetch --with {split}` repairs it"
         )
+    return Decision(Action.REUSE, found, owner, report)
+
+
+def _differing_optional_split(report: VerifyReport, release: Release) -> str | None:
+    optional = {s.name for s in release.layout.optional_splits}
+    folders = {p.split("/", 1)[0] for p in (*report.missing, *report.added, *report.changed)}
+    return sorted(folders)[0] if folders and folders <= optional else None
+
+
+def _why_rebuild(
+    report: VerifyReport,
+    release: Release,
+    root: Path,
+    allow_partial: bool,
+    lock_file: LockFile | None,
+    archive_sha256: str | None,
+) -> str | None:
+    if not report.ok and _differing_optional_split(report, release) is None:
+        return f"it differs from its manifest ({report.describe()})"
     if not report.complete and not allow_partial:
-        return Decision(Action.REBUILD, "it is a partial dataset", owner)
+        return "it is a partial dataset"
     if lock_file is not None and lock_file.digest != report.digest:
-        return Decision(Action.REBUILD, "it is not the dataset the lock file requires", owner)
+        return "it is not the dataset the lock file requires"
     if archive_sha256 is not None and not _built_from(root, archive_sha256):
         # The pin names an archive; only a tree built from that archive proves it was checked.
-        return Decision(Action.REBUILD, "it was not built from the archive --sha256 pins", owner)
-    if force:
-        return Decision(Action.REBUILD, "--force was given", owner)
-    partial = "" if report.complete else ", partial"
-    return Decision(
-        Action.REUSE,
-        f"{report.file_count} files{partial}, digest {report.digest[:16]}…",
-        owner,
-        report,
-    )
+        return "it was not built from the archive --sha256 pins"
+    return None

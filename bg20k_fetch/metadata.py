@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import PurePosixPath
 
 import yaml
 
+from .cff import citation_cff
 from .citations import render, select
-from .release import Person, Reference, Release
+from .release import Reference, Release
 
 CROISSANT_NAME, CARD_NAME, CFF_NAME = "croissant.json", "README.md", "CITATION.cff"
 METADATA_NAMES = (CROISSANT_NAME, CARD_NAME, CFF_NAME)
@@ -69,9 +71,27 @@ def _bibtex(release: Release, refs: Sequence[Reference]) -> str:
     return "\n".join(line for line in text.splitlines() if not line.startswith("%")).strip()
 
 
-def croissant(release: Release, manifest: str, splits: Sequence[str]) -> str:
+def patterns(paths: Iterable[str], split: str) -> list[str]:
+    """Globs that match exactly the images a split holds, from the manifest: one per folder
+    and extension as named on disk (``*.jpg``, ``*.JPG``, ``*.jpeg`` …), since the readers'
+    globs are case-sensitive."""
+    found = {
+        (str(PurePosixPath(p).parent), PurePosixPath(p).suffix)
+        for p in paths
+        if p.split("/", 1)[0] == split
+    }
+    return [f"{folder}/*{suffix}" for folder, suffix in sorted(found)]
+
+
+def croissant(
+    release: Release,
+    manifest: str,
+    images: Mapping[str, Sequence[str]],
+    root_files: Mapping[str, str] | None = None,
+) -> str:
     """Croissant 1.0: the manifest as a hashed FileObject (per-file integrity goes through it:
-    a FileSet has no sha256), a FileSet and a RecordSet (image, file name) per split."""
+    a FileSet has no sha256), the release's root files each with its SHA-256, and a FileSet
+    and a RecordSet (image, file name) per split in ``images`` (split -> its image paths)."""
     distribution: list[dict[str, object]] = [
         {
             "@type": "cr:FileObject",
@@ -83,15 +103,27 @@ def croissant(release: Release, manifest: str, splits: Sequence[str]) -> str:
             "sha256": hashlib.sha256(manifest.encode("utf-8")).hexdigest(),
         }
     ]
+    for name, sha256 in sorted((root_files or {}).items()):
+        distribution.append(
+            {
+                "@type": "cr:FileObject",
+                "@id": name,
+                "name": name,
+                "contentUrl": name,
+                "encodingFormat": "text/plain",
+                "sha256": sha256,
+            }
+        )
     record_sets = []
-    for split in splits:
+    for split, paths in images.items():
+        globs = patterns(paths, split)
         distribution.append(
             {
                 "@type": "cr:FileSet",
                 "@id": f"{split}-images",
                 "name": f"{split}-images",
                 "encodingFormat": "image/jpeg",
-                "includes": f"{split}/*.jpg",
+                "includes": globs[0] if len(globs) == 1 else globs,
             }
         )
         record_sets.append(_record_set(split))
@@ -139,7 +171,7 @@ def _semver(version: str) -> str:
     return ".".join(parts)
 
 
-def dataset_card(release: Release, counts: Mapping[str, int], splits: Sequence[str]) -> str:
+def dataset_card(release: Release, images: Mapping[str, Sequence[str]]) -> str:
     """A Hugging Face card: ``datasets.load_dataset(".../BG-20k")`` then gives one split per
     folder (imagefolder alone would drop ``testval``, not a split name it knows) and no label
     column (the folders are splits, not classes)."""
@@ -152,7 +184,11 @@ def dataset_card(release: Release, counts: Mapping[str, int], splits: Sequence[s
             {
                 "config_name": "default",
                 "drop_labels": True,
-                "data_files": [{"split": s, "path": f"{s}/*.jpg"} for s in splits],
+                "data_files": [
+                    {"split": s, "path": globs[0] if len(globs) == 1 else globs}
+                    for s, paths in images.items()
+                    if (globs := patterns(paths, s))
+                ],
             }
         ],
     }
@@ -168,7 +204,7 @@ def dataset_card(release: Release, counts: Mapping[str, int], splits: Sequence[s
         "",
         "| split | images |",
         "| --- | --- |",
-        *[f"| {s} | {counts.get(s, 0)} |" for s in splits],
+        *[f"| {s} | {len(paths)} |" for s, paths in images.items()],
         "",
         f"Fetched and verified by bg20k under the {release.agreement.title} "
         f"({release.agreement.file} beside this card); license: {release.agreement.license}.",
@@ -187,52 +223,26 @@ def dataset_card(release: Release, counts: Mapping[str, int], splits: Sequence[s
     return "\n".join(lines) + "\n"
 
 
-def _cff_person(p: Person) -> dict[str, str]:
-    return {"family-names": p.family, "given-names": p.given}
-
-
-def _cff_reference(ref: Reference) -> dict[str, object]:
-    item: dict[str, object] = {
-        "type": "article" if ref.type == "article" else "conference-paper",
-        "title": ref.title.replace("{", "").replace("}", ""),
-        "authors": [_cff_person(p) for p in ref.authors],
-        "year": ref.year,
-        "doi": ref.doi,
+def ecosystem_files(
+    release: Release,
+    manifest: str,
+    images: Mapping[str, Sequence[str]],
+    root_files: Mapping[str, str],
+) -> dict[str, str]:
+    """croissant.json, the dataset card and CITATION.cff for a tree holding ``images`` (split
+    -> its image paths, optional splits included) and the release's ``root_files``."""
+    return {
+        CROISSANT_NAME: croissant(release, manifest, images, root_files),
+        CARD_NAME: dataset_card(release, images),
+        CFF_NAME: citation_cff(release, select(release, include_encouraged=True)),
     }
-    if ref.journal:
-        item["journal"] = ref.journal
-    if ref.booktitle:
-        item["collection-title"] = ref.booktitle.replace("{", "").replace("}", "")
-    if ref.volume:
-        item["volume"] = int(ref.volume) if ref.volume.isdigit() else ref.volume
-    if ref.number:
-        item["issue"] = int(ref.number) if ref.number.isdigit() else ref.number
-    if ref.pages:
-        item["start"], item["end"] = ref.pages
-    if ref.publisher:
-        item["publisher"] = {"name": ref.publisher}
-    return item
 
 
-def citation_cff(release: Release) -> str:
-    """CITATION.cff (GitHub, Zenodo, cffconvert): the dataset, citing the required paper as its
-    preferred citation and the encouraged ones as references."""
-    required = _required(release)
-    doc: dict[str, object] = {
-        "cff-version": "1.2.0",
-        "message": f"If you use {release.dataset}, please cite it as below "
-        f"({release.agreement.title}, clause 2).",
-        "type": "dataset",
-        "title": release.title,
-        "version": release.release,
-        "authors": [_cff_person(p) for p in required.authors],
-        "license": release.agreement.license or "other",
-        "preferred-citation": _cff_reference(required),
-    }
-    if release.homepage:
-        doc["url"] = release.homepage
-    if release.date_published:
-        doc["date-released"] = release.date_published
-    encouraged = [_cff_reference(r) for r in select(release, include_encouraged=True)]
-    doc["references"] = [r for r in encouraged if r["doi"] != required.doi]
-    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+def images_by_split(release: Release, paths: Iterable[str]) -> dict[str, list[str]]:
+    """The required splits, then each optional split that has images, with their paths."""
+    by: dict[str, list[str]] = {s.name: [] for s in release.layout.splits}
+    for path in sorted(paths):
+        split = path.split("/", 1)[0]
+        if split in by or split in {s.name for s in release.layout.optional_splits}:
+            by.setdefault(split, []).append(path)
+    return by

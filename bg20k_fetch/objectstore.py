@@ -20,6 +20,9 @@ from urllib.parse import urlsplit
 
 from .errors import SourceError, StorageError, UsageError
 from .redact import redact
+from .retry import RetryPolicy
+from .settings import CONNECT_TIMEOUT, read_timeout
+from .store_errors import endpoint_of, first_line, store_errors
 
 SCHEMES = ("s3", "gs", "gcs", "az", "abfs")
 PUBLISHED_MARKER = ".bg20k-published"  # written last, conditionally: a prefix without it is
@@ -48,13 +51,17 @@ def require_store_url(text: str) -> str:
     return text
 
 
-def _s3_options() -> dict[str, object]:
-    # Fail in seconds, not minutes: a missing credential or a wrong endpoint is not transient.
+PROBE_TIMEOUT = 10.0  # a store that answers nothing to one HEAD in this long is not there
+
+
+def _s3_options(read_timeout: float, attempts: int) -> dict[str, object]:
+    # botocore's own retries (standard mode: backoff, SlowDown and 5xx retried) are the one
+    # retry loop; a connection that answers nothing times out instead of waiting for ever.
     return {
         "config_kwargs": {
-            "connect_timeout": 5,
-            "read_timeout": 60,
-            "retries": {"max_attempts": 3, "mode": "standard"},
+            "connect_timeout": min(CONNECT_TIMEOUT, read_timeout),
+            "read_timeout": read_timeout,
+            "retries": {"total_max_attempts": attempts, "mode": "standard"},
         },
     }
 
@@ -110,6 +117,11 @@ class Store:
         with store_errors(self.url):
             self.fs.put_file(local, self.key(rel), **extra)
 
+    def pipe(self, rel: str, data: bytes) -> None:
+        """A small object written whole (bg20k's own: the lease, the journal)."""
+        with store_errors(self.url):
+            self.fs.pipe_file(self.key(rel), data)
+
     def put_once(self, rel: str, data: bytes) -> bool:
         """Write an object only if none exists (``If-None-Match: *``); False if one does."""
         extra = {"IfNoneMatch": "*"} if self.is_s3 else {}
@@ -143,13 +155,17 @@ class Store:
 
     def delete(self, rels: list[str]) -> None:
         if rels:
-            with store_errors(self.url):
-                self.fs.rm([self.key(r) for r in rels])
+            try:
+                with store_errors(self.url):
+                    self.fs.rm([self.key(r) for r in rels])
+            except FileNotFoundError:
+                pass  # already gone: what deleting it was for
 
 
-def open_store(url: str) -> Store:
-    """The store behind ``url``; UsageError (2) naming the extra to install when its fsspec
-    implementation is missing, SourceError (4) when it cannot be reached."""
+def open_store(url: str, *, probe: bool = True) -> Store:
+    """The store behind ``url``, checked to answer (``probe``): UsageError (2) naming the
+    extra to install when its fsspec implementation is missing or the URL is unusable,
+    SourceError (4) when the store cannot be reached or the bucket does not exist."""
     scheme = urlsplit(url).scheme.lower()
     try:
         import fsspec
@@ -158,54 +174,57 @@ def open_store(url: str) -> Store:
             f"{scheme}:// URLs need bg20k's object-store extra.",
             hint="Install it with: pip install 'bg20k[s3]'",
         ) from exc
+    policy = RetryPolicy.from_env()
+    fs, base = _filesystem(fsspec, url, read_timeout(), policy.attempts)
+    store = Store(url.rstrip("/"), fs, str(base).rstrip("/"))
+    if probe and store.is_s3:
+        timeout = min(PROBE_TIMEOUT, read_timeout())
+        prober, _ = _filesystem(fsspec, url, timeout, 2)
+        _probe(prober, store, timeout)
+    return store
+
+
+def _filesystem(fsspec: Any, url: str, timeout: float, attempts: int) -> tuple[Any, str]:
+    scheme = urlsplit(url).scheme.lower()
     # A fresh instance each time: fsspec's instance and listing caches would otherwise keep an
     # old endpoint or credentials, or a listing from before an upload.
     options: dict[str, object] = {"skip_instance_cache": True, "use_listings_cache": False}
     if scheme == "s3":
-        options |= _s3_options()
+        options |= _s3_options(timeout, attempts)
     try:
         fs, base = fsspec.core.url_to_fs(url, **options)
     except ImportError as exc:
-        extra = "s3" if scheme == "s3" else scheme
         raise UsageError(
             f"{scheme}:// URLs need a package that is not installed ({exc}).",
-            hint=f"Install it with: pip install 'bg20k[{extra}]'"
+            hint="Install it with: pip install 'bg20k[s3]'"
             if scheme == "s3"
             else "Install the fsspec implementation for it (gcsfs, adlfs).",
         ) from exc
     except ValueError as exc:
-        raise UsageError(f"{redact(url)} is not a usable URL: {exc}.") from exc
-    return Store(url.rstrip("/"), fs, str(base).rstrip("/"))
+        raise UsageError(f"{redact(url)} is not a usable URL: {first_line(exc)}.") from exc
+    if hasattr(fs, "retries"):
+        fs.retries = 1  # s3fs's own loop would multiply botocore's attempts by five
+    return fs, str(base)
 
 
-@contextmanager
-def store_errors(url: str) -> Iterator[None]:
-    """Turn the store's own exceptions into one line and a documented code."""
+def _probe(fs: Any, store: Store, timeout: float) -> None:
+    """One HEAD of the bucket, with a short timeout: a store that answers nothing, a bucket that
+    does not exist or an endpoint that is not S3 is said at once, in words, not after minutes."""
+    bucket = store.base.split("/", 1)[0]
+    where = endpoint_of(store.url)
     try:
-        yield
-    except (FileNotFoundError, FileExistsError):
-        raise
-    except PermissionError as exc:
+        with store_errors(store.url):
+            fs.call_s3("head_bucket", Bucket=bucket)
+    except FileNotFoundError as exc:
         raise SourceError(
-            f"{redact(url)}: access denied ({_first(exc)}).",
-            hint="Check the credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID …) and the bucket policy.",
+            f"The bucket {bucket!r} does not exist at {where}.",
+            hint="Check the bucket's name in the URL (and AWS_ENDPOINT_URL for the store).",
         ) from exc
-    except Exception as exc:
-        name = type(exc).__name__
-        if name in ("NoCredentialsError", "PartialCredentialsError", "CredentialRetrievalError"):
+    except SourceError as exc:
+        if "timed out" in exc.message or "Timeout" in exc.message:
             raise SourceError(
-                f"{redact(url)}: no credentials for the object store.",
-                hint="Set them the usual way: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
-                "AWS_PROFILE or ~/.aws/credentials (and AWS_ENDPOINT_URL for MinIO or Ceph).",
+                f"The object store at {where} did not answer within {timeout:g} s "
+                f"({redact(store.url)}).",
+                hint="Check AWS_ENDPOINT_URL and the network, then run the same command again.",
             ) from exc
-        if isinstance(exc, OSError | ConnectionError) or "Endpoint" in name or "Connect" in name:
-            raise SourceError(
-                f"Cannot reach the object store of {redact(url)}: {_first(exc)}.",
-                hint="Check AWS_ENDPOINT_URL (or the store's own setting) and the network.",
-            ) from exc
-        raise SourceError(f"{redact(url)}: the object store said: {_first(exc)}.") from exc
-
-
-def _first(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return redact(text)[:300]
+        raise

@@ -105,6 +105,10 @@ def fetch(
         UnsafeArchiveError (6), StorageError (7), Interrupted (130): all Bg20kError, each with
         its ``exit_code``.
     """
+    # One string is one source, never a sequence of one-letter ones.
+    sources, from_paths, components = (
+        [x] if isinstance(x, str) else list(x) for x in (sources, from_paths, components)
+    )
     options = FetchOptions(
         components=tuple(components),
         sha256=sha256,
@@ -179,7 +183,7 @@ def _fetch(
         urls = DriveUrls.resolve(config)
         fetched = _act(run, plan, decision, urls)
         for name in options.components:
-            add_component(run, name, urls)
+            add_component(run, name, urls, plan)
         return fetched
 
 

@@ -31,7 +31,7 @@ from .fsutil import atomic_write
 from .hashing import FileInfo
 from .layout import LayoutReport, main_hashes
 from .manifest import MANIFEST_NAME, dataset_digest, manifest_text
-from .metadata import CARD_NAME, CFF_NAME, CROISSANT_NAME, citation_cff, croissant, dataset_card
+from .metadata import ecosystem_files, images_by_split
 from .redact import redact
 from .release import Release
 
@@ -91,17 +91,8 @@ def write_receipts(
         adopted=adopted,
         sizes={p: files[p].size for p in sorted(files)},
     )
-    provenance.components = {
-        name: Component(
-            file_count=len(hashes),
-            digest=dataset_digest(hashes),
-            served_by=provenance.served_by,
-            created_at=provenance.created_at,
-        )
-        for name, hashes in parts.items()
-    }
+    provenance.components = {name: _component(hashes, provenance) for name, hashes in parts.items()}
     manifest = manifest_text(main)
-    splits = [s.name for s in release.layout.splits]
     receipts = {
         # The marker first: it proves the tree is bg20k's even if PROVENANCE.yaml is damaged.
         MARKER_NAME: _marker(provenance),
@@ -111,14 +102,26 @@ def write_receipts(
         MANIFEST_NAME: manifest,
         RELEASE_FILES_NAME: manifest_text({n: f.sha256 for n, f in release_files.items()}),
         **{component_manifest(name): manifest_text(hashes) for name, hashes in parts.items()},
-        CROISSANT_NAME: croissant(release, manifest, splits),
-        CARD_NAME: dataset_card(release, provenance.counts, splits),
-        CFF_NAME: citation_cff(release),
+        **ecosystem_files(
+            release,
+            manifest,
+            images_by_split(release, [*main, *(p for h in parts.values() for p in h)]),
+            {n: f.sha256 for n, f in release_files.items()},
+        ),
         **{name: data.decode("utf-8") for name, data in provenance_files(provenance).items()},
     }
     for name, text in receipts.items():
         atomic_write(root / name, text.encode("utf-8"), make_parents=False)
     return provenance
+
+
+def _component(hashes: Mapping[str, str], provenance: Provenance) -> Component:
+    return Component(
+        file_count=len(hashes),
+        digest=dataset_digest(hashes),
+        served_by=provenance.served_by,
+        created_at=provenance.created_at,
+    )
 
 
 def _components(files: Mapping[str, FileInfo], release: Release) -> dict[str, dict[str, str]]:

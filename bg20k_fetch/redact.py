@@ -12,6 +12,9 @@ import re
 
 MASK = "***"
 _USERINFO = re.compile(r"(?<=://)[^/\s@:]*(?::[^/\s@]*)?@")
+# The same credentials after a library has taken the URL apart ("KEY:SECRET@bucket" quoted in
+# botocore's message about a bucket name): a name, a colon, a secret, an at sign.
+_BARE_USERINFO = re.compile(r"(?<![\w/:.@-])[\w.~%+-]+:[^\s/@'\"]+@(?=[\w.-])")
 _SECRET_PARAMS = re.compile(
     r"(?i)(?<=[?&;])((?:api_?)?key|token|access_token|auth|password|passwd|secret|sig|signature"
     r"|x-amz-[a-z-]+|x-goog-[a-z-]+)=[^&#\s'\"]*"
@@ -20,8 +23,9 @@ _SECRET_PARAMS = re.compile(
 
 def redact(text: str) -> str:
     """``text`` with every credential in it masked; everything else unchanged."""
-    if "://" in text:
-        text = _USERINFO.sub(MASK + "@", text)
+    if "@" in text:
+        text = _USERINFO.sub(MASK + "@", text) if "://" in text else text
+        text = _BARE_USERINFO.sub(MASK + "@", text)
     if "=" in text:
         text = _SECRET_PARAMS.sub(lambda m: f"{m.group(1)}={MASK}", text)
     return text

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import hashlib
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 from .dataset import MARKER_NAME, receipt_names
 from .hashing import CHUNK
 from .objectstore import PUBLISHED_MARKER, Store, open_store
+from .publish_lease import JOURNAL, LEASE
+from .redact import redact
 from .release import Release
 from .sources.object_store import _published
 from .verification import VerifyReport
@@ -26,9 +27,9 @@ def verify_published(
     store = open_store(url)
     expected, provenance = _published(store)
     present = store.listing()
-    own = {*receipt_names(release), MARKER_NAME, PUBLISHED_MARKER}
+    own = {*receipt_names(release), MARKER_NAME, PUBLISHED_MARKER, LEASE, JOURNAL}
     report = VerifyReport(
-        Path(url),
+        redact(url.rstrip("/")),  # a URL, never a Path: Path("s3://b") is "s3:/b"
         provenance.digest,
         {
             p: s

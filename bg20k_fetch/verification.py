@@ -25,7 +25,7 @@ from .release import Release
 
 @dataclass
 class VerifyReport:
-    root: Path
+    root: Path | str  # a local tree, or a published copy's URL
     digest: str
     manifest: dict[str, str]  # path -> sha256, as recorded
     complete: bool
@@ -46,9 +46,13 @@ class VerifyReport:
     def require_ok(self) -> None:
         """Raise IntegrityError (exit 5) unless the dataset matched."""
         if self.missing or self.added or self.changed:
+            remote = isinstance(self.root, str)
             raise IntegrityError(
                 f"{self.root} differs from its manifest: {self.describe()}.",
-                hint="Run `bg20k fetch --force` to restore it.",
+                hint="Run `bg20k publish --repair` from the publisher's verified copy to restore "
+                "it."
+                if remote
+                else "Run `bg20k fetch --force` to restore it.",
             )
         if self.lock_problem:
             raise IntegrityError(self.lock_problem)

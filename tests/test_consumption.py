@@ -352,4 +352,4 @@ def test_citation_cff_validates_and_matches_cite(installed: Path) -> None:
         "10.24963/ijcai.2021/111",
         "10.1145/3474085.3475512",
     ]
-    assert cli("cite", "--format", "cff").raw == (installed / "CITATION.cff").read_bytes()
+    assert cli("cite", "--format", "cff", "--all").raw == (installed / "CITATION.cff").read_bytes()

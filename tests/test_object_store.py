@@ -88,7 +88,7 @@ def test_publish_then_fetch_from_the_bucket(
     assert provenance["chain"][0]["served_by"].endswith("a.zip")  # where it first came from
     assert cli("verify", "--dest", str(node), "--deep").code == 0
     again = cli("publish", url, "--dest", str(local))
-    assert again.code == 0 and "already holds this dataset" in again.err
+    assert again.code == 0 and "already holds this dataset" in again.out  # the result: stdout
 
 
 def test_a_killed_publish_is_never_fetched_and_continues(
@@ -115,7 +115,7 @@ def test_a_killed_publish_is_never_fetched_and_continues(
     assert cli("verify", f"{url}/BG-20k").code == 5
     resumed = cli("publish", url, "--dest", str(local), "--jobs", "2")
     assert resumed.code == 0, resumed.err
-    assert "4 already there" in resumed.err  # the re-run continued, it did not start over
+    assert "4 already there" in resumed.out  # the re-run continued, it did not start over
     assert (
         cli("fetch", "--accept", "--source", f"{url}/BG-20k", "--dest", str(tmp_path / "n")).code
         == 0

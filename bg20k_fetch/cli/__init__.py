@@ -61,11 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_accept)
 
     p = sub.add_parser("status", help="is consent in force, and where every file lives")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="the same as JSON on stdout")
     p.set_defaults(handler=cmd_status)
 
     p = sub.add_parser("history", help="every acceptance and revocation")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="the events as JSON on stdout")
     p.set_defaults(handler=cmd_history)
 
     p = sub.add_parser("revoke", help="withdraw consent")
@@ -73,7 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("cite", help="print the citations the agreement requires")
     p.add_argument("--all", action="store_true", help="add the two encouraged references")
-    p.add_argument("--format", choices=FORMATS, default="bibtex")
+    p.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="bibtex",
+        help="bibtex (default), biblatex, csl-json, text, or cff (the Citation File Format)",
+    )
     p.add_argument("--explain", action="store_true", help="say why each entry is there")
     p.add_argument(
         "-o",
@@ -120,7 +125,7 @@ def _run(handler: Handler, args: argparse.Namespace, ui: Ui) -> int:
         return handler(args, ui)
     except Bg20kError as exc:
         if args.debug:
-            traceback.print_exc(file=ui.stderr)
+            _traceback(ui)
         ui.error(str(exc))
         return int(exc.exit_code)
     except KeyboardInterrupt as exc:
@@ -129,10 +134,15 @@ def _run(handler: Handler, args: argparse.Namespace, ui: Ui) -> int:
         return int(ExitCode.TERMINATED if terminated else ExitCode.INTERRUPTED)
     except Exception as exc:
         if args.debug:
-            traceback.print_exc(file=ui.stderr)
+            _traceback(ui)
         detail = redact(f"{type(exc).__name__}: {exc}")
         ui.error(f"internal error: {detail}. Rerun with --debug and report it.")
         return int(ExitCode.INTERNAL)
+
+
+def _traceback(ui: Ui) -> None:
+    # Libraries quote the URLs they failed on, keys and signatures included: masked here too.
+    ui.stderr.write(redact(traceback.format_exc()))
 
 
 def _output_written(ui: Ui, code: int) -> int:

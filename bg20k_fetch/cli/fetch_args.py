@@ -41,7 +41,8 @@ def add_fetch_parsers(sub: Any, add_pin: Callable[[argparse.ArgumentParser], Non
         default=[],
         type=_nonempty,
         metavar="SRC",
-        help="archive URL or path; repeat for failover, tried in order",
+        help="an http(s):// archive, a Google Drive file or folder link, a published copy "
+        "(s3://BUCKET/PREFIX/BG-20k) or a local archive or folder; repeat for failover",
     )
     p.add_argument(
         "--from",
@@ -100,26 +101,50 @@ def add_fetch_parsers(sub: Any, add_pin: Callable[[argparse.ArgumentParser], Non
         "location", nargs="?", metavar="URL", help="a published dataset (s3://…/BG-20k) instead"
     )
     _add_dest(p)
-    p.add_argument("--deep", action="store_true", help="re-hash every file (uses every core)")
+    p.add_argument(
+        "--deep",
+        action="store_true",
+        help="re-hash every file on every core (a bucket: compare the SHA-256 it keeps)",
+    )
     p.add_argument("--lock", metavar="FILE", type=_path, help="require the dataset in this lock")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="the report as JSON on stdout")
     p.set_defaults(handler=lazy("verify_cmds", "cmd_verify"))
 
     p = sub.add_parser("publish", help="upload a verified dataset to an object store (a lab's)")
-    p.add_argument("dest_url", metavar="DEST_URL", help="e.g. s3://lab-data/datasets")
+    p.add_argument(
+        "dest_url", metavar="DEST_URL", help="s3://BUCKET/PREFIX; the copy goes to …/BG-20k"
+    )
     _add_dest(p)
     p.add_argument("--accept", action="store_true", help="accept the agreement (for scripts)")
     add_pin(p)
-    p.add_argument("--force", action="store_true", help="replace another published dataset")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace another published dataset, or publish beside objects bg20k did not "
+        "write (never overwriting or deleting them)",
+    )
+    p.add_argument(
+        "--repair",
+        action="store_true",
+        help="check every published object's SHA-256 and upload again what differs",
+    )
     p.add_argument("--jobs", type=_positive, default=8, metavar="N", help="uploads at once")
+    p.add_argument(
+        "--dry-run", action="store_true", help="say what would be uploaded; write nothing"
+    )
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--quiet", action="store_true", help="no progress, only the result line")
+    out.add_argument("--json", action="store_true", help="one JSON event per line on stdout")
     p.set_defaults(handler=lazy("publish_cmd", "cmd_publish"))
 
     p = sub.add_parser("paths", help="a split's verified images, one path per line")
     p.add_argument("--split", required=True, help="train, testval, or a fetched optional split")
     _add_dest(p)
-    p.add_argument(
+    form = p.add_mutually_exclusive_group()
+    form.add_argument(
         "-0", "--null", action="store_true", help="end each path with NUL, not a newline"
     )
+    form.add_argument("--json", action="store_true", help="the paths as a JSON list")
     p.set_defaults(handler=lazy("paths_cmd", "cmd_paths"))
 
     p = sub.add_parser("lock", help="write the dataset digest and manifest to a lock file")

@@ -24,7 +24,8 @@ from .ui import Ui
 
 
 @contextmanager
-def _reporter(args: argparse.Namespace, ui: Ui) -> Iterator[Reporter]:
+def reporter_for(args: argparse.Namespace, ui: Ui) -> Iterator[Reporter]:
+    """Progress as the options ask: JSON events, nothing, bars on a terminal, or log lines."""
     if args.json:
         yield JsonReporter(ui.stdout)
     elif args.quiet:
@@ -40,7 +41,7 @@ def cmd_fetch(args: argparse.Namespace, ui: Ui) -> int:
     if args.dry_run:
         return _dry_run(args, ui)
     started = time.time() - 1  # file times have coarse clocks on some file systems
-    with _reporter(args, ui) as reporter:
+    with reporter_for(args, ui) as reporter:
         try:
             done = fetch(
                 args.dest,

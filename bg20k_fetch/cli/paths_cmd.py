@@ -10,6 +10,10 @@ from .ui import Ui
 
 def cmd_paths(args: argparse.Namespace, ui: Ui) -> int:
     # -0: NUL after each path, for `xargs -0`; a name may hold a newline, never a NUL.
+    found = split_paths(args.split, args.dest)
+    if args.json:
+        ui.json([str(path) for path in found])
+        return 0
     end = "\0" if args.null else "\n"
-    ui.raw("".join(f"{path}{end}" for path in split_paths(args.split, args.dest)))
+    ui.raw("".join(f"{path}{end}" for path in found))
     return 0

@@ -82,8 +82,10 @@ class PlainReporter(_Counting):
             speed = f", {_size(rate)}/s"
         else:
             amount = f"{self.done}" + (f" of {self.total}" if self.total else "") + f" {self.unit}"
+            elapsed = max(now - self.started, 1e-6)
+            # Bytes only where they were counted (a folder's downloads): never "0 B at 0 B/s".
             speed = (
-                f", {_size(self.bytes)} at {_size(self.bytes / max(now - self.started, 1e-6))}/s"
+                f", {_size(self.bytes)} at {_size(self.bytes / elapsed)}/s" if self.bytes else ""
             )
         self._emit(f"{self.name}: " + (f"{pct:.0f}% " if self.total else "") + f"({amount}{speed})")
 

@@ -34,7 +34,10 @@ def cmd_verify(args: argparse.Namespace, ui: Ui) -> int:
         )
     report.require_ok()
     if not args.json:
-        how = "every file re-hashed" if args.deep else "names, sizes and counts checked"
+        remote = isinstance(report.root, str)
+        how = "names, sizes and counts checked"
+        if args.deep:
+            how = "every object's stored SHA-256 compared" if remote else "every file re-hashed"
         partial = "" if report.complete else " (recorded as PARTIAL)"
         ui.info(
             f"{report.root}: {report.file_count} files OK{partial}, {how}; digest {report.digest}."

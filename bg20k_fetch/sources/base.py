@@ -23,6 +23,7 @@ from ..target import Target
 if TYPE_CHECKING:
     from ..config import Config
     from ..dataset import ArchiveInfo
+    from ..lockfile import LockFile
     from ..staging import Staging
 
 
@@ -70,6 +71,11 @@ class Fetching:
     jobs: int | None  # None: the source's own default (a Drive folder adapts)
     throttle: Throttle
     keep_archive: bool = False  # caches outlive the fetch: never share files with the tree
+    # Optional splits asked for (--with): a published copy brings only these of its own.
+    components: tuple[str, ...] = ()
+    # A lock file the dataset must match: a source that knows its manifest before downloading
+    # (a published copy) checks it first.
+    lock: LockFile | None = None
     archives: list[ArchiveInfo] = field(default_factory=list)
     # Earlier hops when the data comes from a copy bg20k published (who fetched it first,
     # from where, when, under which agreement): carried into PROVENANCE.yaml.

@@ -32,7 +32,7 @@ from ..dataset import (
     component_manifest,
     parse_provenance,
 )
-from ..errors import IntegrityError
+from ..errors import IntegrityError, SourceError
 from ..gdrive.folder_cache import with_markers
 from ..hashing import CHUNK, FileInfo
 from ..manifest import MANIFEST_NAME, parse_manifest
@@ -62,7 +62,16 @@ class ObjectStore:
         return archive_kind(PurePosixPath(self.url)) is not None
 
     def describe(self, session: requests.Session | None) -> Description:
-        return Description(None, "network: object store")
+        """A published copy's size from its SIZES.json, once the network may be used."""
+        if session is None or self.archive:
+            return Description(None, "network: object store")
+        store = open_store(self.url)
+        try:
+            sizes = json.loads(store.read(SIZES_NAME, 64 << 20) or b"null")["sizes"]
+            size = sum(v for v in sizes.values() if type(v) is int)
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
+            size = None
+        return Description(size, "network: object store")
 
     def gather(self, into: Staging, ctx: Fetching) -> None:
         store = open_store(self.url)
@@ -82,6 +91,7 @@ class ObjectStore:
 
     def _tree(self, store: Store, into: Staging, ctx: Fetching) -> None:
         expected, published = _published(store)
+        expected = _wanted_files(self.url, expected, into, ctx)
         cache = ctx.hold(
             ctx.paths.cache_dir / f"store-{hashlib.sha256(self.url.encode()).hexdigest()[:12]}"
         )
@@ -107,17 +117,49 @@ class ObjectStore:
         )
 
 
+def _split(path: str) -> str | None:
+    return path.split("/", 1)[0] if "/" in path else None
+
+
+def _wanted_files(
+    url: str, expected: dict[str, str], into: Staging, ctx: Fetching
+) -> dict[str, str]:
+    """What this fetch takes of a published copy: one optional split into an existing dataset,
+    or the dataset with the optional splits asked for (--with) — checked against a lock file
+    first, from the published manifest, before anything is downloaded."""
+    if into.component is not None:
+        part = {p: h for p, h in expected.items() if _split(p) == into.component}
+        if not part:
+            raise SourceError(f"{redact(url)} holds no {into.component}/.")
+        return part
+    required = {s.name for s in into.release.layout.splits}
+    if ctx.lock is not None:
+        ctx.lock.require({p: h for p, h in expected.items() if _split(p) in required}, redact(url))
+    wanted = {*required, *ctx.components, None}
+    return {p: h for p, h in expected.items() if _split(p) in wanted}
+
+
 def _published(store: Store) -> tuple[dict[str, str], Provenance]:
     """What the completion marker committed: every file's SHA-256, and the publisher's
     provenance. A prefix without the marker (a publish that never finished) is refused."""
     raw = store.read(PUBLISHED_MARKER, 1 << 16)
     if raw is None:
+        nested = f"{store.url}/BG-20k"
+        if store.read(f"BG-20k/{PUBLISHED_MARKER}", 1 << 16) is not None:
+            hint = f"A published copy lies one level down: use {redact(nested)}."
+        else:
+            hint = "Publish it with `bg20k publish`, or check the URL (it ends in /BG-20k)."
         raise IntegrityError(
             f"{redact(store.url)} is not a published dataset: it has no completion marker "
             "(a publish that did not finish, or another prefix).",
-            hint="Publish it with `bg20k publish`, or check the URL.",
+            hint=hint,
         )
-    marker = json.loads(raw)
+    try:
+        marker = json.loads(raw)
+    except (ValueError, RecursionError):
+        marker = {}
+    if not isinstance(marker, dict):
+        marker = {}
     manifest_bytes = store.read(MANIFEST_NAME) or b""
     digest = hashlib.sha256(manifest_bytes).hexdigest()
     if digest != marker.get("digest"):
