@@ -3,7 +3,7 @@ random moments and run many at once, with the invariants checked after every ste
 
     python -m tests.campaign --seed 7                      # the CI size (about a minute)
     python -m tests.campaign --seed 7 --steps 1000 --drive-steps 200 --kill-rate 0.15 \\
-        --rounds 20 --trail-steps 100 --report docs/campaign-report.md   # the large run
+        --rounds 20 --trail-steps 100 --store-steps 100 --report docs/campaign-report.md   # the large run
 
 Every random choice comes from ``--seed``: the same seed replays the same faults, kills and
 rounds (timing on a loaded machine can still move a kill by a few milliseconds).
@@ -281,6 +281,11 @@ class Campaign:
                 run_round(self, url, n, revoke=n % 2 == 1)
             self.tally.faults.update({f"rounds:{k}": v for k, v in mirror.injected.items()})
 
+    def store(self, steps: int) -> None:
+        from tests.campaign_store import run_store_rounds
+
+        run_store_rounds(self, steps)
+
     def trail(self, steps: int) -> None:
         from tests.campaign_trail import TrailRounds
 
@@ -296,6 +301,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=30, help="HTTP steps")
     parser.add_argument("--drive-steps", type=int, default=12)
     parser.add_argument("--rounds", type=int, default=2, help="many-process rounds")
+    parser.add_argument("--store-steps", type=int, default=6, help="object-store steps")
     parser.add_argument(
         "--trail-steps",
         type=int,
@@ -317,6 +323,7 @@ def main(argv: list[str] | None = None) -> int:
         campaign.drive_steps(args.drive_steps)
         campaign.rounds(args.rounds)
         campaign.trail(args.trail_steps)
+        campaign.store(args.store_steps)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
