@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,6 +22,7 @@ from .errors import (
     StorageError,
     UnsafeArchiveError,
 )
+from .gdrive.cookies import DriveCookies
 from .gdrive.links import DriveUrls
 from .gdrive.throttle import Throttle
 from .hashing import FileInfo
@@ -70,8 +71,9 @@ class Run:
     options: FetchOptions
     reporter: Reporter
     lock_file: LockFile | None
-    policy: RetryPolicy
-    throttle: Throttle
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    throttle: Throttle = field(default_factory=Throttle)
+    cookies: DriveCookies | None = None
 
 
 def try_sources(run: Run, plan: list[list[Source]], urls: DriveUrls) -> Fetched:
@@ -87,6 +89,7 @@ def try_sources(run: Run, plan: list[list[Source]], urls: DriveUrls) -> Fetched:
         keep_archive=run.options.keep_archive,
         components=run.options.components,
         lock=run.lock_file,
+        cookies=run.cookies,
     )
     failed: list[SourceAttempt] = []
     errors: list[tuple[str, Bg20kError]] = []

@@ -68,6 +68,7 @@ def add_component(run: Run, name: str, urls: DriveUrls, plan: list[list[Source]]
         run.options.jobs,
         run.throttle,
         keep_archive=run.options.keep_archive,
+        cookies=run.cookies,
     )
     staging = Staging(
         target.work_dir("staging"), release, run.reporter, run.options.limits, component=name

@@ -13,6 +13,7 @@ from .consent import ConsentStatus, describe, read_status
 from .decision import Action, decide
 from .disk import Space, plan_space
 from .gate import check_pin, environment_pin
+from .gdrive.cookies import DriveCookies
 from .http import make_session
 from .locations import Paths
 from .lockfile import LockFile
@@ -60,9 +61,12 @@ def dry_run(
     force: bool = False,
     allow_partial: bool = False,
     lock: Path | None = None,
+    cookies: Path | None = None,
 ) -> Plan:
     paths, agreement, release = Paths.from_env(), load_agreement(), load_release()
     config = load_config(paths)
+    if cookies is not None:
+        DriveCookies.load(cookies)  # a file that is not one is refused by the plan too
     if agreement_sha256 is not None:
         check_pin(validate_pin(agreement_sha256), agreement)
     status = read_status(paths, agreement)

@@ -10,7 +10,7 @@ import email.utils
 import html
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -69,17 +69,22 @@ def get(
     headers: Mapping[str, str] | None = None,
     params: Mapping[str, str] | None = None,
     stream: bool = True,
+    cookie: Callable[[str], str | None] | None = None,
 ) -> requests.Response:
-    """GET (or HEAD) following redirects by hand.
+    """GET (or HEAD) following redirects by hand. ``cookie`` gives the Cookie header for each
+    hop's URL (or None): a user's cookies never follow a redirect to a host not meant for them.
 
     Raises RetryableHTTPError, SourceError, or requests' own exceptions.
     """
     current = url
     for _ in range(MAX_REDIRECTS + 1):
+        hop = dict(headers or {})
+        if cookie is not None and (value := cookie(current)):
+            hop["Cookie"] = value
         response = session.request(
             method,
             current,
-            headers=dict(headers or {}),
+            headers=hop,
             params=params,
             stream=stream,
             allow_redirects=False,

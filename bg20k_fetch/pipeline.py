@@ -18,6 +18,7 @@ from .consent import accepted_line, read_status
 from .decision import Action, Decision, decide
 from .errors import StorageError, UsageError
 from .gate import Asker, require_consent
+from .gdrive.cookies import DriveCookies
 from .gdrive.links import DriveUrls
 from .gdrive.throttle import Throttle
 from .leftovers import clean_leftovers
@@ -25,7 +26,7 @@ from .locations import Paths
 from .lockfile import LockFile
 from .locking import destination_lock
 from .progress import NullReporter, Reporter
-from .release import load_release
+from .release import Release, load_release
 from .retry import RetryPolicy
 from .settings import read_timeout
 from .sources import Source, plan_sources
@@ -46,6 +47,7 @@ class FetchOptions:
     jobs: int | None = None  # None: adapt to what Drive answers
     policy: RetryPolicy | None = None
     limits: Limits = field(default_factory=Limits)
+    cookies: Path | None = None  # a signed-in browser's cookies.txt, for Drive only
 
 
 def fetch(
@@ -63,6 +65,7 @@ def fetch(
     keep_archive: bool = False,
     wait: bool = True,
     components: Sequence[str] = (),
+    cookies: str | os.PathLike[str] | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
     config_dir: str | os.PathLike[str] | None = None,
     policy: RetryPolicy | None = None,
@@ -92,6 +95,8 @@ def fetch(
         wait: wait for another fetch into ``dest`` instead of raising StorageError.
         components: optional splits to fetch into the dataset as well (``train_denoise``);
             added to an existing dataset without fetching the rest again.
+        cookies: a Netscape ``cookies.txt`` from a browser signed in to Google, sent to Google
+            Drive's hosts only (its way through Drive's throttling of anonymous clients).
         cache_dir, config_dir: instead of ``BG20K_CACHE_DIR`` / ``BG20K_CONFIG_DIR``.
         policy, limits: retry policy and archive limits (defaults from the environment).
         reporter: receives progress and notes (default: silent).
@@ -120,6 +125,7 @@ def fetch(
         jobs=jobs,
         policy=policy,
         limits=limits or Limits(),
+        cookies=Path(cookies) if cookies is not None else None,
     )
     paths = Paths.from_env(cache_dir=cache_dir, config_dir=config_dir)
     return _fetch(
@@ -147,13 +153,8 @@ def _fetch(
     reporter: Reporter,
     ask: Asker | None,
 ) -> Fetched:
-    if options.jobs is not None and not 1 <= options.jobs <= 64:
-        raise UsageError(f"jobs must be from 1 to 64, not {options.jobs}.")
     agreement, release = load_agreement(), load_release()
-    unknown = [c for c in options.components if c not in release.components]
-    if unknown:
-        known = ", ".join(release.components) or "none"
-        raise UsageError(f"No optional split {unknown[0]!r}; the release has: {known}.")
+    _check(options, release)
     config = load_config(paths)
     # Settings are checked before consent and before any traffic: a typo fails at once.
     policy = options.policy or RetryPolicy.from_env()
@@ -162,13 +163,18 @@ def _fetch(
     plan = plan_sources(sources, from_paths, options.sha256, config, release)
     target = Target.resolve(dest, paths, release)
     lock_file = LockFile.read(options.lock, release.dataset) if options.lock else None
+    cookies = DriveCookies.load(options.cookies) if options.cookies is not None else None
     was_in_force = read_status(paths, agreement).in_force
     record = require_consent(paths, agreement, accept=accept, pin=agreement_sha256, ask=ask)
     if not was_in_force:
         reporter.note(accepted_line(record, paths))
-    run = Run(
-        paths, agreement, release, record, target, options, reporter, lock_file, policy, throttle
-    )
+    if cookies is not None:
+        reporter.note(
+            f"Google Drive requests carry the cookies in {cookies.path}: Drive sees your own "
+            "Google account, and the agreement you accepted still binds you."
+        )
+    run = Run(paths, agreement, release, record, target, options, reporter, lock_file)
+    run.policy, run.throttle, run.cookies = policy, throttle, cookies
 
     with destination_lock(target.dest_dir, wait=options.wait, reporter=reporter):
         clean_leftovers(target, release, reporter)
@@ -185,6 +191,15 @@ def _fetch(
         for name in options.components:
             add_component(run, name, urls, plan)
         return fetched
+
+
+def _check(options: FetchOptions, release: Release) -> None:
+    if options.jobs is not None and not 1 <= options.jobs <= 64:
+        raise UsageError(f"jobs must be from 1 to 64, not {options.jobs}.")
+    unknown = [c for c in options.components if c not in release.components]
+    if unknown:
+        known = ", ".join(release.components) or "none"
+        raise UsageError(f"No optional split {unknown[0]!r}; the release has: {known}.")
 
 
 def _act(run: Run, plan: list[list[Source]], decision: Decision, urls: DriveUrls) -> Fetched:

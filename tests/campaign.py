@@ -3,7 +3,7 @@ random moments and run many at once, with the invariants checked after every ste
 
     python -m tests.campaign --seed 7                      # the CI size (about a minute)
     python -m tests.campaign --seed 7 --steps 1000 --drive-steps 200 --kill-rate 0.15 \\
-        --rounds 20 --trail-steps 100 --store-steps 100 --report docs/campaign-report.md   # the large run
+        --rounds 20 --trail-steps 100 --store-steps 100 --report report.md   # the large run
 
 Every random choice comes from ``--seed``: the same seed replays the same faults, kills and
 rounds (timing on a loaded machine can still move a kill by a few milliseconds).

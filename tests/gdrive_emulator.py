@@ -38,6 +38,7 @@ class Node:
     private: bool = False
     quota: bool = False
     html_instead: bool = False
+    gone: bool = False  # listed, but deleted since: its download is a 404
     children: list[str] = field(default_factory=list)
 
 
@@ -61,6 +62,22 @@ class Options:
     decoy_forms: bool = False  # a search form before and a sign-in form after the real one
     # A rate limiter: a download arriving while this many are being served gets a 429.
     max_concurrent: int | None = None
+    # Drive's block of a whole client: after ``block_after`` files served, every download gets
+    # the quota page for ``block_seconds`` (then it lifts; with ``block_again``, it comes back
+    # after as many files again). A request carrying a signed-in cookie (SID=…) is never blocked.
+    block_after: int | None = None
+    block_seconds: float = 0.0
+    block_again: bool = False
+    # Google's "sorry … automated queries" page (403) for this many requests after K.
+    sorry_after: int | None = None
+    sorry_count: int = 0
+    # Pages in German unless the request asks for English (hl=en), or whatever it asks.
+    locale: str = "en"
+    ignore_hl: bool = False
+    # The 2025 form: `at` and `authuser` inputs, and an action that carries a query of its own.
+    form_extras: bool = False
+    # Where a private file sends you: Drive's newer sign-in (/v3/signin/identifier).
+    signin_v3: bool = False
 
 
 class DriveEmulator(LoopbackServer):
@@ -74,6 +91,9 @@ class DriveEmulator(LoopbackServer):
         self.paths: list[str] = []  # every request's path …
         self.times: list[float] = []  # … and when it arrived (time.monotonic())
         self.throttled_at: list[float] = []  # when each 429 was sent
+        self.served = 0  # download bodies served (any file): what a client block counts
+        self.blocked_until = 0.0
+        self.blocked_requests = 0  # downloads answered with the quota page during a block
         self.in_flight = 0  # download bodies being served right now …
         self.max_in_flight = 0  # … and the most at once: proof that --jobs is honoured
         self._lock = threading.Lock()
@@ -158,6 +178,12 @@ class DriveEmulator(LoopbackServer):
         if self.options.latency:
             time.sleep(self.options.latency)
         o = self.options
+        if path in ("/uc", "/download", "/embeddedfolderview") and (
+            o.sorry_after is not None and o.sorry_after < number <= o.sorry_after + o.sorry_count
+        ):
+            with self._lock:
+                self.throttled_at.append(time.monotonic())
+            return reply(h, 403, SORRY_PAGE.encode(), "text/html")
         if (
             path in ("/uc", "/download")
             and o.throttle_after is not None
@@ -175,6 +201,7 @@ class DriveEmulator(LoopbackServer):
             "/download": self._download,
             "/embeddedfolderview": self._folder_view,
             "/ServiceLogin": self._sign_in,
+            "/v3/signin/identifier": self._sign_in,
             "/drive/v3/files": self._api,
         }.get(path)
         if route is None:
@@ -189,13 +216,16 @@ class DriveEmulator(LoopbackServer):
 
     def _download(self, h: BaseHTTPRequestHandler, query: dict[str, str]) -> None:
         node = self.nodes.get(query.get("id", ""))
-        if node is None or node.data is None:
+        if node is None or node.data is None or node.gone:
             return reply(h, 404, b"<html><title>Error 404 (Not Found)</title></html>", "text/html")
         if node.private:
-            login = f"{self.base_url}/ServiceLogin?continue={quote(self.base_url + h.path)}"
+            where = "/v3/signin/identifier" if self.options.signin_v3 else "/ServiceLogin"
+            login = f"{self.base_url}{where}?continue={quote(self.base_url + h.path)}"
             return reply(h, 302, b"", "text/html", {"Location": login})
-        if node.quota:
-            return reply(h, self.options.quota_status, QUOTA_PAGE.encode(), "text/html")
+        german = self._german(query)
+        if node.quota or self._client_blocked(h):
+            page = QUOTA_PAGE_DE if german else QUOTA_PAGE
+            return reply(h, self.options.quota_status, page.encode(), "text/html")
         if node.html_instead:
             page = b"<!DOCTYPE html><html><head><title>Google Drive - Error</title></head></html>"
             return serve_bytes(h, page, content_type="application/octet-stream")
@@ -204,8 +234,9 @@ class DriveEmulator(LoopbackServer):
             if query.get("confirm") != "t" or token not in self.uuids:
                 fresh = str(uuid.uuid4())
                 self.uuids.add(fresh)
-                return reply(h, 200, self._warning(node, fresh).encode(), "text/html")
+                return reply(h, 200, self._warning(node, fresh, german).encode(), "text/html")
         with self._lock:
+            self.served += h.command == "GET"
             cut = None
             if self.options.cut_after is not None and self.options.cut_count > 0:
                 self.options.cut_count -= 1
@@ -223,13 +254,42 @@ class DriveEmulator(LoopbackServer):
             chunk=self.options.chunk,
         )
 
-    def _warning(self, node: Node, token: str) -> str:
+    def _german(self, query: dict[str, str]) -> bool:
+        asked = "" if self.options.ignore_hl else query.get("hl", "")
+        return self.options.locale == "de" and asked != "en"
+
+    def _client_blocked(self, h: BaseHTTPRequestHandler) -> bool:
+        """Drive's block of this client: every file's quota page, until it lifts."""
+        o = self.options
+        if o.block_after is None or "SID=" in (h.headers.get("Cookie") or ""):
+            return False
+        with self._lock:
+            now = time.monotonic()
+            if now < self.blocked_until:
+                self.blocked_requests += 1
+                return True
+            if self.served >= o.block_after and self.blocked_until == 0.0:
+                self.blocked_until = now + o.block_seconds
+                self.blocked_requests += 1
+                return True
+            if o.block_again and self.blocked_until and self.served >= 2 * o.block_after:
+                self.served, self.blocked_until = 0, 0.0
+            return False
+
+    def _warning(self, node: Node, token: str, german: bool = False) -> str:
         inputs = [
             f'<input type="hidden" name="id" value="{node.id}">',
             '<input type="hidden" name="export" value="download">',
             '<input type="hidden" name="confirm" value="t">',
             f'<input type="hidden" name="uuid" value="{token}">',
         ]
+        action = f"{self.base_url}/download"
+        if self.options.form_extras:
+            inputs += [
+                '<input type="hidden" name="at" value="AKVxyz:1700000000000">',
+                '<input type="hidden" name="authuser" value="0">',
+            ]
+            action += "?usp=sharing&amp;authuser=0"
         if self.options.form_without_uuid:
             inputs = inputs[:3]
         if self.options.shuffle_form:
@@ -247,8 +307,9 @@ class DriveEmulator(LoopbackServer):
                 '<input type="hidden" name="uuid" value="decoy"></form>'
                 '<input type="hidden" name="stray" value="outside">'
             )
+        title = "Google Drive – Virenwarnung" if german else "Google Drive - Virus scan warning"
         return (
-            "<!DOCTYPE html><html><head><title>Google Drive - Virus scan warning</title>"
+            f"<!DOCTYPE html><html><head><title>{title}</title>"
             '<meta http-equiv="content-type" content="text/html; charset=utf-8"/></head><body>'
             '<div class="uc-main"><div id="uc-text"><p class="uc-warning-caption">Google Drive '
             'can\'t scan this file for viruses.</p><p class="uc-warning-subcaption">'
@@ -256,7 +317,7 @@ class DriveEmulator(LoopbackServer):
             f"</a> ({len(node.data or b'') // 2**20}M)</span> is too large for Google to scan "
             "for viruses. Would you still like to download this file?</p>\n"
             + decoy_before
-            + f'<form\n id="download-form"\n action="{self.base_url}/download" method="get">'
+            + f'<form\n id="download-form"\n action="{action}" method="get">'
             '<input type="submit" id="uc-download-link" class="goog-inline-block jfk-button" '
             'value="Download anyway"/>\n'
             + "\n".join(inputs)
@@ -340,6 +401,25 @@ QUOTA_PAGE = (
     "the file you are trying to access is particularly large or is shared with many people, it "
     "may take up to 24 hours to be able to view or download the file.</p></div></div>"
     "</body></html>"
+)
+
+
+# The same page as Drive serves it to a German browser: the markup is the same, the words not.
+QUOTA_PAGE_DE = (
+    "<!DOCTYPE html><html><head><title>Google Drive – Kontingent überschritten</title></head>"
+    '<body><div class="uc-main"><div id="uc-text"><p class="uc-error-caption">Sie können diese '
+    'Datei zurzeit leider nicht aufrufen oder herunterladen.</p><p class="uc-error-subcaption">'
+    "Diese Datei wurde in letzter Zeit von zu vielen Nutzern aufgerufen oder heruntergeladen. "
+    "Bitte versuchen Sie es später noch einmal.</p></div></div></body></html>"
+)
+# Google's answer to a client it takes for a robot (403).
+SORRY_PAGE = (
+    "<html><head><title>https://drive.usercontent.google.com/download</title></head><body>"
+    '<div id="infoDiv">Our systems have detected unusual traffic from your computer network. '
+    "This page checks to see if it's really you sending the requests, and not a robot. We're "
+    "sorry... but your computer or network may be sending automated queries.</div>"
+    '<form id="captcha-form" action="index" method="post"><input type="hidden" name="q" '
+    'value="x"></form></body></html>'
 )
 
 

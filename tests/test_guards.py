@@ -263,7 +263,8 @@ def test_form_parser_takes_only_the_download_forms_inputs(
     assert result.code == 0, result.err
     (confirm,) = [q for p, q, _ in drive.log if p == "/download" and "confirm=t" in q]
     params = dict(pair.split("=", 1) for pair in confirm.split("&"))
-    assert set(params) == {"id", "export", "confirm", "uuid"}
+    # The form's four inputs, and bg20k's own request for English pages.
+    assert set(params) == {"id", "export", "confirm", "uuid", "hl"} and params["hl"] == "en"
     assert params["uuid"] != "decoy" and params["confirm"] == "t"
 
 

@@ -66,6 +66,13 @@ def add_fetch_parsers(sub: Any, add_pin: Callable[[argparse.ArgumentParser], Non
         help="also fetch an optional split (train_denoise) into the dataset",
     )
     p.add_argument(
+        "--cookies",
+        metavar="FILE",
+        type=_path,
+        help="cookies.txt (Netscape) from a browser signed in to Google: sent to Google "
+        "Drive only, its way through Drive's throttling of anonymous downloads",
+    )
+    p.add_argument(
         "--keep-archive",
         action="store_true",
         help="keep the downloaded archive (or Drive folder cache)",

@@ -57,6 +57,7 @@ def cmd_fetch(args: argparse.Namespace, ui: Ui) -> int:
                 keep_archive=args.keep_archive,
                 wait=not args.no_wait,
                 components=args.components,
+                cookies=args.cookies,
                 reporter=reporter,
                 ask=ui.ask_consent if ui.interactive else None,
             )
@@ -108,6 +109,7 @@ def _dry_run(args: argparse.Namespace, ui: Ui) -> int:
         force=args.force,
         allow_partial=args.allow_partial,
         lock=args.lock,
+        cookies=args.cookies,
     )
     if args.json:
         ui.json(plan.to_json())

@@ -51,3 +51,18 @@ def drive_page_instead_of_data(file_id: str, title: str) -> HtmlInsteadOfData:
         title,
         hint="Open the link in a browser to see what Drive says.",
     )
+
+
+class DriveThrottled(SourceError):
+    """Drive kept throttling (429, "automated queries", quota pages on every file) for longer
+    than BG20K_THROTTLE_BUDGET allows."""
+
+    def __init__(self, done: int, total: int, budget: float) -> None:
+        super().__init__(
+            f"Google Drive kept throttling this client for longer than BG20K_THROTTLE_BUDGET "
+            f"({budget:g} s); {done} of {total} files are done and kept.",
+            hint="Run the same command again later: it continues where it stopped. Ways "
+            "through a block that lasts: --cookies FILE (cookies.txt from a browser where you "
+            "are signed in to Google), a browser download of the folder (`bg20k fetch --from "
+            "…-001.zip --from …-002.zip`), or the Baidu copy (`--from PATH`).",
+        )

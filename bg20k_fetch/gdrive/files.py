@@ -13,7 +13,8 @@ import requests
 
 from ..download import Opener
 from ..errors import SourceError
-from ..http import get, page_title
+from ..http import RetryableHTTPError, get, page_title, parse_retry_after
+from .cookies import DriveCookies
 from .errors import DriveAccessError, DriveNotFound, DriveQuotaError, drive_page_instead_of_data
 from .links import DriveUrls
 from .pages import PageKind, classify, download_form, legacy_confirm_token
@@ -32,22 +33,29 @@ def _read_page(response: requests.Response) -> str:
 
 
 def drive_opener(
-    session: requests.Session, urls: DriveUrls, file_id: str, *, first_url: str | None = None
+    session: requests.Session,
+    urls: DriveUrls,
+    file_id: str,
+    *,
+    first_url: str | None = None,
+    cookies: DriveCookies | None = None,
 ) -> Opener:
+    cookie = (lambda url: cookies.header(url, urls.drive_hosts)) if cookies else None
+
     def open_(headers: Mapping[str, str]) -> requests.Response:
         url = first_url or urls.file_url(file_id)
         for _ in range(4):  # page -> form -> file; legacy token; then it is a loop
-            response = get(session, url, headers=headers)
-            if response.url.startswith(f"{urls.accounts}/ServiceLogin"):
-                response.close()
-                raise DriveAccessError(f"file {file_id}")
+            response = get(session, url, headers=headers, cookie=cookie)
             if response.status_code == 404:
                 response.close()
                 raise DriveNotFound("file", file_id)
             if not _is_html(response) and response.status_code in (200, 206, 416):
                 return response
             page = _read_page(response)
-            kind = classify(page)
+            kind = classify(page, response.url, urls.accounts)
+            if kind is PageKind.AUTOMATED:  # Google's "automated queries": it throttles us
+                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                raise RetryableHTTPError(response.url, response.status_code, retry_after)
             if kind is PageKind.QUOTA:
                 raise DriveQuotaError(file_id)
             if kind is PageKind.NEEDS_SIGN_IN or response.status_code in (401, 403):
@@ -55,7 +63,8 @@ def drive_opener(
             form = download_form(page, response.url) if kind is PageKind.WARNING else None
             token = None if form else legacy_confirm_token(page) or _cookie_token(session)
             if form is not None:
-                url = f"{form.action}?{urlencode(form.params)}"
+                form.params.setdefault("hl", "en")
+                url = form.url()
             elif token is not None:
                 query = urlencode({"export": "download", "confirm": token, "id": file_id})
                 url = f"{urls.drive}/uc?{query}"

@@ -2,14 +2,16 @@
 
 A re-run after Ctrl-C, a quota stop or a crash skips every file already complete (an index
 remembers size, mtime and SHA-256, so finished files are not read again) and continues with the
-rest. Faults are told apart: 429/5xx pause every worker (the service is busy); a quota page
-sets that one file aside while the others go on (it lasts hours); a host that cannot be reached
-at all stops the fetch with one error.
+rest. Faults are told apart: 429/5xx and "automated queries" pause every worker (the service is
+busy); quota pages on several files at once block the whole client, and every worker pauses
+and probes one at a time until it lifts; one file's lasting quota page sets that file aside
+while the others go on (quota.py); a file Drive does not have or will not share is named at the
+end; a host that cannot be reached at all stops the fetch with one error; and the pauses
+together never outlast BG20K_THROTTLE_BUDGET.
 """
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
@@ -21,49 +23,23 @@ import requests
 
 from ..archive import archive_kind, sniff
 from ..download import Cancelled, Opener
-from ..errors import IntegrityError, SourceError
+from ..errors import IntegrityError
 from ..fsutil import sync_filesystem
-from ..hashing import JPEG_HEAD, FileInfo
+from ..hashing import FileInfo
 from ..http import RetryableHTTPError, make_session
-from ..progress import Reporter
 from ..retry import RetriesExhausted, is_connect_failure
-from .errors import DriveQuotaError
+from .errors import DriveAccessError, DriveNotFound, DriveQuotaError, DriveThrottled
 from .files import drive_opener
 from .folder_cache import FolderCache, with_markers
+from .folder_files import FileBytes, check_md5, jpeg_sniff
 from .health import HostHealth
 from .listing import RemoteFile
 from .outcome import Outcome
+from .quota import QuotaWatch, Verdict
 from .throttle import Concurrency
 
 if TYPE_CHECKING:
     from ..sources.base import Fetching
-
-
-def _jpeg_sniff(head: bytes) -> str | None:
-    if head.startswith(JPEG_HEAD):
-        return None
-    return f"it starts with {head[:16]!r}, not a JPEG"
-
-
-class _FileBytes:
-    """A file's download feeds the folder's byte count; the folder's own phase counts files."""
-
-    def __init__(self, inner: Reporter, lock: threading.Lock) -> None:
-        self.inner, self.lock = inner, lock
-
-    def phase(self, name: str, total: int | None, unit: str = "bytes") -> None:
-        pass
-
-    def advance(self, amount: int) -> None:
-        with self.lock:
-            self.inner.transferred(amount)
-
-    def note(self, message: str) -> None:
-        with self.lock:
-            self.inner.note(message)
-
-    def transferred(self, amount: int) -> None:
-        pass
 
 
 @dataclass
@@ -86,6 +62,9 @@ class FolderFetch:
         self.done = self.cache.done
         self.outcome = Outcome()
         self.concurrency = Concurrency(self.jobs)
+        self.quota = QuotaWatch()
+        self._later: list[RemoteFile] = []
+        self._total = 0
 
     def run(self, files: list[RemoteFile]) -> dict[str, FileInfo]:
         """Every file, keyed by its path in the cache; raises naming what is missing."""
@@ -98,6 +77,16 @@ class FolderFetch:
                 f"{len(self.done)} of {len(files)} files already complete; "
                 "continuing with the rest."
             )
+        self._total = len(files)
+        while todo:
+            self._fetch_all(todo)
+            # Files whose quota page came alone are asked again once the others are done.
+            todo, self._later = self._later, []
+        sync_filesystem(self.target)  # one flush for every file fetched above
+        self.outcome.raise_for_missing(len(files), len(self.done))
+        return self.done
+
+    def _fetch_all(self, todo: list[RemoteFile]) -> None:
         with ThreadPoolExecutor(max_workers=self.concurrency.ceiling) as pool:
             futures: list[Future[None]] = [pool.submit(self._fetch_one, f) for f in todo]
             try:
@@ -110,9 +99,6 @@ class FolderFetch:
                 self._stop.set()
                 pool.shutdown(wait=True, cancel_futures=True)
                 raise
-        sync_filesystem(self.target)  # one flush for every file fetched above
-        self.outcome.raise_for_missing(len(files), len(self.done))
-        return self.done
 
     def _session(self) -> requests.Session:
         session = getattr(self._local, "session", None)
@@ -125,63 +111,100 @@ class FolderFetch:
             self._fetch_within_limit(f)
 
     def _fetch_within_limit(self, f: RemoteFile) -> None:
+        """One file, asked again after each pause for as long as Drive throttles."""
+        while not self._stop.is_set() and self._attempt(f):
+            pass
+
+    def _attempt(self, f: RemoteFile) -> bool:
+        """One try at a file; True when it must be asked again after a pause."""
         dest = self.target / f.local
         direct = self.urls.direct_url(f.id)
-        while not self._stop.is_set():
-            self.throttle.wait()
-            opener = drive_opener(self._session(), self.urls, f.id, first_url=direct)
-            try:
-                got = self.ctx.download(
-                    direct,
-                    dest,
-                    session=self._session(),
-                    expected_size=f.size,
-                    sniff=self._sniffer(f.path),
-                    label=f.path,
-                    reporter=_FileBytes(self.reporter, self._report_lock),
-                    durable=False,
-                    opener=self._guarded(opener),
-                    cancel=self._stop,
-                )
-                if f.md5 is not None:
-                    _check_md5(dest, f)
-            except Cancelled:
-                return
-            except DriveQuotaError:
-                self.outcome.add(self.outcome.over_quota, f.path)  # about this file only
-                return
-            except RetriesExhausted as exc:
-                if exc.throttled:
-                    self._throttled_again(f)
-                    continue
-                self.health.check(len(self.done))
-                self.outcome.add(self.outcome.unreachable, f.path)
-                return
-            except IntegrityError as exc:
-                self.outcome.add(self.outcome.invalid, f"{f.path}: {exc.message}")  # others go on
-                return
-            self.throttle.ok()
-            self.concurrency.succeeded()
-            info = with_markers(dest, FileInfo(got.sha256, got.size, False))
-            self.cache.remember(f, info)
-            if self._sniffer(f.path) is _jpeg_sniff and not info.jpeg_ok:
-                # Say it now, with the other invalid files, rather than after staging.
-                self.outcome.add(self.outcome.invalid, f"{f.path}: not a complete JPEG")
-            with self._report_lock:
-                self.reporter.advance(1)
-            return
+        self.throttle.wait()
+        opener = drive_opener(
+            self._session(), self.urls, f.id, first_url=direct, cookies=self.ctx.cookies
+        )
+        try:
+            got = self.ctx.download(
+                direct,
+                dest,
+                session=self._session(),
+                expected_size=f.size,
+                sniff=self._sniffer(f.path),
+                label=f.path,
+                reporter=FileBytes(self.reporter, self._report_lock),
+                durable=False,
+                opener=self._guarded(opener),
+                cancel=self._stop,
+            )
+            if f.md5 is not None:
+                check_md5(dest, f)
+        except Cancelled:
+            return False
+        except DriveQuotaError:
+            return self._over_quota(f)
+        except (DriveNotFound, DriveAccessError) as exc:
+            # One file Drive does not have or will not share: named at the end; the others go
+            # on (a folder's own refusal stops its listing, before any download).
+            self.outcome.add(self.outcome.unavailable, f"{f.path} ({exc.message})")
+            return False
+        except RetriesExhausted as exc:
+            if exc.throttled:
+                self._throttled_again(f)
+                return True
+            self.health.check(len(self.done))
+            self.outcome.add(self.outcome.unreachable, f.path)
+            return False
+        except IntegrityError as exc:
+            self.outcome.add(self.outcome.invalid, f"{f.path}: {exc.message}")  # others go on
+            return False
+        self._succeeded(f, FileInfo(got.sha256, got.size, False))
+        return False
+
+    def _over_quota(self, f: RemoteFile) -> bool:
+        verdict = self.quota.quota(f.path)
+        if verdict is Verdict.BLOCKED:
+            self._blocked(f)
+            return True  # this file again, after the pause
+        if verdict is Verdict.LATER:
+            self.outcome.add(self._later, f)
+        else:
+            self.outcome.add(self.outcome.over_quota, f.path)  # about this file only
+        return False
+
+    def _succeeded(self, f: RemoteFile, got: FileInfo) -> None:
+        self.throttle.ok()
+        self.quota.success()
+        self.concurrency.succeeded()
+        info = with_markers(self.target / f.local, got)
+        self.cache.remember(f, info)
+        if self._sniffer(f.path) is jpeg_sniff and not info.jpeg_ok:
+            # Say it now, with the other invalid files, rather than after staging.
+            self.outcome.add(self.outcome.invalid, f"{f.path}: not a complete JPEG")
+        with self._report_lock:
+            self.reporter.advance(1)
 
     def _throttled_again(self, f: RemoteFile) -> None:
         pause = self.throttle.hit()
-        if self.throttle.exhausted:
-            raise SourceError(
-                f"Google Drive kept throttling downloads; {len(self.done)} files are done and "
-                "kept.",
-                hint="Wait a while and run the same command again: it continues where it stopped.",
-            )
+        self._within_budget()
         self.reporter.note(
             f"Google Drive is throttling ({f.path}); all downloads pause {pause:.1f}s."
         )
+
+    def _blocked(self, f: RemoteFile) -> None:
+        """Quota pages on several files at once: Drive is blocking this client as a whole."""
+        self.concurrency.blocked()
+        pause = self.throttle.block()
+        self._within_budget()
+        if pause is not None:
+            self.reporter.note(
+                f"Google Drive answers every file with its quota page ({f.path} among them): "
+                f"it is blocking this client for a while; all downloads pause {pause:.0f}s, then "
+                "one file at a time probes until it lifts."
+            )
+
+    def _within_budget(self) -> None:
+        if self.throttle.exhausted:
+            raise DriveThrottled(len(self.done), self._total, self.throttle.budget)
 
     def _guarded(self, opener: Opener) -> Opener:
         """Every request of every worker: wait out a pause, stop if the host is down, and
@@ -192,6 +215,7 @@ class FolderFetch:
             if getattr(self._local, "throttled", False):
                 self._local.throttled = False
                 self.concurrency.requeue()  # the retry waits for a slot under the cut limit
+            self._within_budget()  # every request: the budget bounds the whole wait
             throttle.wait()
             health.check(len(self.done))
             try:
@@ -213,13 +237,5 @@ class FolderFetch:
 
     def _sniffer(self, path: str) -> Callable[[bytes], str | None] | None:
         if path.lower().endswith((".jpg", ".jpeg")):
-            return _jpeg_sniff
+            return jpeg_sniff
         return sniff if archive_kind(Path(path)) else None
-
-
-def _check_md5(path: Path, f: RemoteFile) -> None:
-    with path.open("rb") as handle:
-        digest = hashlib.file_digest(handle, "md5").hexdigest()
-    if digest != f.md5:
-        path.unlink(missing_ok=True)
-        raise IntegrityError(f"{f.path} has MD5 {digest}, but Drive lists {f.md5}; deleted.")

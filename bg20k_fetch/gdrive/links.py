@@ -49,15 +49,22 @@ class DriveUrls:
         host = urlsplit(url).netloc.lower()
         return host in {urlsplit(self.drive).netloc.lower(), "drive.google.com", "docs.google.com"}
 
+    # Every page asked for in English (hl=en): words are a last resort for telling Drive's
+    # pages apart (pages.classify reads markup first), but a log reader sees English titles.
     def file_url(self, file_id: str) -> str:
-        return f"{self.drive}/uc?export=download&id={file_id}"
+        return f"{self.drive}/uc?export=download&id={file_id}&hl=en"
 
     def direct_url(self, file_id: str) -> str:
         """Where ``uc`` redirects to; folder files go here directly, saving a round trip each."""
-        return f"{self.usercontent}/download?id={file_id}&export=download"
+        return f"{self.usercontent}/download?id={file_id}&export=download&hl=en"
 
     def folder_view(self, folder_id: str) -> str:
-        return f"{self.drive}/embeddedfolderview?id={folder_id}"
+        return f"{self.drive}/embeddedfolderview?id={folder_id}&hl=en"
+
+    @property
+    def drive_hosts(self) -> frozenset[str]:
+        """The hosts a user's Drive cookies may go to (``--cookies``), and no other."""
+        return frozenset(urlsplit(u).netloc.lower() for u in (self.drive, self.usercontent))
 
 
 @dataclass(frozen=True)

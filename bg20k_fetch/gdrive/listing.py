@@ -11,10 +11,11 @@ import requests
 
 from ..archive import archive_kind
 from ..errors import IntegrityError, SourceError
-from ..http import get
+from ..http import RetryableHTTPError, get, parse_retry_after
 from ..progress import Reporter
 from ..retry import RetryPolicy, with_retries
 from ..staging import Staging
+from .cookies import DriveCookies
 from .errors import DriveAccessError, DriveNotFound
 from .links import DriveUrls
 from .pages import PageKind, classify, folder_entries
@@ -79,6 +80,7 @@ def list_folder(
     folder_id: str,
     reporter: Reporter,
     policy: RetryPolicy | None = None,
+    cookies: DriveCookies | None = None,
 ) -> list[RemoteFile]:
     """Every file below the folder, breadth first; each page is retried like a download.
 
@@ -100,7 +102,7 @@ def list_folder(
                 hint="Check the link.",
             )
         rows = with_retries(
-            partial(lister, session, urls, fid),
+            partial(lister, session, urls, fid, cookies),
             f"the listing of Drive folder {fid}",
             policy,
             reporter,
@@ -123,13 +125,21 @@ def list_folder(
 Row = tuple[str, str, bool, int | None, str | None]
 
 
-def _list_view(session: requests.Session, urls: DriveUrls, folder_id: str) -> list[Row]:
-    response = get(session, urls.folder_view(folder_id), stream=False)
+def _list_view(
+    session: requests.Session,
+    urls: DriveUrls,
+    folder_id: str,
+    cookies: DriveCookies | None = None,
+) -> list[Row]:
+    cookie = (lambda url: cookies.header(url, urls.drive_hosts)) if cookies else None
+    response = get(session, urls.folder_view(folder_id), stream=False, cookie=cookie)
     if response.status_code == 404:
         raise DriveNotFound("folder", folder_id)
-    if response.url.startswith(f"{urls.accounts}/ServiceLogin") or (
-        response.status_code in (401, 403) or classify(response.text) is PageKind.NEEDS_SIGN_IN
-    ):
+    kind = classify(response.text, response.url, urls.accounts)
+    if kind is PageKind.AUTOMATED:  # throttling: retried like any 429
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        raise RetryableHTTPError(response.url, response.status_code, retry_after)
+    if kind is PageKind.NEEDS_SIGN_IN or response.status_code in (401, 403):
         raise DriveAccessError(f"folder {folder_id}")
     if response.status_code != 200:
         raise SourceError(
@@ -138,7 +148,9 @@ def _list_view(session: requests.Session, urls: DriveUrls, folder_id: str) -> li
     return [(e.id, e.name, e.is_folder, None, None) for e in folder_entries(response.text)]
 
 
-def _list_api(session: requests.Session, urls: DriveUrls, folder_id: str) -> list[Row]:
+def _list_api(
+    session: requests.Session, urls: DriveUrls, folder_id: str, cookies: object = None
+) -> list[Row]:
     rows: list[Row] = []
     token: str | None = None
     while True:

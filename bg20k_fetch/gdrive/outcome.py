@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..errors import InvalidFiles, SourceError
 from .errors import quota_hint
@@ -15,9 +16,10 @@ class Outcome:
     invalid: list[str] = field(default_factory=list)
     over_quota: list[str] = field(default_factory=list)
     unreachable: list[str] = field(default_factory=list)
+    unavailable: list[str] = field(default_factory=list)  # not found, not shared
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def add(self, bucket: list[str], item: str) -> None:
+    def add(self, bucket: list[Any], item: object) -> None:
         with self.lock:
             bucket.append(item)
 
@@ -30,6 +32,12 @@ class Outcome:
                 f"Google Drive says {len(self.over_quota)} file(s) of the folder are over their "
                 f"download quota ({_some(self.over_quota)}); {kept}.",
                 hint=quota_hint() + " Re-running later fetches only the missing files.",
+            )
+        if self.unavailable:
+            raise SourceError(
+                f"Google Drive would not serve {len(self.unavailable)} file(s) of the folder "
+                f"({_some(self.unavailable)}); {kept}.",
+                hint="The folder changed or a file is not shared; use another source for them.",
             )
         if self.unreachable:
             raise SourceError(

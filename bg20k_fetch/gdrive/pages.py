@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from enum import Enum
 from html.parser import HTMLParser
-from urllib.parse import urljoin
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from ..http import page_title
 
@@ -20,6 +20,7 @@ class PageKind(Enum):
     WARNING = "virus-scan warning"
     QUOTA = "quota exceeded"
     NEEDS_SIGN_IN = "not shared publicly"
+    AUTOMATED = "automated queries"  # Google's "sorry" page: throttling of the client
     OTHER = "other"
 
 
@@ -27,6 +28,13 @@ class PageKind(Enum):
 class Form:
     action: str
     params: dict[str, str] = field(default_factory=dict)
+
+    def url(self) -> str:
+        """The action with every input in its query, merged into a query it already has (an
+        input of the same name wins: it is the form's own, fresh value)."""
+        parts = urlsplit(self.action)
+        query = dict(parse_qsl(parts.query, keep_blank_values=True)) | self.params
+        return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 @dataclass(frozen=True)
@@ -36,13 +44,39 @@ class Entry:
     is_folder: bool
 
 
-def classify(page: str) -> PageKind:
-    heading = page_title(page).lower()
-    if "quota exceeded" in heading or "too many users have viewed or downloaded" in page.lower():
-        return PageKind.QUOTA
-    if "sign in" in heading or "sign-in" in heading or "need access" in page.lower():
+# Drive localises its pages (German, Japanese … for a browser's Accept-Language or the
+# account's language), so pages are told apart by their markup and the URL they came from;
+# English words are only a last resort. bg20k also asks for English (``hl=en``) every time.
+_SORRY = re.compile(r"""(id=["']captcha-form["']|/sorry/index|google\.com/sorry)""", re.I)
+_ERROR_SUBCAPTION = re.compile(r"""class=["'][^"']*\buc-error-subcaption\b""", re.I)
+_DOWNLOAD_FORM = re.compile(r"""id=["']?download-form\b""", re.I)
+_SIGN_IN_PATHS = ("/ServiceLogin", "/signin", "/v3/signin", "/AccountChooser")
+
+
+def classify(page: str, url: str = "", accounts: str = "https://accounts.google.com") -> PageKind:
+    """What a page Drive answered with is, by markup and by the URL it was served from."""
+    where = urlsplit(url)
+    if where.path.startswith("/sorry") or _SORRY.search(page):
+        return PageKind.AUTOMATED
+    on_accounts = where.netloc == urlsplit(accounts).netloc or "accounts.google." in where.netloc
+    if url and on_accounts and where.path.startswith(_SIGN_IN_PATHS):
         return PageKind.NEEDS_SIGN_IN
-    if "virus scan warning" in heading or "download-form" in page:
+    if _DOWNLOAD_FORM.search(page):
+        return PageKind.WARNING
+    if _ERROR_SUBCAPTION.search(page):
+        return PageKind.QUOTA  # Drive's "you can't view or download this file now" page
+    return _classify_by_words(page)
+
+
+def _classify_by_words(page: str) -> PageKind:
+    heading, text = page_title(page).lower(), page.lower()
+    if "automated queries" in text:
+        return PageKind.AUTOMATED
+    if "quota exceeded" in heading or "too many users have viewed or downloaded" in text:
+        return PageKind.QUOTA
+    if "sign in" in heading or "sign-in" in heading or "need access" in text:
+        return PageKind.NEEDS_SIGN_IN
+    if "virus scan warning" in heading:
         return PageKind.WARNING
     return PageKind.OTHER
 

@@ -1,7 +1,9 @@
-"""Backing off as a whole: when Drive throttles one request (429, 5xx), every worker waits.
+"""Backing off as a whole: when Drive throttles (429, 5xx, "automated queries", or quota pages
+that block the whole client — see ``quota.py``), every worker waits.
 
-Only answers about the whole service pause everyone. A quota page is about one file (it lasts
-hours) and a host that cannot be reached is a different failure: see ``health.py``.
+The pauses together are bounded by BG20K_THROTTLE_BUDGET: every request checks it first, so a
+run stops within the budget plus one pause, however the throttling is answered. A host that
+cannot be reached is a different failure: see ``health.py``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from ..settings import env_number
 
 class Throttle:
     BUDGET = 900.0  # seconds of pausing, BG20K_THROTTLE_BUDGET's default (README)
+    # A client-level quota block lifts after tens of seconds to minutes: wait longer at first.
+    BLOCK_BASE, BLOCK_CAP = 4.0, 120.0
 
     def __init__(
         self,
@@ -31,6 +35,7 @@ class Throttle:
         self._lock = threading.Lock()
         self._until = 0.0
         self._streak = 0
+        self._blocks = 0
         self.waited = 0.0  # total pause imposed, checked against the budget
         self.hits = 0
 
@@ -61,9 +66,25 @@ class Throttle:
                 self._until = until
             return delay
 
+    def block(self) -> float | None:
+        """The whole client is blocked (quota pages on every file): everyone pauses, each new
+        block after a pause twice as long as the last. Answers from requests that were already
+        on the wire during a pause do not lengthen it: returns None for those."""
+        with self._lock:
+            now = self._clock()
+            if now < self._until:
+                return None
+            self._blocks += 1
+            delay = backoff(self._blocks, self.BLOCK_BASE, self.BLOCK_CAP, spread=0.25)
+            self.waited += delay
+            self._until = now + delay
+            self.hits += 1
+            return delay
+
     def ok(self) -> None:
         with self._lock:
             self._streak = 0
+            self._blocks = 0
 
     @property
     def exhausted(self) -> bool:
@@ -119,6 +140,10 @@ class Concurrency:
 
     def succeeded(self) -> None:
         if not self.adaptive:
+            with self._cond:
+                if self.limit < self.ceiling:  # a block lifted: --jobs as the user gave it
+                    self.limit = self.ceiling
+                    self._cond.notify_all()
             return
         with self._cond:
             self._good += 1
@@ -129,6 +154,17 @@ class Concurrency:
                 if careful:
                     self._throttled_at = None  # it held: probe on as before
                 self._cond.notify()
+
+    def blocked(self) -> None:
+        """The client is blocked: one request at a time, to probe, until answers come back
+        (then adaptive growth resumes from one; a fixed --jobs is restored at once)."""
+        with self._cond:
+            self._good = 0
+            if self.limit > 1:
+                if self.adaptive:
+                    self._throttled_at = self.limit
+                self.limit = 1
+                self._started_since_cut = 0
 
     def throttled(self) -> None:
         if not self.adaptive:

@@ -23,6 +23,7 @@ from ..target import Target
 if TYPE_CHECKING:
     from ..config import Config
     from ..dataset import ArchiveInfo
+    from ..gdrive.cookies import DriveCookies
     from ..lockfile import LockFile
     from ..staging import Staging
 
@@ -76,6 +77,7 @@ class Fetching:
     # A lock file the dataset must match: a source that knows its manifest before downloading
     # (a published copy) checks it first.
     lock: LockFile | None = None
+    cookies: DriveCookies | None = None  # --cookies: for Drive's hosts only
     archives: list[ArchiveInfo] = field(default_factory=list)
     # Earlier hops when the data comes from a copy bg20k published (who fetched it first,
     # from where, when, under which agreement): carried into PROVENANCE.yaml.

@@ -43,7 +43,7 @@ class DriveFile:
             expected_sha256=self.sha256,
             sniff=sniff,
             label=str(self),
-            opener=drive_opener(ctx.session, ctx.urls, self.id),
+            opener=drive_opener(ctx.session, ctx.urls, self.id, cookies=ctx.cookies),
         )
         ctx.stage_archive(into, got.path, label=str(self))
         ctx.archives.append(

@@ -38,7 +38,9 @@ class DriveFolder:
         from ..gdrive.folder import FolderFetch
         from ..gdrive.listing import list_folder, short_listing_notes
 
-        files = list_folder(ctx.session, ctx.urls, self.id, ctx.reporter, ctx.policy)
+        files = list_folder(
+            ctx.session, ctx.urls, self.id, ctx.reporter, ctx.policy, cookies=ctx.cookies
+        )
         for note in short_listing_notes([f.path for f in files], into):
             ctx.reporter.note(note)
         target = ctx.hold(ctx.paths.cache_dir / f"gdrive-folder-{self.id}")
