@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from .progress import NullReporter, Reporter
     from .publisher import Published
     from .release import Release, load_release
-    from .retry import RetryPolicy
+    from .retry_policy import RetryPolicy
     from .verification import VerifyReport
 
 _WHERE = {

@@ -35,7 +35,7 @@ from .problems import remove_own_problems_file, write_problems
 from .progress import Reporter
 from .receipts import write_receipts
 from .release import Release
-from .retry import RetryPolicy
+from .retry_policy import RetryPolicy
 from .sources import Fetching, Source
 from .staging import Staging
 from .target import Target

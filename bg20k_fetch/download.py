@@ -43,7 +43,8 @@ from .resume import (
     parse_content_range,
     validator_of,
 )
-from .retry import RetryPolicy, with_retries
+from .retry import with_retries
+from .retry_policy import RetryPolicy
 from .settings import read_timeout
 
 # read1() hands over whatever has arrived, up to this much: a cut connection loses nothing,

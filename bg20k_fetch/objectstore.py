@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from .errors import SourceError, StorageError, UsageError
 from .redact import redact
-from .retry import RetryPolicy
+from .retry_policy import RetryPolicy
 from .settings import CONNECT_TIMEOUT, read_timeout
 from .store_errors import endpoint_of, first_line, store_errors
 

@@ -27,7 +27,7 @@ from .lockfile import LockFile
 from .locking import destination_lock
 from .progress import NullReporter, Reporter
 from .release import Release, load_release
-from .retry import RetryPolicy
+from .retry_policy import RetryPolicy
 from .settings import read_timeout
 from .sources import Source, plan_sources
 from .target import Target

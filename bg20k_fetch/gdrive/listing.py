@@ -13,7 +13,8 @@ from ..archive import archive_kind
 from ..errors import IntegrityError, SourceError
 from ..http import RetryableHTTPError, get, parse_retry_after
 from ..progress import Reporter
-from ..retry import RetryPolicy, with_retries
+from ..retry import with_retries
+from ..retry_policy import RetryPolicy
 from ..staging import Staging
 from .cookies import DriveCookies
 from .errors import DriveAccessError, DriveNotFound

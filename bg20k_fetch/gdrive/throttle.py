@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from ..retry import backoff
+from ..retry_policy import backoff
 from ..settings import env_number
 
 

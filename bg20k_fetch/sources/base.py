@@ -17,7 +17,7 @@ from ..gdrive.throttle import Throttle
 from ..locations import Paths
 from ..progress import Reporter
 from ..resume import Downloaded
-from ..retry import RetryPolicy
+from ..retry_policy import RetryPolicy
 from ..target import Target
 
 if TYPE_CHECKING:
