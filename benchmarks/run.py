@@ -24,9 +24,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import cases
 import report
+from drive_block import drive_block
 from lib import PY, REPO, ensure_tools, machine
 
-CASES = ("download", "extract", "verify", "drive", "startup", "many", "e2e")
+CASES = ("download", "extract", "verify", "drive", "block", "startup", "many", "e2e")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -96,6 +97,8 @@ def run_cases(
         found += cases.start_up(bench, tree, env)
     if "drive" in chosen:
         found += cases.drive(bench)
+    if "block" in chosen:
+        found += drive_block(bench)
     if "many" in chosen:
         scaling = cases.many_files(bench)
     found.sort(key=lambda c: c.case)

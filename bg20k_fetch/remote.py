@@ -15,9 +15,9 @@ from .dataset import MARKER_NAME, receipt_names
 from .hashing import CHUNK
 from .objectstore import PUBLISHED_MARKER, Store, open_store
 from .publish_lease import JOURNAL, LEASE
+from .publish_proof import read_published
 from .redact import redact
 from .release import Release
-from .sources.object_store import _published
 from .verification import VerifyReport
 
 
@@ -25,7 +25,7 @@ def verify_published(
     url: str, release: Release, *, deep: bool = False, jobs: int = 8
 ) -> VerifyReport:
     store = open_store(url)
-    expected, provenance = _published(store)
+    expected, provenance = read_published(store)
     present = store.listing()
     own = {*receipt_names(release), MARKER_NAME, PUBLISHED_MARKER, LEASE, JOURNAL}
     report = VerifyReport(

@@ -94,6 +94,7 @@ class DriveEmulator(LoopbackServer):
         self.served = 0  # download bodies served (any file): what a client block counts
         self.blocked_until = 0.0
         self.blocked_requests = 0  # downloads answered with the quota page during a block
+        self.blocks = 0  # client blocks begun
         self.in_flight = 0  # download bodies being served right now …
         self.max_in_flight = 0  # … and the most at once: proof that --jobs is honoured
         self._lock = threading.Lock()
@@ -271,6 +272,7 @@ class DriveEmulator(LoopbackServer):
             if self.served >= o.block_after and self.blocked_until == 0.0:
                 self.blocked_until = now + o.block_seconds
                 self.blocked_requests += 1
+                self.blocks += 1
                 return True
             if o.block_again and self.blocked_until and self.served >= 2 * o.block_after:
                 self.served, self.blocked_until = 0, 0.0

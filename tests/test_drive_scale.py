@@ -220,6 +220,17 @@ def test_d26_cookies_get_through_a_block_and_leak_nowhere(
     assert SECRET not in everything and not any(SECRET.encode() in b for b in written)
 
 
+def test_d26_a_dry_run_says_whose_account_the_cookies_are(
+    drive: DriveEmulator, tree: dict[str, bytes], tmp_path: Path
+) -> None:
+    folder = drive.add_tree(tree)
+    cookies = cookies_file(tmp_path)
+    result = fetch(folder, tmp_path / "d", "--cookies", str(cookies), "--dry-run")
+    assert result.code == 0, result.err
+    assert f"Cookies:     {cookies} (Drive sees your own Google account)" in result.out
+    assert SECRET not in result.out + result.err
+
+
 def test_d26_cookies_never_follow_a_redirect_to_another_host(tmp_path: Path) -> None:
     from bg20k_fetch.gdrive.cookies import DriveCookies
     from bg20k_fetch.gdrive.links import DriveUrls

@@ -123,6 +123,8 @@ def _dry_run(args: argparse.Namespace, ui: Ui) -> int:
             say(f"Source {i}:    {src.source} ({src.kind}, {size})", markup=False)
         if not plan.sources:
             say("Source:      none")
+        if args.cookies:
+            say(f"Cookies:     {args.cookies} (Drive sees your own Google account)", markup=False)
         for d in plan.disk:
             say(
                 f"Disk:        {d.path}: {d.free} bytes free, {d.needed} needed"

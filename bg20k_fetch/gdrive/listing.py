@@ -5,17 +5,14 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, replace
 from functools import partial
-from pathlib import PurePosixPath
 
 import requests
 
-from ..archive import archive_kind
 from ..errors import IntegrityError, SourceError
 from ..http import RetryableHTTPError, get, parse_retry_after
 from ..progress import Reporter
 from ..retry import with_retries
 from ..retry_policy import RetryPolicy
-from ..staging import Staging
 from .cookies import DriveCookies
 from .errors import DriveAccessError, DriveNotFound
 from .links import DriveUrls
@@ -184,25 +181,3 @@ def _list_api(
         token = data.get("nextPageToken")
         if not token:
             return rows
-
-
-def short_listing_notes(paths: list[str], staging: Staging) -> list[str]:
-    """What to say when a listing holds fewer images than the release has."""
-    if any(archive_kind(PurePosixPath(p)) for p in paths):
-        return []  # archives hide their counts until they are opened
-    notes = []
-    counts: dict[str, int] = {}
-    for path in paths:
-        rel = staging.target_for(path)
-        if rel is not None:
-            split = rel.split("/", 1)[0]
-            counts[split] = counts.get(split, 0) + 1
-    for expected in staging.release.layout.splits:
-        have = counts.get(expected.name, 0)
-        if expected.count is not None and have < expected.count:
-            notes.append(
-                f"The Drive listing holds {have} of {expected.count} files for "
-                f"{expected.name}/: the listing may be cut short; the dataset will be checked "
-                "and reported incomplete rather than passed as complete."
-            )
-    return notes

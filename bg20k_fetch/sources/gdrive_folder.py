@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, ClassVar
 
 import requests
 
+from ..archive import archive_kind
 from ..config import Config
 from ..errors import UsageError
 from .base import Description, Fetching
@@ -36,7 +38,7 @@ class DriveFolder:
     def gather(self, into: Staging, ctx: Fetching) -> None:
         """Loose images, archives or a mix; files land in a cache that survives a re-run."""
         from ..gdrive.folder import FolderFetch
-        from ..gdrive.listing import list_folder, short_listing_notes
+        from ..gdrive.listing import list_folder
 
         files = list_folder(
             ctx.session, ctx.urls, self.id, ctx.reporter, ctx.policy, cookies=ctx.cookies
@@ -46,3 +48,25 @@ class DriveFolder:
         target = ctx.hold(ctx.paths.cache_dir / f"gdrive-folder-{self.id}")
         done = FolderFetch(ctx, target, jobs=ctx.jobs).run(files)
         into.add_listed(target, done, link=not ctx.keep_archive)
+
+
+def short_listing_notes(paths: list[str], staging: Staging) -> list[str]:
+    """What to say when a listing holds fewer images than the release has."""
+    if any(archive_kind(PurePosixPath(p)) for p in paths):
+        return []  # archives hide their counts until they are opened
+    notes = []
+    counts: dict[str, int] = {}
+    for path in paths:
+        rel = staging.target_for(path)
+        if rel is not None:
+            split = rel.split("/", 1)[0]
+            counts[split] = counts.get(split, 0) + 1
+    for expected in staging.release.layout.splits:
+        have = counts.get(expected.name, 0)
+        if expected.count is not None and have < expected.count:
+            notes.append(
+                f"The Drive listing holds {have} of {expected.count} files for "
+                f"{expected.name}/: the listing may be cut short; the dataset will be checked "
+                "and reported incomplete rather than passed as complete."
+            )
+    return notes

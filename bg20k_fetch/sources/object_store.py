@@ -24,19 +24,14 @@ import requests
 from ..archive import archive_kind, sniff
 from ..config import Config
 from ..dataset import (
-    PROVENANCE_NAME,
-    RELEASE_FILES_NAME,
     SIZES_NAME,
     ArchiveInfo,
-    Provenance,
-    component_manifest,
-    parse_provenance,
 )
 from ..errors import IntegrityError, SourceError
 from ..gdrive.folder_cache import with_markers
 from ..hashing import CHUNK, FileInfo
-from ..manifest import MANIFEST_NAME, parse_manifest
-from ..objectstore import PUBLISHED_MARKER, Store, open_store
+from ..objectstore import Store, open_store
+from ..publish_proof import read_published
 from ..redact import redact
 from .base import Description, Fetching
 
@@ -90,7 +85,7 @@ class ObjectStore:
         )
 
     def _tree(self, store: Store, into: Staging, ctx: Fetching) -> None:
-        expected, published = _published(store)
+        expected, published = read_published(store)
         expected = _wanted_files(self.url, expected, into, ctx)
         cache = ctx.hold(
             ctx.paths.cache_dir / f"store-{hashlib.sha256(self.url.encode()).hexdigest()[:12]}"
@@ -137,53 +132,6 @@ def _wanted_files(
         ctx.lock.require({p: h for p, h in expected.items() if _split(p) in required}, redact(url))
     wanted = {*required, *ctx.components, None}
     return {p: h for p, h in expected.items() if _split(p) in wanted}
-
-
-def _published(store: Store) -> tuple[dict[str, str], Provenance]:
-    """What the completion marker committed: every file's SHA-256, and the publisher's
-    provenance. A prefix without the marker (a publish that never finished) is refused."""
-    raw = store.read(PUBLISHED_MARKER, 1 << 16)
-    if raw is None:
-        nested = f"{store.url}/BG-20k"
-        if store.read(f"BG-20k/{PUBLISHED_MARKER}", 1 << 16) is not None:
-            hint = f"A published copy lies one level down: use {redact(nested)}."
-        else:
-            hint = "Publish it with `bg20k publish`, or check the URL (it ends in /BG-20k)."
-        raise IntegrityError(
-            f"{redact(store.url)} is not a published dataset: it has no completion marker "
-            "(a publish that did not finish, or another prefix).",
-            hint=hint,
-        )
-    try:
-        marker = json.loads(raw)
-    except (ValueError, RecursionError):
-        marker = {}
-    if not isinstance(marker, dict):
-        marker = {}
-    manifest_bytes = store.read(MANIFEST_NAME) or b""
-    digest = hashlib.sha256(manifest_bytes).hexdigest()
-    if digest != marker.get("digest"):
-        raise IntegrityError(
-            f"{redact(store.url)}/{MANIFEST_NAME} does not give the digest its completion "
-            "marker committed; the published dataset was changed afterwards.",
-            hint="Publish it again, or fetch from another source.",
-        )
-    try:
-        provenance = parse_provenance(
-            store.read(PROVENANCE_NAME) or b"", lambda: store.read(SIZES_NAME, 64 << 20)
-        )
-    except ValueError as exc:
-        why = str(exc)
-        raise IntegrityError(
-            f"{redact(store.url)}/{PROVENANCE_NAME} is damaged: {why}.",
-            hint="Publish it again, or fetch from another source.",
-        ) from exc
-    expected = parse_manifest(manifest_bytes.decode())
-    for name in provenance.components:
-        expected |= parse_manifest((store.read(component_manifest(name)) or b"").decode())
-    if provenance.release_files:
-        expected |= parse_manifest((store.read(RELEASE_FILES_NAME) or b"").decode())
-    return expected, provenance
 
 
 def _fetch_object(
