@@ -27,7 +27,8 @@ from bg20k_fetch.errors import (
     SourceError,
     StorageError,
 )
-from bg20k_fetch.retry import RetriesExhausted, RetryPolicy
+from bg20k_fetch.retry import RetriesExhausted
+from bg20k_fetch.retry_policy import RetryPolicy
 from tests.fileserver import Behaviour, FileServer, LoopbackServer, reply
 
 DATA = os.urandom(300_000)  # more than one 64 KiB server chunk, less than one read1() CHUNK

@@ -18,12 +18,11 @@ from bg20k_fetch.http import RetryableHTTPError
 from bg20k_fetch.progress import NullReporter
 from bg20k_fetch.retry import (
     RetriesExhausted,
-    RetryPolicy,
-    backoff,
     is_connect_failure,
     short_error,
     with_retries,
 )
+from bg20k_fetch.retry_policy import RetryPolicy, backoff
 
 
 def _failure(url: str, timeout: float = 5) -> requests.RequestException:

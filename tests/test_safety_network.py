@@ -22,7 +22,8 @@ import requests
 from bg20k_fetch.errors import SourceError
 from bg20k_fetch.http import RetryableHTTPError
 from bg20k_fetch.progress import NullReporter
-from bg20k_fetch.retry import RetriesExhausted, RetryPolicy, with_retries
+from bg20k_fetch.retry import RetriesExhausted, with_retries
+from bg20k_fetch.retry_policy import RetryPolicy
 from tests.data import SMALL, jpeg, make_tree, zip_bytes
 from tests.fileserver import Behaviour, FileServer
 from tests.gdrive_emulator import DriveEmulator, Options
