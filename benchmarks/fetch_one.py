@@ -9,8 +9,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from bg20k_fetch.download import Download
-from bg20k_fetch.http import make_session
+from bg20k_fetch.transfer.download import Download
+from bg20k_fetch.transfer.http import make_session
 
 if __name__ == "__main__":
     got = Download(make_session(), sys.argv[1], Path(sys.argv[2])).run()

@@ -16,14 +16,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bg20k_fetch.dataset.layout import check_layout  # noqa: E402
+from bg20k_fetch.dataset.manifest import dataset_digest, manifest_text  # noqa: E402
 from bg20k_fetch.gdrive.links import DriveUrls  # noqa: E402
 from bg20k_fetch.gdrive.listing import list_folder  # noqa: E402
-from bg20k_fetch.hashing import FileInfo  # noqa: E402
-from bg20k_fetch.http import make_session  # noqa: E402
-from bg20k_fetch.layout import check_layout  # noqa: E402
-from bg20k_fetch.manifest import dataset_digest, manifest_text  # noqa: E402
 from bg20k_fetch.progress import NullReporter  # noqa: E402
 from bg20k_fetch.release import load_release  # noqa: E402
+from bg20k_fetch.transfer.hashing import FileInfo  # noqa: E402
+from bg20k_fetch.transfer.http import make_session  # noqa: E402
 from tests.gdrive_emulator import DriveEmulator, Options  # noqa: E402
 
 

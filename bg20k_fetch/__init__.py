@@ -18,17 +18,17 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from ._version import __version__
+from bg20k_fetch._version import __version__
 
 if TYPE_CHECKING:
-    from .agreement import Agreement, load_agreement
-    from .api import citation_keys, cite, paths, publish, status, verify
-    from .archive import Limits
-    from .build import Fetched
-    from .citations import render as render_citations
-    from .consent import ConsentRecord, ConsentStatus, read_status
-    from .consent_store import record_acceptance, revoke
-    from .errors import (
+    from bg20k_fetch.api import citation_keys, cite, paths, publish, status, verify
+    from bg20k_fetch.citing.references import render as render_citations
+    from bg20k_fetch.consent.agreement import Agreement, load_agreement
+    from bg20k_fetch.consent.gate import require_consent
+    from bg20k_fetch.consent.record import ConsentRecord, ConsentStatus, read_status
+    from bg20k_fetch.consent.store import record_acceptance, revoke
+    from bg20k_fetch.dataset.verification import VerifyReport
+    from bg20k_fetch.errors import (
         AllSourcesFailed,
         Bg20kError,
         ConsentError,
@@ -40,33 +40,33 @@ if TYPE_CHECKING:
         UnsafeArchiveError,
         UsageError,
     )
-    from .gate import require_consent
-    from .locations import Paths
-    from .pipeline import fetch
-    from .progress import NullReporter, Reporter
-    from .publisher import Published
-    from .release import Release, load_release
-    from .retry_policy import RetryPolicy
-    from .verification import VerifyReport
+    from bg20k_fetch.fetching.build import Fetched
+    from bg20k_fetch.fetching.pipeline import fetch
+    from bg20k_fetch.locations import Paths
+    from bg20k_fetch.progress import NullReporter, Reporter
+    from bg20k_fetch.release import Release, load_release
+    from bg20k_fetch.storage.publisher import Published
+    from bg20k_fetch.transfer.archive import Limits
+    from bg20k_fetch.transfer.policy import RetryPolicy
 
 _WHERE = {
-    "Agreement": "agreement",
-    "load_agreement": "agreement",
+    "Agreement": "consent.agreement",
+    "load_agreement": "consent.agreement",
     "cite": "api",
     "citation_keys": "api",
     "paths": "api",
     "publish": "api",
-    "Published": "publisher",
+    "Published": "storage.publisher",
     "status": "api",
     "verify": "api",
-    "Limits": "archive",
-    "Fetched": "build",
-    "render_citations": "citations:render",
-    "ConsentRecord": "consent",
-    "ConsentStatus": "consent",
-    "read_status": "consent",
-    "record_acceptance": "consent_store",
-    "revoke": "consent_store",
+    "Limits": "transfer.archive",
+    "Fetched": "fetching.build",
+    "render_citations": "citing.references:render",
+    "ConsentRecord": "consent.record",
+    "ConsentStatus": "consent.record",
+    "read_status": "consent.record",
+    "record_acceptance": "consent.store",
+    "revoke": "consent.store",
     "AllSourcesFailed": "errors",
     "Bg20kError": "errors",
     "ConsentError": "errors",
@@ -77,15 +77,15 @@ _WHERE = {
     "StorageError": "errors",
     "UnsafeArchiveError": "errors",
     "UsageError": "errors",
-    "require_consent": "gate",
+    "require_consent": "consent.gate",
     "Paths": "locations",
-    "fetch": "pipeline",
+    "fetch": "fetching.pipeline",
     "NullReporter": "progress",
     "Reporter": "progress",
     "Release": "release",
     "load_release": "release",
-    "RetryPolicy": "retry",
-    "VerifyReport": "verification",
+    "RetryPolicy": "transfer.policy",
+    "VerifyReport": "dataset.verification",
 }
 
 

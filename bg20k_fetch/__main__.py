@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from .entry import main
+from bg20k_fetch.entry import main
 
 main()

@@ -7,22 +7,23 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bg20k_fetch.dataset.pin import LockFile
+from bg20k_fetch.dataset.target import Target
+from bg20k_fetch.dataset.verification import VerifyReport, verify_tree
+
 # Only what `verify` needs is imported up front: `bg20k verify` loads this module, and each
 # import it does not need is start-up time (the rest load when their function is called).
-from .errors import IntegrityError, UsageError
-from .locations import Paths
-from .lockfile import LockFile
-from .objectstore import is_store_url, require_store_url
-from .release import load_release
-from .target import Target
-from .verification import VerifyReport, verify_tree
+from bg20k_fetch.errors import IntegrityError, UsageError
+from bg20k_fetch.locations import Paths
+from bg20k_fetch.release import load_release
+from bg20k_fetch.storage.store import is_store_url, require_store_url
 
 if TYPE_CHECKING:
-    from .citations import Format
-    from .consent import ConsentStatus
-    from .gate import Asker
-    from .progress import Reporter
-    from .publisher import Published
+    from bg20k_fetch.citing.references import Format
+    from bg20k_fetch.consent.gate import Asker
+    from bg20k_fetch.consent.record import ConsentStatus
+    from bg20k_fetch.progress import Reporter
+    from bg20k_fetch.storage.publisher import Published
 
 
 def verify(
@@ -46,7 +47,7 @@ def verify(
     # The lock file first: one that is not one is a usage error before any work.
     lock_file = LockFile.read(Path(lock), release.dataset) if lock is not None else None
     if isinstance(dest, str) and is_store_url(dest):
-        from .remote import verify_published
+        from bg20k_fetch.storage.remote_verify import verify_published
 
         report = verify_published(dest, release, deep=deep)
         _check_lock(report, lock_file, dest)
@@ -72,22 +73,22 @@ def paths(split: str, dest: str | os.PathLike[str] | None = None) -> list[Path]:
     ``for path in bg20k_fetch.paths("train"): image = PIL.Image.open(path)``. Raises
     IntegrityError (5) when the dataset differs from its manifest, UsageError (2) for an
     unknown or unfetched split."""
-    from .listing import split_paths
+    from bg20k_fetch.dataset.splits import split_paths
 
     return split_paths(split, dest)
 
 
 def status(*, config_dir: str | os.PathLike[str] | None = None) -> ConsentStatus:
     """Whether consent to the shipped agreement is in force (``.in_force``), and the record."""
-    from .agreement import load_agreement
-    from .consent import read_status
+    from bg20k_fetch.consent.agreement import load_agreement
+    from bg20k_fetch.consent.record import read_status
 
     return read_status(Paths.from_env(config_dir=config_dir), load_agreement())
 
 
 def cite(*, all: bool = False, format: Format = "bibtex", explain: bool = False) -> str:
     """The references the agreement requires (``all``: and those it encourages), rendered."""
-    from .citations import render, select
+    from bg20k_fetch.citing.references import render, select
 
     release = load_release()
     return render(select(release, include_encouraged=all), release, format, explain=explain)
@@ -95,7 +96,7 @@ def cite(*, all: bool = False, format: Format = "bibtex", explain: bool = False)
 
 def citation_keys(*, all: bool = False) -> list[str]:
     """The BibTeX keys of those references, for ``\\cite{…}``."""
-    from .citations import select
+    from bg20k_fetch.citing.references import select
 
     return [r.key for r in select(load_release(), include_encouraged=all)]
 
@@ -124,11 +125,11 @@ def publish(
     IntegrityError (5: the local dataset is not verified), StorageError (7: another dataset or
     someone else's objects are there, or another publish is running), UsageError (2: not an
     object-store URL, or the extra ``bg20k[s3]`` is not installed)."""
-    from .agreement import load_agreement
-    from .gate import require_consent
-    from .locking import destination_lock
-    from .progress import NullReporter
-    from .publisher import publish_tree
+    from bg20k_fetch.consent.agreement import load_agreement
+    from bg20k_fetch.consent.gate import require_consent
+    from bg20k_fetch.fetching.dest_lock import destination_lock
+    from bg20k_fetch.progress import NullReporter
+    from bg20k_fetch.storage.publisher import publish_tree
 
     require_store_url(dest_url)
     if not 1 <= jobs <= 64:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .errors import UsageError, validation_problem
-from .fsutil import read_limited
-from .locations import Paths
-from .yamlio import load_yaml
+from bg20k_fetch.errors import UsageError, validation_problem
+from bg20k_fetch.locations import Paths
+from bg20k_fetch.util.fs import read_limited
+from bg20k_fetch.util.yamlio import load_yaml
 
 
 class Mirror(BaseModel):

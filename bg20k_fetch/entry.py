@@ -12,18 +12,18 @@ import sys
 
 def main() -> None:
     if sys.argv[1:] == ["--version"]:  # what provisioning scripts call most: nothing to load
-        from ._version import __version__
+        from bg20k_fetch._version import __version__
 
         sys.stdout.write(f"bg20k {__version__}\n")
         return
-    from .errors import Terminated
+    from bg20k_fetch.errors import Terminated
 
     def terminated(signum: int, frame: object) -> None:
         raise Terminated()
 
     signal.signal(signal.SIGTERM, terminated)
     try:
-        from .cli import main as cli_main
+        from bg20k_fetch.cli import main as cli_main
     except KeyboardInterrupt as exc:
         stopped = isinstance(exc, Terminated)
         sys.stderr.write(f"bg20k: error: {'terminated' if stopped else 'interrupted'}.\n")

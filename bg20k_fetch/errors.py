@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import IntEnum
 from typing import TYPE_CHECKING
 
-from .redact import redact
+from bg20k_fetch.redact import redact
 
 if TYPE_CHECKING:
     from pydantic import ValidationError

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import platformdirs
 
-from .userpath import user_path
+from bg20k_fetch.util.userpath import user_path
 
 APP_NAME = "bg20k"
 

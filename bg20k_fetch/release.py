@@ -14,11 +14,11 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-from .errors import ReleaseDescriptionError
-from .fsutil import read_limited
-from .strict import Invalid, build
-from .userpath import user_path
-from .yamlio import load_yaml
+from bg20k_fetch.errors import ReleaseDescriptionError
+from bg20k_fetch.util.fs import read_limited
+from bg20k_fetch.util.strict import Invalid, build
+from bg20k_fetch.util.userpath import user_path
+from bg20k_fetch.util.yamlio import load_yaml
 
 RELEASE_FILE_NAME = "bg20k.yaml"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")

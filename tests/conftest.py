@@ -10,7 +10,7 @@ import pytest
 from tests.fileserver import FileServer
 
 if TYPE_CHECKING:
-    from bg20k_fetch.agreement import Agreement
+    from bg20k_fetch.consent.agreement import Agreement
     from bg20k_fetch.locations import Paths
 
 
@@ -74,6 +74,6 @@ def paths(isolated_env: dict[str, Path]) -> Paths:
 @pytest.fixture
 def shipped() -> Agreement:
     """The agreement text bg20k ships."""
-    from bg20k_fetch.agreement import load_agreement
+    from bg20k_fetch.consent.agreement import load_agreement
 
     return load_agreement()

@@ -65,22 +65,26 @@ _DRIVE = [
 ]
 
 MODULE_TESTS: dict[str, list[str]] = {
-    "bg20k_fetch/agreement.py": [*_CONSENT, "tests/test_agreement.py", "tests/test_citations.py"],
-    "bg20k_fetch/consent.py": _CONSENT,
-    "bg20k_fetch/consent_store.py": _CONSENT,
-    "bg20k_fetch/gate.py": _CONSENT,
-    "bg20k_fetch/download.py": _NETWORK,
-    "bg20k_fetch/resume.py": _NETWORK,
-    "bg20k_fetch/retry.py": _NETWORK,
-    "bg20k_fetch/archive.py": [*_DATASET, "tests/test_security.py"],
-    "bg20k_fetch/hashing.py": [
+    "bg20k_fetch/consent/agreement.py": [
+        *_CONSENT,
+        "tests/test_agreement.py",
+        "tests/test_citations.py",
+    ],
+    "bg20k_fetch/consent/record.py": _CONSENT,
+    "bg20k_fetch/consent/store.py": _CONSENT,
+    "bg20k_fetch/consent/gate.py": _CONSENT,
+    "bg20k_fetch/transfer/download.py": _NETWORK,
+    "bg20k_fetch/transfer/resume.py": _NETWORK,
+    "bg20k_fetch/transfer/retry.py": _NETWORK,
+    "bg20k_fetch/transfer/archive.py": [*_DATASET, "tests/test_security.py"],
+    "bg20k_fetch/transfer/hashing.py": [
         *_DATASET,
         "tests/test_hashing_rules.py",
         "tests/test_durability.py",
     ],
-    "bg20k_fetch/manifest.py": _DATASET,
-    "bg20k_fetch/layout.py": _DATASET,
-    "bg20k_fetch/verification.py": [*_DATASET, "tests/test_api.py", "tests/test_guards.py"],
+    "bg20k_fetch/dataset/manifest.py": _DATASET,
+    "bg20k_fetch/dataset/layout.py": _DATASET,
+    "bg20k_fetch/dataset/verification.py": [*_DATASET, "tests/test_api.py", "tests/test_guards.py"],
     "bg20k_fetch/gdrive/pages.py": _DRIVE,
     "bg20k_fetch/gdrive/throttle.py": _DRIVE,
 }

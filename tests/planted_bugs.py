@@ -32,42 +32,42 @@ JPEG_CHECK = 'return head[:3] == JPEG_HEAD and tail.rstrip(b"\\x00\\r\\n\\t ").e
 BUGS = (
     Bug(
         "a pin compared on its first 12 digits only",
-        "bg20k_fetch/agreement.py",
+        "bg20k_fetch/consent/agreement.py",
         "return digest.startswith(pin.lower())",
         "return digest[:12].startswith(pin.lower()[:12])",
         (G + "test_full_pin_differing_after_its_first_20_digits_is_refused",),
     ),
     Bug(
         "`BG20K_ACCEPT_AGREEMENT=yes` not recognised",
-        "bg20k_fetch/gate.py",
+        "bg20k_fetch/consent/gate.py",
         'if value.lower() == "yes":',
         'if value.lower() == "yess":',
         (G + "test_environment_yes_accepts_and_no_refuses",),
     ),
     Bug(
         "`BG20K_ACCEPT_AGREEMENT=no` no longer refusing",
-        "bg20k_fetch/gate.py",
+        "bg20k_fetch/consent/gate.py",
         'value.lower() in {"no", "0", "false"}',
         'value.lower() in {"0", "false"}',
         (G + "test_environment_yes_accepts_and_no_refuses",),
     ),
     Bug(
         "resume accepting a 206 from another offset",
-        "bg20k_fetch/resume.py",
+        "bg20k_fetch/transfer/resume.py",
         "if rng[0] != offset:",
         "if False:",
         (G + "test_resume_refuses_a_206_that_does_not_continue_the_file",),
     ),
     Bug(
         "resume accepting a 206 with another total",
-        "bg20k_fetch/resume.py",
+        "bg20k_fetch/transfer/resume.py",
         "if offset and saved_total is not None and rng[2] != saved_total:",
         "if False:",
         (G + "test_resume_refuses_a_206_that_does_not_continue_the_file",),
     ),
     Bug(
         "the JPEG end marker (FF D9) check removed",
-        "bg20k_fetch/hashing.py",
+        "bg20k_fetch/transfer/hashing.py",
         JPEG_CHECK,
         "return head[:3] == JPEG_HEAD",
         (
@@ -77,7 +77,7 @@ BUGS = (
     ),
     Bug(
         "the JPEG start marker (FF D8 FF) check removed",
-        "bg20k_fetch/hashing.py",
+        "bg20k_fetch/transfer/hashing.py",
         JPEG_CHECK,
         'return tail.rstrip(b"\\x00\\r\\n\\t ").endswith(JPEG_TAIL)',
         (
@@ -87,7 +87,7 @@ BUGS = (
     ),
     Bug(
         "verify not comparing the manifest with PROVENANCE.yaml's digest",
-        "bg20k_fetch/verification.py",
+        "bg20k_fetch/dataset/verification.py",
         "if dataset_digest(manifest) != provenance.digest:",
         "if False:",
         (G + "test_verify_compares_the_manifest_with_the_recorded_digest",),

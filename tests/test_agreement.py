@@ -90,7 +90,7 @@ def _release_with_text(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: by
 def test_an_agreement_text_that_cannot_be_read_says_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bg20k_fetch.agreement import load_agreement
+    from bg20k_fetch.consent.agreement import load_agreement
     from bg20k_fetch.errors import ReleaseDescriptionError
 
     text = _release_with_text(tmp_path, monkeypatch, b"x")
@@ -114,7 +114,7 @@ def test_an_agreement_text_that_cannot_be_read_says_so(
 def test_a_text_edited_without_its_digest_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bg20k_fetch.agreement import load_agreement
+    from bg20k_fetch.consent.agreement import load_agreement
     from bg20k_fetch.errors import IntegrityError
 
     text = _release_with_text(tmp_path, monkeypatch, SHIPPED.read_bytes())

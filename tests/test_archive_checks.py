@@ -16,8 +16,9 @@ from pathlib import Path, PurePath
 
 import pytest
 
-from bg20k_fetch import archive as archive_module
-from bg20k_fetch.archive import (
+from bg20k_fetch.errors import DamagedData, UnsafeArchiveError
+from bg20k_fetch.transfer import archive as archive_module
+from bg20k_fetch.transfer.archive import (
     Limits,
     Member,
     archive_kind,
@@ -26,7 +27,6 @@ from bg20k_fetch.archive import (
     magic_kind,
     safe_name,
 )
-from bg20k_fetch.errors import DamagedData, UnsafeArchiveError
 
 
 def _tar(path: Path, build: list[tarfile.TarInfo], mode: str = "w") -> Path:
@@ -142,7 +142,7 @@ def test_a_tar_member_twice_is_refused_naming_the_archive(tmp_path: Path) -> Non
 
 
 def test_sniff_names_the_first_sixteen_bytes() -> None:
-    from bg20k_fetch.archive import sniff
+    from bg20k_fetch.transfer.archive import sniff
 
     head = b"<!DOCTYPE html><html><head>"
     assert sniff(head) == (

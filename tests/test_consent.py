@@ -119,7 +119,7 @@ def test_short_pin_is_a_usage_error() -> None:
     ids=["65-digits", "not-hex", "11-digits"],
 )
 def test_a_pin_that_is_not_a_digest_is_refused_in_words(pin: str) -> None:
-    from bg20k_fetch.agreement import validate_pin
+    from bg20k_fetch.consent.agreement import validate_pin
     from bg20k_fetch.errors import UsageError
 
     with pytest.raises(UsageError) as caught:
@@ -285,9 +285,9 @@ def test_the_diff_runs_from_the_accepted_text_to_the_shipped_one(
     import hashlib
     from dataclasses import replace
 
-    from bg20k_fetch.agreement import load_agreement
-    from bg20k_fetch.consent import agreement_diff, read_status
-    from bg20k_fetch.consent_store import record_acceptance
+    from bg20k_fetch.consent.agreement import load_agreement
+    from bg20k_fetch.consent.record import agreement_diff, read_status
+    from bg20k_fetch.consent.store import record_acceptance
     from bg20k_fetch.locations import Paths
 
     paths, shipped = Paths.from_env(), load_agreement()

@@ -21,9 +21,10 @@ from pathlib import Path
 import pytest
 from filelock import FileLock
 
-from bg20k_fetch import consent_identity, consent_store
-from bg20k_fetch.agreement import Agreement
-from bg20k_fetch.consent import (
+from bg20k_fetch.consent import identity as consent_identity
+from bg20k_fetch.consent import store as consent_store
+from bg20k_fetch.consent.agreement import Agreement
+from bg20k_fetch.consent.record import (
     ConsentRecord,
     ConsentStatus,
     State,
@@ -31,7 +32,7 @@ from bg20k_fetch.consent import (
     describe,
     read_status,
 )
-from bg20k_fetch.consent_store import read_history, record_acceptance, revoke
+from bg20k_fetch.consent.store import read_history, record_acceptance, revoke
 from bg20k_fetch.errors import StorageError, UsageError
 from bg20k_fetch.locations import Paths
 

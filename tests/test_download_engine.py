@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bg20k_fetch.http import parse_retry_after
-from bg20k_fetch.resume import parse_content_range
+from bg20k_fetch.transfer.http import parse_retry_after
+from bg20k_fetch.transfer.resume import parse_content_range
 from tests.data import SMALL, make_tree, zip_bytes
 from tests.fileserver import Behaviour, FileServer
 from tests.helpers import run_bg20k

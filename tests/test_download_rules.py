@@ -19,7 +19,6 @@ from pathlib import Path
 import pytest
 import requests
 
-from bg20k_fetch.download import Cancelled, Download, html_title
 from bg20k_fetch.errors import (
     ExitCode,
     HtmlInsteadOfData,
@@ -27,8 +26,9 @@ from bg20k_fetch.errors import (
     SourceError,
     StorageError,
 )
-from bg20k_fetch.retry import RetriesExhausted
-from bg20k_fetch.retry_policy import RetryPolicy
+from bg20k_fetch.transfer.download import Cancelled, Download, html_title
+from bg20k_fetch.transfer.policy import RetryPolicy
+from bg20k_fetch.transfer.retry import RetriesExhausted
 from tests.fileserver import Behaviour, FileServer, LoopbackServer, reply
 
 DATA = os.urandom(300_000)  # more than one 64 KiB server chunk, less than one read1() CHUNK
@@ -476,8 +476,8 @@ def test_a_length_that_is_not_a_number_is_ignored(tmp_path: Path) -> None:
 def test_where_the_kernel_has_no_boot_id_every_write_is_synced(
     server: FileServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import bg20k_fetch.download as download_module
-    import bg20k_fetch.resume as resume_module
+    import bg20k_fetch.transfer.download as download_module
+    import bg20k_fetch.transfer.resume as resume_module
 
     synced: list[str] = []
     real_fsync = os.fsync

@@ -234,7 +234,7 @@ def test_d26_a_dry_run_says_whose_account_the_cookies_are(
 def test_d26_cookies_never_follow_a_redirect_to_another_host(tmp_path: Path) -> None:
     from bg20k_fetch.gdrive.cookies import DriveCookies
     from bg20k_fetch.gdrive.links import DriveUrls
-    from bg20k_fetch.http import get, make_session
+    from bg20k_fetch.transfer.http import get, make_session
 
     with FileServer() as drive_host, FileServer() as elsewhere:
         elsewhere.routes["/file"] = Behaviour(b"data")

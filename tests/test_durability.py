@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from bg20k_fetch.download import Download
-from bg20k_fetch.hashing import Sha256Behind
-from bg20k_fetch.http import make_session
-from bg20k_fetch.resume import boot_id
+from bg20k_fetch.transfer.download import Download
+from bg20k_fetch.transfer.hashing import Sha256Behind
+from bg20k_fetch.transfer.http import make_session
+from bg20k_fetch.transfer.resume import boot_id
 from tests.fileserver import Behaviour, FileServer
 
 DATA = secrets.token_bytes(3 * 2**20 + 17)  # past Sha256Behind.INLINE: the thread takes over
@@ -113,7 +113,7 @@ def test_sha256_behind_stops_its_thread_when_abandoned() -> None:
 
 
 def test_fsync_only_where_there_is_no_boot_id(monkeypatch: pytest.MonkeyPatch) -> None:
-    from bg20k_fetch import resume
+    from bg20k_fetch.transfer import resume as resume
 
     assert resume.must_fsync() is False  # this machine has a boot id (test above)
     monkeypatch.setattr(resume, "boot_id", lambda: None)

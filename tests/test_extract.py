@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-import bg20k_fetch.extract as extract
-from bg20k_fetch.archive import list_members
+import bg20k_fetch.transfer.extract as extract
 from bg20k_fetch.errors import DamagedData, StorageError
-from bg20k_fetch.extract import Item, copy_members
+from bg20k_fetch.transfer.archive import list_members
+from bg20k_fetch.transfer.extract import Item, copy_members
 from tests.data import SMALL, jpeg, make_tree
 from tests.helpers import cli
 
@@ -100,7 +100,7 @@ def test_an_existing_file_is_never_overwritten(tmp_path: Path) -> None:
 
 
 def test_runs_are_contiguous_and_balanced_by_bytes() -> None:
-    from bg20k_fetch.archive import Member
+    from bg20k_fetch.transfer.archive import Member
 
     items = [
         Item(Member(f"m{i}", size, f"m{i}"), f"m{i}", None)

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from bg20k_fetch.agreement import Agreement
-from bg20k_fetch.consent import ConsentStatus, State
-from bg20k_fetch.consent_store import read_history
+from bg20k_fetch.consent.agreement import Agreement
+from bg20k_fetch.consent.gate import environment_pin, require_consent
+from bg20k_fetch.consent.record import ConsentStatus, State
+from bg20k_fetch.consent.store import read_history
 from bg20k_fetch.errors import ConsentError, UsageError
-from bg20k_fetch.gate import environment_pin, require_consent
 from bg20k_fetch.locations import Paths
 from tests.helpers import AGREEMENT_SHA256 as SHA
 

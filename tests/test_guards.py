@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bg20k_fetch.resume import Verdict, judge
+from bg20k_fetch.transfer.resume import Verdict, judge
 from tests.data import SMALL, make_tree, zip_bytes
 from tests.fileserver import Behaviour, FileServer
 from tests.gdrive_emulator import DriveEmulator, Options

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bg20k_fetch.errors import DamagedData, IntegrityError
-from bg20k_fetch.hashing import HashingBehind, consume, hash_file, jpeg_markers_ok
+from bg20k_fetch.transfer.hashing import HashingBehind, consume, hash_file, jpeg_markers_ok
 from tests.data import jpeg
 
 
@@ -136,7 +136,7 @@ def test_a_file_that_fails_while_being_read_is_named_by_its_path(
 ) -> None:
     import contextlib
 
-    import bg20k_fetch.hashing as hashing
+    import bg20k_fetch.transfer.hashing as hashing
 
     path = tmp_path / "a.jpg"
     path.write_bytes(jpeg(1))

@@ -169,8 +169,8 @@ def test_a_listing_of_100000_entries(drive: DriveEmulator, tmp_path: Path) -> No
     # Listing it is bounded work; fetching 100,000 files is not tried here.
     from bg20k_fetch.gdrive.links import DriveUrls
     from bg20k_fetch.gdrive.listing import list_folder
-    from bg20k_fetch.http import make_session
     from bg20k_fetch.progress import NullReporter
+    from bg20k_fetch.transfer.http import make_session
 
     listed = list_folder(make_session(), DriveUrls.resolve(), folder, NullReporter())
     assert len(listed) == 100_000

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from bg20k_fetch.dataset.layout import check_layout, main_hashes, parse_split_list, read_split_lists
 from bg20k_fetch.errors import DamagedData
-from bg20k_fetch.hashing import FileInfo
-from bg20k_fetch.layout import check_layout, main_hashes, parse_split_list, read_split_lists
 from bg20k_fetch.release import Release, load_release
+from bg20k_fetch.transfer.hashing import FileInfo
 
 GOOD, BAD = FileInfo("a" * 64, 10, True), FileInfo("b" * 64, 10, False)
 

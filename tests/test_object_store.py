@@ -94,7 +94,7 @@ def test_publish_then_fetch_from_the_bucket(
 def test_a_killed_publish_is_never_fetched_and_continues(
     bucket: str, local: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bg20k_fetch import objectstore
+    from bg20k_fetch.storage import store as objectstore
 
     url = f"s3://{bucket}/d"
     real_put = objectstore.Store.put

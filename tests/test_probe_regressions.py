@@ -241,7 +241,7 @@ def test_a_signal_during_the_swap_waits_until_the_users_files_are_safe() -> None
     import signal
 
     from bg20k_fetch.errors import Terminated
-    from bg20k_fetch.signals import deferred
+    from bg20k_fetch.util.signals import deferred
 
     steps = []
     with pytest.raises(Terminated), deferred():

@@ -20,10 +20,11 @@ from pathlib import Path
 
 import pytest
 
-from bg20k_fetch import consent_store, fsutil
-from bg20k_fetch.agreement import Agreement
-from bg20k_fetch.consent import State, read_status
+from bg20k_fetch.consent import store as consent_store
+from bg20k_fetch.consent.agreement import Agreement
+from bg20k_fetch.consent.record import State, read_status
 from bg20k_fetch.locations import Paths
+from bg20k_fetch.util import fs as fsutil
 from tests.campaign_trail import KILL_AT_WRITE
 from tests.helpers import AGREEMENT_SHA256, cli
 
@@ -386,7 +387,7 @@ def test_r2_12_a_key_given_twice_makes_a_damaged_record(paths: Paths, shipped: A
 
 
 def test_r2_12_any_yaml_bg20k_reads_refuses_a_key_given_twice(tmp_path: Path) -> None:
-    from bg20k_fetch.yamlio import YamlError, load_yaml
+    from bg20k_fetch.util.yamlio import YamlError, load_yaml
 
     with pytest.raises(YamlError, match="the key 'url' appears twice"):
         load_yaml("mirrors:\n  - url: https://a\n    url: https://b\n")

@@ -124,7 +124,7 @@ def test_r2_05_an_unreadable_split_folder_is_exit_7(
             raise PermissionError(errno.EACCES, "Permission denied", str(path))
         return real_scandir(path)  # type: ignore[call-overload]
 
-    monkeypatch.setattr("bg20k_fetch.verification.os.scandir", denied)
+    monkeypatch.setattr("bg20k_fetch.dataset.verification.os.scandir", denied)
     before = snapshot(dest)
     for result in (
         cli("verify", "--dest", str(dest)),
@@ -203,7 +203,7 @@ def test_r2_06_a_swap_whose_put_back_fails_says_where_the_dataset_is(
             raise OSError(errno.EIO, "Input/output error")
         real_rename(src, dst)  # type: ignore[arg-type]
 
-    monkeypatch.setattr("bg20k_fetch.install.os.rename", failing)
+    monkeypatch.setattr("bg20k_fetch.fetching.install.os.rename", failing)
     result = fetch("--source", str(good_zip), "--dest", str(dest), "--force")
     assert result.code == 7, result.err
     (old,) = dest.glob(".BG-20k.old-*")
@@ -211,12 +211,12 @@ def test_r2_06_a_swap_whose_put_back_fails_says_where_the_dataset_is(
     assert f"it is intact at {old}" in line and "unchanged" not in line
     assert snapshot(old) == before
     # The next run, still failing to put it back: one line, exit 7, the same place named.
-    monkeypatch.setattr("bg20k_fetch.leftovers.os.rename", failing)
-    monkeypatch.setattr("bg20k_fetch.leftovers.tag_is_dead", lambda tag: True)
+    monkeypatch.setattr("bg20k_fetch.fetching.leftovers.os.rename", failing)
+    monkeypatch.setattr("bg20k_fetch.fetching.leftovers.tag_is_dead", lambda tag: True)
     again = fetch("--source", str(good_zip), "--dest", str(dest))
     assert again.code == 7 and f"intact at {old}" in again.err, again.err
     monkeypatch.undo()
-    monkeypatch.setattr("bg20k_fetch.leftovers.tag_is_dead", lambda tag: True)
+    monkeypatch.setattr("bg20k_fetch.fetching.leftovers.tag_is_dead", lambda tag: True)
     assert fetch("--source", str(good_zip), "--dest", str(dest)).code == 0
     assert snapshot(dest / "BG-20k") == before  # put back, and verified: nothing to do
 
@@ -305,7 +305,7 @@ def test_r2_10_an_interruption_after_a_download_says_where_it_is_kept(
     def stop(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt  # Ctrl-C once the archive is down, while extracting
 
-    monkeypatch.setattr("bg20k_fetch.staging.Staging.add_archive", stop)
+    monkeypatch.setattr("bg20k_fetch.fetching.staging.Staging.add_archive", stop)
     result = fetch("--source", server.url("/x.zip"), "--dest", str(tmp_path / "d"))
     assert result.code == 130
     line = result.err.splitlines()[-1]

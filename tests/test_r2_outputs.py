@@ -205,7 +205,7 @@ def test_r2_14_the_failover_line_reads_as_one_sentence(tmp_path: Path, small_rel
     ],
 )
 def test_r2_14_sizes_are_never_rounded_to_nothing(size: int, text: str) -> None:
-    from bg20k_fetch.disk import size_text
+    from bg20k_fetch.util.disk import size_text
 
     assert size_text(size) == text
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bg20k_fetch.agreement import load_agreement, validate_pin
+from bg20k_fetch.consent.agreement import load_agreement, validate_pin
+from bg20k_fetch.dataset.layout import LayoutReport
 from bg20k_fetch.errors import UsageError
-from bg20k_fetch.layout import LayoutReport
 from tests.helpers import AGREEMENT_SHA256
 
 SHA = AGREEMENT_SHA256

@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from bg20k_fetch.errors import StorageError
-from bg20k_fetch.resume import (
+from bg20k_fetch.transfer.resume import (
     PartFile,
     boot_id,
     conditional_headers,
@@ -162,7 +162,7 @@ def test_a_finished_file_whose_size_changed_is_not_reused(tmp_path: Path) -> Non
 def test_a_finished_file_of_this_boot_is_trusted_without_reading_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import bg20k_fetch.resume as resume
+    import bg20k_fetch.transfer.resume as resume
 
     state = _finished(tmp_path, b"A" * 1000)
     hashed: list[Path] = []

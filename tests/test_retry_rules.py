@@ -14,15 +14,15 @@ import requests
 from urllib3.exceptions import NewConnectionError
 
 from bg20k_fetch.errors import SourceError, UsageError
-from bg20k_fetch.http import RetryableHTTPError
 from bg20k_fetch.progress import NullReporter
-from bg20k_fetch.retry import (
+from bg20k_fetch.transfer.http import RetryableHTTPError
+from bg20k_fetch.transfer.policy import RetryPolicy, backoff
+from bg20k_fetch.transfer.retry import (
     RetriesExhausted,
     is_connect_failure,
     short_error,
     with_retries,
 )
-from bg20k_fetch.retry_policy import RetryPolicy, backoff
 
 
 def _failure(url: str, timeout: float = 5) -> requests.RequestException:

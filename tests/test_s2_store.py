@@ -163,7 +163,7 @@ def test_s2_02_an_object_of_someone_elses_where_bg20k_would_write_is_never_repla
 def test_s2_02_what_a_killed_publish_wrote_is_proven_ours_by_its_journal(
     bucket: str, local: Path, tmp_path: Path, s3: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bg20k_fetch import objectstore
+    from bg20k_fetch.storage import store as objectstore
 
     url = f"s3://{bucket}/j"
     real_put, calls = objectstore.Store.put, {"n": 0}
@@ -199,7 +199,7 @@ def _lease(s3: Any, bucket: str, prefix: str, owner: str, expires: float) -> Non
 def test_s2_03_a_live_publishers_lease_refuses_a_second_one(
     bucket: str, local: Path, s3: Any
 ) -> None:
-    from bg20k_fetch.procs import HOST
+    from bg20k_fetch.util.procs import HOST
 
     owner = f"{os.getppid()}@{HOST}"  # a process that is alive
     _lease(s3, bucket, "r", owner, time.time() + 600)
@@ -212,7 +212,7 @@ def test_s2_03_a_live_publishers_lease_refuses_a_second_one(
 def test_s2_03_a_lease_nobody_holds_any_more_is_taken_over(
     why: str, bucket: str, local: Path, s3: Any
 ) -> None:
-    from bg20k_fetch.procs import HOST
+    from bg20k_fetch.util.procs import HOST
     from tests.test_safety_dataset import dead_pid
 
     if why == "expired":

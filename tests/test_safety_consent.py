@@ -41,7 +41,7 @@ def test_i07_history_that_cannot_be_written_means_no_consent(
 def test_i07_record_that_cannot_be_written_is_logged_as_aborted(
     isolated_env: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import bg20k_fetch.consent_store as consent
+    import bg20k_fetch.consent.store as consent
     from bg20k_fetch.errors import StorageError
 
     real = consent.atomic_write

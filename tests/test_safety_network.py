@@ -20,10 +20,10 @@ import pytest
 import requests
 
 from bg20k_fetch.errors import SourceError
-from bg20k_fetch.http import RetryableHTTPError
 from bg20k_fetch.progress import NullReporter
-from bg20k_fetch.retry import RetriesExhausted, with_retries
-from bg20k_fetch.retry_policy import RetryPolicy
+from bg20k_fetch.transfer.http import RetryableHTTPError
+from bg20k_fetch.transfer.policy import RetryPolicy
+from bg20k_fetch.transfer.retry import RetriesExhausted, with_retries
 from tests.data import SMALL, jpeg, make_tree, zip_bytes
 from tests.fileserver import Behaviour, FileServer
 from tests.gdrive_emulator import DriveEmulator, Options

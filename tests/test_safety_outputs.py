@@ -229,7 +229,7 @@ def test_i10_corrupt_deflate_is_an_integrity_error_that_fails_over(
 def test_i10_archive_read_errors_are_not_called_write_errors(
     tmp_path: Path, small_release: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import bg20k_fetch.extract as extract
+    import bg20k_fetch.transfer.extract as extract
 
     files = make_tree(tmp_path / "orig", SMALL)
     (tmp_path / "a.zip").write_bytes(zip_bytes(files))

@@ -80,7 +80,7 @@ def test_yaml_is_loaded_only_through_the_safe_loader() -> None:
     # The one loader (libyaml's C build where present) constructs only plain data.
     from yaml.constructor import FullConstructor, SafeConstructor
 
-    from bg20k_fetch import yamlio
+    from bg20k_fetch.util import yamlio as yamlio
 
     assert issubclass(yamlio._SafeLoader, SafeConstructor)
     assert not issubclass(yamlio._SafeLoader, FullConstructor)

@@ -137,8 +137,8 @@ def test_sizes_live_apart_and_trees_from_before_still_verify(fetched: Path) -> N
 
 
 def test_the_verify_report_says_what_differs_and_names_the_first_three(tmp_path: Path) -> None:
+    from bg20k_fetch.dataset.verification import VerifyReport
     from bg20k_fetch.errors import IntegrityError
-    from bg20k_fetch.verification import VerifyReport
 
     report = VerifyReport(tmp_path, "d" * 64, {"train/a.jpg": "0" * 64}, complete=True)
     assert report.ok and report.describe() == ""
@@ -164,7 +164,7 @@ def test_deep_verify_hashes_every_file_exactly_once(tmp_path: Path, count: int) 
     """Across batch boundaries (64 files a task): none skipped, none twice, each its own."""
     import hashlib
 
-    from bg20k_fetch.verification import _hashed
+    from bg20k_fetch.dataset.verification import _hashed
 
     paths = [f"train/{i:04d}.jpg" for i in range(count)]
     (tmp_path / "train").mkdir()
@@ -175,8 +175,8 @@ def test_deep_verify_hashes_every_file_exactly_once(tmp_path: Path, count: int) 
 
 
 def test_a_manifest_line_is_a_digest_two_spaces_and_a_path() -> None:
+    from bg20k_fetch.dataset.manifest import parse_manifest
     from bg20k_fetch.errors import IntegrityError
-    from bg20k_fetch.manifest import parse_manifest
 
     a, b = "a" * 64, "b" * 64
     assert parse_manifest(f"{a}  train/x.jpg\n{b}  train/two  spaces.jpg\n") == {
@@ -194,9 +194,9 @@ def test_verify_tree_is_quick_unless_asked_and_checks_every_split_its_receipts_n
 ) -> None:
     from dataclasses import replace
 
+    from bg20k_fetch.dataset.verification import verify_tree
     from bg20k_fetch.errors import IntegrityError
     from bg20k_fetch.release import load_release
-    from bg20k_fetch.verification import verify_tree
 
     root, release = fetched / "BG-20k", load_release()
     victim = sorted((root / "train").iterdir())[1]

@@ -8,12 +8,12 @@ import traceback
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
-from .._version import __version__
-from ..citations import FORMATS
-from ..errors import Bg20kError, ExitCode, Terminated, UsageError
-from ..redact import redact
-from .fetch_args import add_fetch_parsers, lazy
-from .ui import Ui
+from bg20k_fetch._version import __version__
+from bg20k_fetch.citing.references import FORMATS
+from bg20k_fetch.cli.fetch_args import add_fetch_parsers, lazy
+from bg20k_fetch.cli.ui import Ui
+from bg20k_fetch.errors import Bg20kError, ExitCode, Terminated, UsageError
+from bg20k_fetch.redact import redact
 
 Handler = Callable[[argparse.Namespace, Ui], int]
 cmd_cite = lazy("cite_cmd", "cmd_cite")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from ..agreement import load_agreement
-from .ui import Ui
+from bg20k_fetch.cli.ui import Ui
+from bg20k_fetch.consent.agreement import load_agreement
 
 
 def cmd_agreement(args: argparse.Namespace, ui: Ui) -> int:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from ..citations import merge_into_bib, render, select
-from ..errors import StorageError
-from ..fsutil import OUTPUT_HINT, atomic_write, output_target
-from ..release import load_release
-from ..userpath import user_path
-from .ui import Ui
+from bg20k_fetch.citing.references import merge_into_bib, render, select
+from bg20k_fetch.cli.ui import Ui
+from bg20k_fetch.errors import StorageError
+from bg20k_fetch.release import load_release
+from bg20k_fetch.util.fs import OUTPUT_HINT, atomic_write, output_target
+from bg20k_fetch.util.userpath import user_path
 
 
 def cmd_cite(args: argparse.Namespace, ui: Ui) -> int:

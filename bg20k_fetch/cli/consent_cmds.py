@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from ..agreement import load_agreement, validate_pin
-from ..consent import State, accepted_line, describe, read_status
-from ..consent_store import read_history, revoke, tidy
-from ..errors import ConsentError
-from ..gate import Identity, environment_pin, require_consent
-from ..locations import Paths
-from ..release import release_file
-from .ui import Ui
+from bg20k_fetch.cli.ui import Ui
+from bg20k_fetch.consent.agreement import load_agreement, validate_pin
+from bg20k_fetch.consent.gate import Identity, environment_pin, require_consent
+from bg20k_fetch.consent.record import State, accepted_line, describe, read_status
+from bg20k_fetch.consent.store import read_history, revoke, tidy
+from bg20k_fetch.errors import ConsentError
+from bg20k_fetch.locations import Paths
+from bg20k_fetch.release import release_file
 
 
 def cmd_accept(args: argparse.Namespace, ui: Ui) -> int:

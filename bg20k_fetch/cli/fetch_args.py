@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .ui import Ui
+from bg20k_fetch.cli.ui import Ui
 
 Handler = Callable[[argparse.Namespace, Ui], int]
 

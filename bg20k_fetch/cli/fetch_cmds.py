@@ -7,20 +7,15 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from ..cache import downloaded_since
-from ..disk import require_space
-from ..dry_run import dry_run
-from ..errors import (
-    ExitCode,
-    Interrupted,
-    StorageError,
-    Terminated,
-)
-from ..locations import Paths
-from ..pipeline import fetch
-from ..progress import Reporter
-from .reporters import JsonReporter, PlainReporter, QuietReporter, RichReporter
-from .ui import Ui
+from bg20k_fetch.cli.reporters import JsonReporter, PlainReporter, QuietReporter, RichReporter
+from bg20k_fetch.cli.ui import Ui
+from bg20k_fetch.errors import ExitCode, Interrupted, StorageError, Terminated
+from bg20k_fetch.fetching.dry_run import dry_run
+from bg20k_fetch.fetching.pipeline import fetch
+from bg20k_fetch.locations import Paths
+from bg20k_fetch.progress import Reporter
+from bg20k_fetch.transfer.cache import downloaded_since
+from bg20k_fetch.util.disk import require_space
 
 
 @contextmanager

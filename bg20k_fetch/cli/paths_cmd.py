@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from ..listing import split_paths
-from .ui import Ui
+from bg20k_fetch.cli.ui import Ui
+from bg20k_fetch.dataset.splits import split_paths
 
 
 def cmd_paths(args: argparse.Namespace, ui: Ui) -> int:

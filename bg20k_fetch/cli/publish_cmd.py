@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from ..api import publish
-from .fetch_cmds import reporter_for
-from .reporters import JsonReporter
-from .ui import Ui
+from bg20k_fetch.api import publish
+from bg20k_fetch.cli.fetch_cmds import reporter_for
+from bg20k_fetch.cli.reporters import JsonReporter
+from bg20k_fetch.cli.ui import Ui
 
 
 def cmd_publish(args: argparse.Namespace, ui: Ui) -> int:

@@ -20,7 +20,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from ..redact import redact
+from bg20k_fetch.redact import redact
 
 
 class _Counting:

@@ -11,12 +11,12 @@ import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO
 
-from ..agreement import Agreement
+from bg20k_fetch.consent.agreement import Agreement
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from ..consent import ConsentStatus
+    from bg20k_fetch.consent.record import ConsentStatus
 
 ACCEPT_PHRASE = "i agree"
 # The reader went away (`| head -1`): the one write error that may end quietly.
@@ -168,7 +168,9 @@ class Ui:
         Only the typed phrase accepts; an empty line, anything else and Ctrl-D decline; Ctrl-C
         interrupts the command (exit 130), as it does anywhere else.
         """
-        from ..consent import agreement_diff  # the prompt only: pydantic is not needed before
+        from bg20k_fetch.consent.record import (
+            agreement_diff,  # the prompt only: pydantic is not needed before
+        )
 
         diff = agreement_diff(status, agreement)
         if diff is not None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import argparse
 
-from ..api import verify
-from ..errors import IntegrityError, UsageError
-from ..fsutil import OUTPUT_HINT, atomic_write, output_target
-from ..lockfile import LockFile
-from ..release import load_release
-from ..userpath import user_path
-from .ui import Ui
+from bg20k_fetch.api import verify
+from bg20k_fetch.cli.ui import Ui
+from bg20k_fetch.dataset.pin import LockFile
+from bg20k_fetch.errors import IntegrityError, UsageError
+from bg20k_fetch.release import load_release
+from bg20k_fetch.util.fs import OUTPUT_HINT, atomic_write, output_target
+from bg20k_fetch.util.userpath import user_path
 
 
 def cmd_verify(args: argparse.Namespace, ui: Ui) -> int:

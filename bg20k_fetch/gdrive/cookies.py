@@ -15,8 +15,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ..errors import UsageError
-from ..redact import redact
+from bg20k_fetch.errors import UsageError
+from bg20k_fetch.redact import redact
 
 
 class DriveCookies:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..errors import HtmlInsteadOfData, SourceError
-from ..release import load_release
+from bg20k_fetch.errors import HtmlInsteadOfData, SourceError
+from bg20k_fetch.release import load_release
 
 
 def quota_hint() -> str:

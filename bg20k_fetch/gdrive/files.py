@@ -11,13 +11,18 @@ from urllib.parse import urlencode
 
 import requests
 
-from ..download import Opener
-from ..errors import SourceError
-from ..http import RetryableHTTPError, get, page_title, parse_retry_after
-from .cookies import DriveCookies
-from .errors import DriveAccessError, DriveNotFound, DriveQuotaError, drive_page_instead_of_data
-from .links import DriveUrls
-from .pages import PageKind, classify, download_form, legacy_confirm_token
+from bg20k_fetch.errors import SourceError
+from bg20k_fetch.gdrive.cookies import DriveCookies
+from bg20k_fetch.gdrive.errors import (
+    DriveAccessError,
+    DriveNotFound,
+    DriveQuotaError,
+    drive_page_instead_of_data,
+)
+from bg20k_fetch.gdrive.links import DriveUrls
+from bg20k_fetch.gdrive.pages import PageKind, classify, download_form, legacy_confirm_token
+from bg20k_fetch.transfer.download import Opener
+from bg20k_fetch.transfer.http import RetryableHTTPError, get, page_title, parse_retry_after
 
 MAX_PAGE = 2 * 2**20
 

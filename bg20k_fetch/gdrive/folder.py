@@ -21,25 +21,30 @@ from typing import TYPE_CHECKING
 
 import requests
 
-from ..archive import archive_kind, sniff
-from ..download import Cancelled, Opener
-from ..errors import IntegrityError
-from ..fsutil import sync_filesystem
-from ..hashing import FileInfo
-from ..http import RetryableHTTPError, make_session
-from ..retry import RetriesExhausted, is_connect_failure
-from .errors import DriveAccessError, DriveNotFound, DriveQuotaError, DriveThrottled
-from .files import drive_opener
-from .folder_cache import FolderCache, with_markers
-from .folder_files import FileBytes, check_md5, jpeg_sniff
-from .health import HostHealth
-from .listing import RemoteFile
-from .outcome import Outcome
-from .quota import QuotaWatch, Verdict
-from .throttle import Concurrency
+from bg20k_fetch.errors import IntegrityError
+from bg20k_fetch.gdrive.errors import (
+    DriveAccessError,
+    DriveNotFound,
+    DriveQuotaError,
+    DriveThrottled,
+)
+from bg20k_fetch.gdrive.files import drive_opener
+from bg20k_fetch.gdrive.folder_cache import FolderCache, with_markers
+from bg20k_fetch.gdrive.folder_files import FileBytes, check_md5, jpeg_sniff
+from bg20k_fetch.gdrive.health import HostHealth
+from bg20k_fetch.gdrive.listing import RemoteFile
+from bg20k_fetch.gdrive.outcome import Outcome
+from bg20k_fetch.gdrive.quota import QuotaWatch, Verdict
+from bg20k_fetch.gdrive.throttle import Concurrency
+from bg20k_fetch.transfer.archive import archive_kind, sniff
+from bg20k_fetch.transfer.download import Cancelled, Opener
+from bg20k_fetch.transfer.hashing import FileInfo
+from bg20k_fetch.transfer.http import RetryableHTTPError, make_session
+from bg20k_fetch.transfer.retry import RetriesExhausted, is_connect_failure
+from bg20k_fetch.util.fs import sync_filesystem
 
 if TYPE_CHECKING:
-    from ..sources.base import Fetching
+    from bg20k_fetch.sources.base import Fetching
 
 
 @dataclass

@@ -12,9 +12,9 @@ import json
 import threading
 from pathlib import Path
 
-from ..fsutil import read_limited
-from ..hashing import FileInfo, hash_file, jpeg_markers_ok
-from .listing import RemoteFile
+from bg20k_fetch.gdrive.listing import RemoteFile
+from bg20k_fetch.transfer.hashing import FileInfo, hash_file, jpeg_markers_ok
+from bg20k_fetch.util.fs import read_limited
 
 INDEX_NAME = ".bg20k-index.jsonl"
 

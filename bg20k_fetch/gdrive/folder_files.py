@@ -7,10 +7,10 @@ import hashlib
 import threading
 from pathlib import Path
 
-from ..errors import IntegrityError
-from ..hashing import JPEG_HEAD
-from ..progress import Reporter
-from .listing import RemoteFile
+from bg20k_fetch.errors import IntegrityError
+from bg20k_fetch.gdrive.listing import RemoteFile
+from bg20k_fetch.progress import Reporter
+from bg20k_fetch.transfer.hashing import JPEG_HEAD
 
 
 def jpeg_sniff(head: bytes) -> str | None:

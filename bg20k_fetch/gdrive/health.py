@@ -12,8 +12,8 @@ import threading
 import time
 from collections.abc import Callable
 
-from ..errors import SourceError
-from ..retry import short_error
+from bg20k_fetch.errors import SourceError
+from bg20k_fetch.transfer.retry import short_error
 
 
 class HostHealth:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import parse_qs, urlsplit
 
-from ..config import Config
+from bg20k_fetch.config import Config
 
 DEFAULTS = {
     "drive": "https://drive.google.com",

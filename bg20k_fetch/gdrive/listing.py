@@ -8,15 +8,15 @@ from functools import partial
 
 import requests
 
-from ..errors import IntegrityError, SourceError
-from ..http import RetryableHTTPError, get, parse_retry_after
-from ..progress import Reporter
-from ..retry import with_retries
-from ..retry_policy import RetryPolicy
-from .cookies import DriveCookies
-from .errors import DriveAccessError, DriveNotFound
-from .links import DriveUrls
-from .pages import PageKind, classify, folder_entries
+from bg20k_fetch.errors import IntegrityError, SourceError
+from bg20k_fetch.gdrive.cookies import DriveCookies
+from bg20k_fetch.gdrive.errors import DriveAccessError, DriveNotFound
+from bg20k_fetch.gdrive.links import DriveUrls
+from bg20k_fetch.gdrive.pages import PageKind, classify, folder_entries
+from bg20k_fetch.progress import Reporter
+from bg20k_fetch.transfer.http import RetryableHTTPError, get, parse_retry_after
+from bg20k_fetch.transfer.policy import RetryPolicy
+from bg20k_fetch.transfer.retry import with_retries
 
 FOLDER_MIME = "application/vnd.google-apps.folder"
 

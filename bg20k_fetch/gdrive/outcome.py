@@ -7,8 +7,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import InvalidFiles, SourceError
-from .errors import quota_hint
+from bg20k_fetch.errors import InvalidFiles, SourceError
+from bg20k_fetch.gdrive.errors import quota_hint
 
 
 @dataclass

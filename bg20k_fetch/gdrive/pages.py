@@ -13,7 +13,7 @@ from enum import Enum
 from html.parser import HTMLParser
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
-from ..http import page_title
+from bg20k_fetch.transfer.http import page_title
 
 
 class PageKind(Enum):

@@ -12,8 +12,8 @@ import threading
 import time
 from collections.abc import Callable
 
-from ..retry_policy import backoff
-from ..settings import env_number
+from bg20k_fetch.transfer.policy import backoff
+from bg20k_fetch.transfer.settings import env_number
 
 
 class Throttle:

@@ -11,16 +11,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
-from ..config import Config
-from ..errors import SourceError, UsageError
-from ..gdrive.links import DriveUrls, parse_drive_link
-from ..release import Release
-from .base import Description, Fetching, Source
-from .gdrive_file import DriveFile
-from .gdrive_folder import DriveFolder
-from .http_archive import HttpArchive
-from .local import LocalPath
-from .object_store import ObjectStore
+from bg20k_fetch.config import Config
+from bg20k_fetch.errors import SourceError, UsageError
+from bg20k_fetch.gdrive.links import DriveUrls, parse_drive_link
+from bg20k_fetch.release import Release
+from bg20k_fetch.sources.base import Description, Fetching, Source
+from bg20k_fetch.sources.gdrive_file import DriveFile
+from bg20k_fetch.sources.gdrive_folder import DriveFolder
+from bg20k_fetch.sources.http_archive import HttpArchive
+from bg20k_fetch.sources.local import LocalPath
+from bg20k_fetch.sources.object_store import ObjectStore
 
 REGISTRY: dict[str, type[Source]] = {
     "http": HttpArchive,

@@ -9,23 +9,29 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self
 
 import requests
 
-from ..cache import CacheEntry, discard_download, forget_failed, note_failed, remove_if_unused
-from ..download import Download
-from ..errors import DamagedData, UnsafeArchiveError
-from ..gdrive.links import DriveUrls
-from ..gdrive.throttle import Throttle
-from ..locations import Paths
-from ..progress import Reporter
-from ..resume import Downloaded
-from ..retry_policy import RetryPolicy
-from ..target import Target
+from bg20k_fetch.dataset.target import Target
+from bg20k_fetch.errors import DamagedData, UnsafeArchiveError
+from bg20k_fetch.gdrive.links import DriveUrls
+from bg20k_fetch.gdrive.throttle import Throttle
+from bg20k_fetch.locations import Paths
+from bg20k_fetch.progress import Reporter
+from bg20k_fetch.transfer.cache import (
+    CacheEntry,
+    discard_download,
+    forget_failed,
+    note_failed,
+    remove_if_unused,
+)
+from bg20k_fetch.transfer.download import Download
+from bg20k_fetch.transfer.policy import RetryPolicy
+from bg20k_fetch.transfer.resume import Downloaded
 
 if TYPE_CHECKING:
-    from ..config import Config
-    from ..dataset import ArchiveInfo
-    from ..gdrive.cookies import DriveCookies
-    from ..lockfile import LockFile
-    from ..staging import Staging
+    from bg20k_fetch.config import Config
+    from bg20k_fetch.dataset.pin import LockFile
+    from bg20k_fetch.dataset.provenance import ArchiveInfo
+    from bg20k_fetch.fetching.staging import Staging
+    from bg20k_fetch.gdrive.cookies import DriveCookies
 
 
 @dataclass(frozen=True)

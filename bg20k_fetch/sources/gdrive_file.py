@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING, ClassVar
 
 import requests
 
-from ..archive import sniff
-from ..config import Config
-from ..dataset import ArchiveInfo
-from .base import Description, Fetching
+from bg20k_fetch.config import Config
+from bg20k_fetch.dataset.provenance import ArchiveInfo
+from bg20k_fetch.sources.base import Description, Fetching
+from bg20k_fetch.transfer.archive import sniff
 
 if TYPE_CHECKING:
-    from ..staging import Staging
+    from bg20k_fetch.fetching.staging import Staging
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class DriveFile:
         return Description(None, "network: Google Drive")
 
     def gather(self, into: Staging, ctx: Fetching) -> None:
-        from ..gdrive.files import drive_opener
+        from bg20k_fetch.gdrive.files import drive_opener
 
         name = f"gdrive-{self.id}"
         dest = ctx.hold(ctx.paths.cache_dir / name)

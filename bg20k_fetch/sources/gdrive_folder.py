@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING, ClassVar
 
 import requests
 
-from ..archive import archive_kind
-from ..config import Config
-from ..errors import UsageError
-from .base import Description, Fetching
+from bg20k_fetch.config import Config
+from bg20k_fetch.errors import UsageError
+from bg20k_fetch.sources.base import Description, Fetching
+from bg20k_fetch.transfer.archive import archive_kind
 
 if TYPE_CHECKING:
-    from ..staging import Staging
+    from bg20k_fetch.fetching.staging import Staging
 
 
 @dataclass(frozen=True)
@@ -37,8 +37,8 @@ class DriveFolder:
 
     def gather(self, into: Staging, ctx: Fetching) -> None:
         """Loose images, archives or a mix; files land in a cache that survives a re-run."""
-        from ..gdrive.folder import FolderFetch
-        from ..gdrive.listing import list_folder
+        from bg20k_fetch.gdrive.folder import FolderFetch
+        from bg20k_fetch.gdrive.listing import list_folder
 
         files = list_folder(
             ctx.session, ctx.urls, self.id, ctx.reporter, ctx.policy, cookies=ctx.cookies

@@ -10,16 +10,16 @@ from urllib.parse import unquote, urlsplit
 
 import requests
 
-from ..archive import sniff
-from ..config import Config
-from ..dataset import ArchiveInfo
-from ..disk import plan_space, require_space
-from ..errors import SourceError
-from ..http import RetryableHTTPError, get
-from .base import Description, Fetching
+from bg20k_fetch.config import Config
+from bg20k_fetch.dataset.provenance import ArchiveInfo
+from bg20k_fetch.errors import SourceError
+from bg20k_fetch.sources.base import Description, Fetching
+from bg20k_fetch.transfer.archive import sniff
+from bg20k_fetch.transfer.http import RetryableHTTPError, get
+from bg20k_fetch.util.disk import plan_space, require_space
 
 if TYPE_CHECKING:
-    from ..staging import Staging
+    from bg20k_fetch.fetching.staging import Staging
 
 
 def cache_name(url: str) -> str:

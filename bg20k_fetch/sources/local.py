@@ -11,16 +11,16 @@ from typing import TYPE_CHECKING, ClassVar
 
 import requests
 
-from ..archive import archive_kind
-from ..config import Config
-from ..dataset import ArchiveInfo
-from ..errors import IntegrityError, SourceError, UsageError
-from ..hashing import HashingBehind
-from ..userpath import user_path
-from .base import Description, Fetching
+from bg20k_fetch.config import Config
+from bg20k_fetch.dataset.provenance import ArchiveInfo
+from bg20k_fetch.errors import IntegrityError, SourceError, UsageError
+from bg20k_fetch.sources.base import Description, Fetching
+from bg20k_fetch.transfer.archive import archive_kind
+from bg20k_fetch.transfer.hashing import HashingBehind
+from bg20k_fetch.util.userpath import user_path
 
 if TYPE_CHECKING:
-    from ..staging import Staging
+    from bg20k_fetch.fetching.staging import Staging
 
 
 @dataclass(frozen=True)

@@ -21,22 +21,19 @@ from typing import TYPE_CHECKING, ClassVar
 
 import requests
 
-from ..archive import archive_kind, sniff
-from ..config import Config
-from ..dataset import (
-    SIZES_NAME,
-    ArchiveInfo,
-)
-from ..errors import IntegrityError, SourceError
-from ..gdrive.folder_cache import with_markers
-from ..hashing import CHUNK, FileInfo
-from ..objectstore import Store, open_store
-from ..publish_proof import read_published
-from ..redact import redact
-from .base import Description, Fetching
+from bg20k_fetch.config import Config
+from bg20k_fetch.dataset.provenance import SIZES_NAME, ArchiveInfo
+from bg20k_fetch.errors import IntegrityError, SourceError
+from bg20k_fetch.gdrive.folder_cache import with_markers
+from bg20k_fetch.redact import redact
+from bg20k_fetch.sources.base import Description, Fetching
+from bg20k_fetch.storage.proof import read_published
+from bg20k_fetch.storage.store import Store, open_store
+from bg20k_fetch.transfer.archive import archive_kind, sniff
+from bg20k_fetch.transfer.hashing import CHUNK, FileInfo
 
 if TYPE_CHECKING:
-    from ..staging import Staging
+    from bg20k_fetch.fetching.staging import Staging
 
 
 @dataclass(frozen=True)
@@ -140,7 +137,7 @@ def _fetch_object(
     """One object to ``dest``, hashed as it arrives; kept only if it has the expected SHA-256.
     A complete earlier copy with the right hash is not downloaded again."""
     if dest.is_file() and sha256 is not None:
-        from ..hashing import hash_file
+        from bg20k_fetch.transfer.hashing import hash_file
 
         known = hash_file(dest)
         if known.sha256 == sha256:

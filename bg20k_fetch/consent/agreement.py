@@ -1,0 +1,80 @@
+"""The release agreement exactly as shipped, and the digest that identifies it.
+
+The SHA-256 is taken over the file's bytes as shipped: UTF-8, no newline added or removed, no
+normalisation. A single changed byte makes a different agreement, which earlier consent does not
+cover.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from bg20k_fetch.errors import IntegrityError, ReleaseDescriptionError, UsageError
+from bg20k_fetch.release import Release, load_release, release_dir
+from bg20k_fetch.util.fs import read_limited
+
+
+@dataclass(frozen=True)
+class Agreement:
+    title: str
+    version: str
+    dataset: str
+    text: str
+    sha256: str
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "dataset": self.dataset,
+            "title": self.title,
+            "version": self.version,
+            "sha256": self.sha256,
+            "text": self.text,
+        }
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def load_agreement(release: Release | None = None) -> Agreement:
+    release = release or load_release()
+    path = release_dir() / release.agreement.file
+    try:
+        data = read_limited(path, 1 << 20)
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+        raise ReleaseDescriptionError(
+            f"Cannot read the agreement text {path}: {reason}.", hint="Reinstall bg20k."
+        ) from exc
+    digest = sha256_hex(data)
+    if digest != release.agreement.sha256:
+        # The description and the text must travel together; a mismatch means one was edited
+        # without the other, and we must not ask anyone to accept an unidentified text.
+        raise IntegrityError(
+            f"The shipped agreement {path.name} has SHA-256 {digest}, "
+            f"but the dataset description says {release.agreement.sha256}.",
+            hint="Update agreement/bg20k.yaml together with the text, or reinstall bg20k.",
+        )
+    return Agreement(
+        title=release.agreement.title,
+        version=release.agreement.version,
+        dataset=release.dataset,
+        text=data.decode("utf-8"),
+        sha256=digest,
+    )
+
+
+def digest_matches(pin: str, digest: str) -> bool:
+    """A pin is the full digest or a prefix of at least 12 hex digits (validated by the caller)."""
+    return digest.startswith(pin.lower())
+
+
+def validate_pin(pin: str) -> str:
+    pin = pin.strip().lower()
+    if len(pin) < 12 or len(pin) > 64 or any(c not in "0123456789abcdef" for c in pin):
+        raise UsageError(
+            f"'{pin}' is not an agreement digest: give the SHA-256 (or at least its first 12 hex "
+            "digits) printed by `bg20k agreement --sha256`."
+        )
+    return pin

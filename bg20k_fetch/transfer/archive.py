@@ -1,0 +1,224 @@
+"""Safe archive reading: every member is checked before a single byte is written.
+
+Refused (UnsafeArchiveError, naming the member): absolute paths, ``..``, backslashes, drive
+letters, links, devices and other special files, duplicate names, and anything that looks like a
+decompression bomb (too many members, too many bytes, a per-member ratio too high, overlapping zip
+entries). Zip CRCs are checked as members are read.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import stat
+import tarfile
+import zipfile
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path, PurePath, PurePosixPath
+from typing import IO
+
+from bg20k_fetch.errors import DamagedData, UnsafeArchiveError
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_members: int = 200_000
+    max_total_bytes: int = 200 * 2**30
+    max_ratio: float = 200.0  # JPEGs barely compress; a bomb compresses thousands to one
+
+
+@dataclass(frozen=True)
+class Member:
+    name: str  # the safe, normalised POSIX path inside the archive
+    size: int
+    raw: str = ""  # the name exactly as the archive spells it, to read the member by
+
+
+def archive_kind(path: PurePath) -> str | None:
+    """By name: the way local files are told apart without opening each one."""
+    name = path.name.lower()
+    if name.endswith(".zip"):
+        return "zip"
+    if name.endswith((".tar", ".tar.gz", ".tgz")):
+        return "tar"
+    return None
+
+
+def kind_of(path: Path) -> str:
+    """By the first bytes, which a mislabelled mirror cannot get wrong; else by name."""
+    with path.open("rb") as handle:
+        head = handle.read(512)
+    return magic_kind(head) or archive_kind(path) or "tar"
+
+
+def magic_kind(head: bytes) -> str | None:
+    """ "zip" or "tar" (plain or gzip) from an archive's first bytes, else None."""
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return "zip"
+    if head.startswith(b"\x1f\x8b") or head[257:262] == b"ustar":
+        return "tar"
+    return None
+
+
+def sniff(head: bytes) -> str | None:
+    """A complaint when the first bytes are not a zip, gzip or tar, else None."""
+    if magic_kind(head):
+        return None
+    return f"it starts with {head[:16]!r}, which is not a zip, gzip or tar archive"
+
+
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+def safe_name(raw: str) -> str:
+    if "\\" in raw or _DRIVE.match(raw) or raw.startswith("/") or "\x00" in raw:
+        raise UnsafeArchiveError(
+            f"Archive member {raw!r} has an absolute or Windows path; refused."
+        )
+    parts = PurePosixPath(raw).parts  # empty and "." components are already dropped
+    if ".." in parts:
+        raise UnsafeArchiveError(f"Archive member {raw!r} points outside the archive; refused.")
+    if not parts:
+        raise UnsafeArchiveError(f"Archive member {raw!r} has an empty name; refused.")
+    return "/".join(parts)
+
+
+class _Checker:
+    def __init__(self, limits: Limits, archive: Path) -> None:
+        self.limits, self.archive = limits, archive
+        self.seen: set[str] = set()
+        self.total = 0
+
+    def add(self, raw: str, size: int, packed: int | None) -> Member:
+        name = safe_name(raw)
+        if name in self.seen:
+            raise UnsafeArchiveError(
+                f"Archive member {raw!r} appears twice in {self.archive.name}."
+            )
+        self.seen.add(name)
+        if len(self.seen) > self.limits.max_members:
+            raise UnsafeArchiveError(
+                f"{self.archive.name} has more than {self.limits.max_members} members; refused."
+            )
+        self.total += size
+        if self.total > self.limits.max_total_bytes:
+            raise UnsafeArchiveError(
+                f"{self.archive.name} would expand beyond {self.limits.max_total_bytes} bytes."
+            )
+        if packed is not None and size > 1 << 20 and size > packed * self.limits.max_ratio:
+            raise UnsafeArchiveError(
+                f"Archive member {raw!r} expands {size / max(packed, 1):.0f}-fold; "
+                "refused as a decompression bomb."
+            )
+        return Member(name, size, raw)
+
+
+def _zip_members(zf: zipfile.ZipFile, archive: Path, limits: Limits) -> list[Member]:
+    checker, members = _Checker(limits, archive), []
+    infos = zf.infolist()
+    for info in infos:
+        mode = info.external_attr >> 16
+        kind = stat.S_IFMT(mode)
+        if info.is_dir() and kind in (0, stat.S_IFDIR):
+            safe_name(info.filename)
+            continue
+        if kind not in (0, stat.S_IFREG):
+            what = "a symbolic link" if kind == stat.S_IFLNK else "a special file"
+            raise UnsafeArchiveError(f"Archive member {info.filename!r} is {what}; refused.")
+        members.append(checker.add(info.filename, info.file_size, info.compress_size))
+    # Overlapping entries (the zip-bomb trick of many names sharing one body) are refused.
+    spans = sorted(
+        (i.header_offset, i.header_offset + 30 + len(i.filename) + i.compress_size, i)
+        for i in infos
+    )
+    for (_, end, info), (start, _, _) in itertools.pairwise(spans):
+        if start < end:
+            raise UnsafeArchiveError(f"Archive member {info.filename!r} overlaps another; refused.")
+    return members
+
+
+def _tar_members(tf: tarfile.TarFile, archive: Path, limits: Limits, size: int) -> list[Member]:
+    checker, members = _Checker(limits, archive), []
+    for info in tf:
+        if info.isdir():
+            safe_name(info.name)
+            continue
+        if not info.isreg():
+            what = "a link" if info.issym() or info.islnk() else "a special file"
+            raise UnsafeArchiveError(f"Archive member {info.name!r} is {what}; refused.")
+        members.append(checker.add(info.name, info.size, None))
+    if checker.total > 1 << 20 and checker.total > size * limits.max_ratio:
+        raise UnsafeArchiveError(f"{archive.name} expands {checker.total // size}-fold; refused.")
+    return members
+
+
+def list_members(path: Path, limits: Limits | None = None) -> list[Member]:
+    """Check every member; return the regular files. Raises before anything is written."""
+    limits = limits or Limits()
+    try:
+        if kind_of(path) == "zip":
+            with zipfile.ZipFile(path) as zf:
+                return _zip_members(zf, path, limits)
+        with tarfile.open(path, "r:*") as tf:
+            return _tar_members(tf, path, limits, max(path.stat().st_size, 1))
+    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as exc:
+        first_line = (str(exc).splitlines() or [type(exc).__name__])[0].rstrip(":")
+        raise DamagedData(
+            f"{path.name} is not a readable archive: {first_line}.",
+            hint="The download may be damaged; fetch it again.",
+        ) from exc
+
+
+@contextmanager
+def _tar_stream(path: Path) -> Iterator[Iterator[tuple[str, IO[bytes]]]]:
+    # Stream mode reads a compressed tar once, front to back, instead of seeking per member.
+    with tarfile.open(path, "r|*") as tf:
+
+        def members() -> Iterator[tuple[str, IO[bytes]]]:
+            for info in tf:
+                if info.isreg():
+                    handle = tf.extractfile(info)
+                    if handle is not None:
+                        yield safe_name(info.name), handle
+
+        yield members()
+
+
+@contextmanager
+def _zip_stream(path: Path) -> Iterator[Iterator[tuple[str, IO[bytes]]]]:
+    with zipfile.ZipFile(path) as zf:
+
+        def members() -> Iterator[tuple[str, IO[bytes]]]:
+            for info in zf.infolist():
+                if not info.is_dir():
+                    with zf.open(info) as handle:  # CRC is checked when the member is read out
+                        yield safe_name(info.filename), handle
+
+        yield members()
+
+
+@contextmanager
+def open_members(
+    path: Path, approved: list[Member]
+) -> Iterator[Iterator[tuple[Member, IO[bytes]]]]:
+    """Yield (member, stream) for the approved members only, in archive order."""
+    by_name = {m.name: m for m in approved}
+    opener = _zip_stream if kind_of(path) == "zip" else _tar_stream
+    with opener(path) as stream:
+
+        def checked() -> Iterator[tuple[Member, IO[bytes]]]:
+            for name, handle in stream:
+                member = by_name.get(name)
+                if member is None:  # the archive changed between the check and the read
+                    raise UnsafeArchiveError(f"Archive member {name!r} was not checked; refused.")
+                yield member, handle
+
+        try:
+            yield checked()
+        except (zipfile.BadZipFile, tarfile.TarError, EOFError, zlib.error) as exc:
+            raise DamagedData(
+                f"{path.name} is damaged: {exc}.", hint="Delete it and fetch again."
+            ) from exc

@@ -1,0 +1,151 @@
+"""Copying a checked zip's members out on several threads at once, hashing each as it is written.
+
+Only members ``archive.list_members`` approved are read, by their exact names; the directories
+are made first (parallel ``makedirs`` race), then each worker takes a contiguous run of members
+in archive order, with its own handle on the zip, so reads stay sequential and no lock is
+shared. Reading, CRC, SHA-256 and writing all release the GIL, so the threads use every core.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import zipfile
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from bg20k_fetch.errors import DamagedData, IntegrityError, StorageError, UnsafeArchiveError
+from bg20k_fetch.transfer.archive import Member
+from bg20k_fetch.transfer.hashing import FileInfo, consume
+
+BIG_ENOUGH = 64 << 20  # below this, one thread: starting more costs more than it saves
+
+
+@dataclass(frozen=True)
+class Item:
+    member: Member
+    rel: str  # where it lands, relative to the staging root
+    target: Path | None  # None: read and hash only (a second copy of a file already placed)
+
+
+def workers_for(total_bytes: int, members: int) -> int:
+    if total_bytes < BIG_ENOUGH or members < 2:
+        return 1
+    return max(1, min(4, os.cpu_count() or 1, members))
+
+
+def open_stream(zf: zipfile.ZipFile, member: Member) -> IO[bytes]:
+    """The member's bytes (CRC checked as they are read out)."""
+    try:
+        info = zf.getinfo(member.raw)
+    except KeyError:  # the archive changed between the check and the read
+        raise UnsafeArchiveError(
+            f"Archive member {member.raw!r} was not checked; refused."
+        ) from None
+    return zf.open(info)
+
+
+def _runs(items: Sequence[Item], workers: int) -> list[list[Item]]:
+    """Contiguous runs of about equal bytes, in archive order."""
+    total = sum(i.member.size for i in items) or 1
+    runs: list[list[Item]] = [[] for _ in range(workers)]
+    done = 0
+    for item in items:
+        runs[min(workers - 1, done * workers // total)].append(item)
+        done += item.member.size
+    return [r for r in runs if r]
+
+
+def copy_members(
+    path: Path,
+    items: Sequence[Item],
+    *,
+    workers: int,
+    advance: Callable[[int], None],
+    stop: threading.Event | None = None,
+) -> list[tuple[Item, FileInfo]]:
+    """Copy (or just hash) every item; returns each with what it held. The first error stops
+    the other workers at their next member (as does setting ``stop``) and is raised; files
+    already written stay for the caller to discard with the rest of the staging tree."""
+    for parent in sorted({i.target.parent for i in items if i.target is not None}):
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise _write_error(parent, exc) from exc
+    stop = stop or threading.Event()
+    lock = threading.Lock()
+
+    def counted(size: int) -> None:
+        with lock:
+            advance(size)
+
+    def work(run: list[Item]) -> list[tuple[Item, FileInfo]]:
+        try:
+            return _copy_run(path, run, stop, counted)
+        except BaseException:
+            stop.set()
+            raise
+
+    runs = _runs(items, workers)
+    if len(runs) <= 1:
+        return work(runs[0]) if runs else []
+    pool = ThreadPoolExecutor(max_workers=len(runs), thread_name_prefix="extract")
+    try:
+        futures = [pool.submit(work, run) for run in runs]
+        wait(futures, return_when=FIRST_EXCEPTION)
+        return [pair for future in futures for pair in future.result()]
+    finally:
+        stop.set()  # Ctrl-C in the main thread: the workers stop at their next member
+        pool.shutdown(wait=True)
+
+
+def _copy_run(
+    path: Path, run: list[Item], stop: threading.Event, advance: Callable[[int], None]
+) -> list[tuple[Item, FileInfo]]:
+    done: list[tuple[Item, FileInfo]] = []
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise DamagedData(
+            f"{path.name} is damaged: {exc}.", hint="Delete it and fetch again."
+        ) from exc
+    with zf:
+        for item in run:
+            if stop.is_set():
+                break
+            origin = f"{path.name}:{item.member.name}"
+            try:
+                stream = open_stream(zf, item.member)
+            except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError) as exc:
+                raise DamagedData(
+                    f"{path.name} is damaged: {exc}.", hint="Delete it and fetch again."
+                ) from exc
+            with stream:
+                info = _copy_one(stream, item.target, origin)
+            if info.size != item.member.size:
+                raise IntegrityError(
+                    f"{origin} gave {info.size} bytes where {item.member.size} were declared."
+                )
+            done.append((item, info))
+            advance(info.size)
+    return done
+
+
+def _copy_one(stream: IO[bytes], target: Path | None, origin: str) -> FileInfo:
+    if target is None:
+        return consume(stream, None, origin)
+    try:
+        with target.open("xb") as out:
+            return consume(stream, out, origin)
+    except OSError as exc:  # reads raise DamagedData inside consume: these are writes
+        raise _write_error(target, exc) from exc
+
+
+def _write_error(target: Path, exc: OSError) -> StorageError:
+    return StorageError(
+        f"Cannot write {target}: {exc.strerror or exc}.",
+        hint="Check free space and permissions at the destination.",
+    )
