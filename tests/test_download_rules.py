@@ -26,9 +26,10 @@ from bg20k_fetch.errors import (
     SourceError,
     StorageError,
 )
-from bg20k_fetch.transfer.download import Cancelled, Download, html_title
+from bg20k_fetch.transfer.download import Download
 from bg20k_fetch.transfer.policy import RetryPolicy
 from bg20k_fetch.transfer.retry import RetriesExhausted
+from bg20k_fetch.transfer.stream import Cancelled, html_title
 from tests.fileserver import Behaviour, FileServer, LoopbackServer, reply
 
 DATA = os.urandom(300_000)  # more than one 64 KiB server chunk, less than one read1() CHUNK

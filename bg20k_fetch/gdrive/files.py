@@ -21,8 +21,8 @@ from bg20k_fetch.gdrive.errors import (
 )
 from bg20k_fetch.gdrive.links import DriveUrls
 from bg20k_fetch.gdrive.pages import PageKind, classify, download_form, legacy_confirm_token
-from bg20k_fetch.transfer.download import Opener
 from bg20k_fetch.transfer.http import RetryableHTTPError, get, page_title, parse_retry_after
+from bg20k_fetch.transfer.stream import Opener
 
 MAX_PAGE = 2 * 2**20
 

@@ -37,10 +37,10 @@ from bg20k_fetch.gdrive.outcome import Outcome
 from bg20k_fetch.gdrive.quota import QuotaWatch, Verdict
 from bg20k_fetch.gdrive.throttle import Concurrency
 from bg20k_fetch.transfer.archive import archive_kind, sniff
-from bg20k_fetch.transfer.download import Cancelled, Opener
 from bg20k_fetch.transfer.hashing import FileInfo
 from bg20k_fetch.transfer.http import RetryableHTTPError, make_session
 from bg20k_fetch.transfer.retry import RetriesExhausted, is_connect_failure
+from bg20k_fetch.transfer.stream import Cancelled, Opener
 from bg20k_fetch.util.fs import sync_filesystem
 
 if TYPE_CHECKING:

@@ -2,29 +2,22 @@
 
 Bytes go to ``<name>.part``, hashed as they arrive; the file is renamed to its final name only
 after its size and (when known) digest match. Resuming, revalidating and what each answer
-means live in ``resume.py``; retrying in ``retry.py``.
+means live in ``resume.py``; retrying in ``retry.py``; reading a response's body and writing
+it in ``stream.py``.
 """
-
-# size: one class, the streaming engine, kept whole so a resume reads top to bottom; its
-# decisions (resume.py) and retries (retry.py) live apart.
 
 from __future__ import annotations
 
 import os
-import re
 import threading
-from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import IO
 from urllib.parse import urlsplit
 
 import requests
 from requests.exceptions import ChunkedEncodingError
-from urllib3.exceptions import ProtocolError, ReadTimeoutError
+from urllib3.exceptions import ReadTimeoutError
 
 from bg20k_fetch.errors import (
-    Bg20kError,
-    ExitCode,
     HtmlInsteadOfData,
     IntegrityError,
     SourceError,
@@ -32,7 +25,7 @@ from bg20k_fetch.errors import (
 )
 from bg20k_fetch.progress import NullReporter, Reporter
 from bg20k_fetch.transfer.hashing import Sha256Behind
-from bg20k_fetch.transfer.http import get, page_title
+from bg20k_fetch.transfer.http import get
 from bg20k_fetch.transfer.policy import RetryPolicy
 from bg20k_fetch.transfer.resume import (
     Downloaded,
@@ -41,38 +34,25 @@ from bg20k_fetch.transfer.resume import (
     conditional_headers,
     judge,
     must_fsync,
-    parse_content_range,
     validator_of,
 )
 from bg20k_fetch.transfer.retry import with_retries
 from bg20k_fetch.transfer.settings import read_timeout
-
-# read1() hands over whatever has arrived, up to this much: a cut connection loses nothing,
-# and on a fast link fewer, larger writes keep the copy cheap.
-CHUNK = 1 << 20
-Sniffer = Callable[[bytes], str | None]  # returns a complaint about the first bytes, or None
-# Opens the response for one attempt, given the request headers; sources whose URL must be
-# worked out per request (Google Drive's confirmation form) pass their own.
-Opener = Callable[[Mapping[str, str]], requests.Response]
-
-
-class Cancelled(Bg20kError):
-    """The caller asked the download to stop (Ctrl-C in a folder fetch); the .part is kept."""
-
-    exit_code = ExitCode.INTERRUPTED
+from bg20k_fetch.transfer.stream import (
+    CHUNK,
+    Cancelled,
+    Opener,
+    Sniffer,
+    cannot_write,
+    chunks,
+    html_title,
+    total_size,
+    write_all,
+)
 
 
 class _Restart(Exception):
     """The partial file cannot be continued; start over (counted against max_restarts)."""
-
-
-def html_title(head: bytes) -> str | None:
-    """The title of a page served where data was expected, or None for data. Markup starts
-    with a tag, and neither a zip, a tar nor a JPEG starts with ``<`` (after any spaces)."""
-    text = head[:4096].decode("utf-8", "replace")
-    if not re.match(r"\s*<", text):
-        return None
-    return page_title(text)
 
 
 class Download:
@@ -180,7 +160,7 @@ class Download:
                 )
             if verdict is Verdict.FROM_ZERO:
                 offset = 0
-            total = _total_size(response)
+            total = total_size(response)
             self._check_size(total)
             self.file.save(validator_of(response), total)
             digest, size = self._stream(response, offset, total)
@@ -205,7 +185,7 @@ class Download:
         try:
             handle = open(self.file.part, mode, buffering=0)  # noqa: SIM115 - closed below
         except OSError as exc:
-            raise _cannot_write(self.file.part, exc) from exc
+            raise cannot_write(self.file.part, exc) from exc
         with handle:
             if offset:
                 # The digest must cover the whole file, so hash the kept prefix first.
@@ -218,7 +198,7 @@ class Download:
             size, first = offset, offset == 0
             of = f" of {total}" if total else ""
             try:
-                for chunk in _chunks(response):
+                for chunk in chunks(response):
                     if self.cancel is not None and self.cancel.is_set():
                         raise Cancelled(f"Stopped {self.label}; the partial file is kept.")
                     if first and chunk:
@@ -228,7 +208,7 @@ class Download:
                         raise requests.ConnectionError(
                             f"the server sent more than the {total} bytes it announced"
                         )
-                    _write_all(handle, chunk, self.file.part)
+                    write_all(handle, chunk, self.file.part)
                     hasher.update(chunk)
                     size += len(chunk)
                     self.high_water = max(self.high_water, size)
@@ -278,44 +258,3 @@ class Download:
                 f"{self.url}: {problem}; the download was deleted.",
                 hint="The source serves other bytes than pinned; use another.",
             )
-
-
-def _cannot_write(path: Path, exc: OSError) -> StorageError:
-    return StorageError(
-        f"Cannot write {path}: {exc.strerror or exc}; what arrived so far is kept.",
-        hint="Free some space (or point BG20K_CACHE_DIR elsewhere), then run the same command.",
-    )
-
-
-def _write_all(handle: IO[bytes], chunk: bytes, path: Path) -> None:
-    # A write error is the disk's (full, quota, read-only), never the network's: one line, 7.
-    view = memoryview(chunk)
-    try:
-        while view:  # a raw write may take only part of it
-            view = view[handle.write(view) or 0 :]
-    except OSError as exc:
-        raise _cannot_write(path, exc) from exc
-
-
-def _chunks(response: requests.Response) -> Iterator[bytes]:
-    """Whatever has arrived, up to CHUNK at a time.
-
-    iter_content() waits to fill a whole chunk and, when the connection drops meanwhile, loses
-    the bytes it had gathered; read1() hands them over, so the .part keeps every byte received.
-    """
-    raw = response.raw
-    try:
-        while chunk := raw.read1(CHUNK, decode_content=False):
-            yield chunk
-    except ReadTimeoutError:
-        raise
-    except ProtocolError as exc:
-        raise ChunkedEncodingError(exc) from exc
-
-
-def _total_size(response: requests.Response) -> int | None:
-    if response.status_code == 206:
-        rng = parse_content_range(response.headers.get("Content-Range"))
-        return rng[2] if rng else None
-    length = response.headers.get("Content-Length")
-    return int(length) if length and length.isdigit() else None

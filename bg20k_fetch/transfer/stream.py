@@ -1,0 +1,81 @@
+"""A response's body read as it arrives and written whole: the byte-level half of the download
+engine (``download.py``), apart so that the engine reads as decisions."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import IO
+
+import requests
+from requests.exceptions import ChunkedEncodingError
+from urllib3.exceptions import ProtocolError, ReadTimeoutError
+
+from bg20k_fetch.errors import Bg20kError, ExitCode, StorageError
+from bg20k_fetch.transfer.http import page_title
+from bg20k_fetch.transfer.resume import parse_content_range
+
+# read1() hands over whatever has arrived, up to this much: a cut connection loses nothing,
+# and on a fast link fewer, larger writes keep the copy cheap.
+CHUNK = 1 << 20
+Sniffer = Callable[[bytes], str | None]  # returns a complaint about the first bytes, or None
+# Opens the response for one attempt, given the request headers; sources whose URL must be
+# worked out per request (Google Drive's confirmation form) pass their own.
+Opener = Callable[[Mapping[str, str]], requests.Response]
+
+
+class Cancelled(Bg20kError):
+    """The caller asked the download to stop (Ctrl-C in a folder fetch); the .part is kept."""
+
+    exit_code = ExitCode.INTERRUPTED
+
+
+def html_title(head: bytes) -> str | None:
+    """The title of a page served where data was expected, or None for data. Markup starts
+    with a tag, and neither a zip, a tar nor a JPEG starts with ``<`` (after any spaces)."""
+    text = head[:4096].decode("utf-8", "replace")
+    if not re.match(r"\s*<", text):
+        return None
+    return page_title(text)
+
+
+def cannot_write(path: Path, exc: OSError) -> StorageError:
+    return StorageError(
+        f"Cannot write {path}: {exc.strerror or exc}; what arrived so far is kept.",
+        hint="Free some space (or point BG20K_CACHE_DIR elsewhere), then run the same command.",
+    )
+
+
+def write_all(handle: IO[bytes], chunk: bytes, path: Path) -> None:
+    # A write error is the disk's (full, quota, read-only), never the network's: one line, 7.
+    view = memoryview(chunk)
+    try:
+        while view:  # a raw write may take only part of it
+            view = view[handle.write(view) or 0 :]
+    except OSError as exc:
+        raise cannot_write(path, exc) from exc
+
+
+def chunks(response: requests.Response) -> Iterator[bytes]:
+    """Whatever has arrived, up to CHUNK at a time.
+
+    iter_content() waits to fill a whole chunk and, when the connection drops meanwhile, loses
+    the bytes it had gathered; read1() hands them over, so the .part keeps every byte received.
+    """
+    raw = response.raw
+    try:
+        while chunk := raw.read1(CHUNK, decode_content=False):
+            yield chunk
+    except ReadTimeoutError:
+        raise
+    except ProtocolError as exc:
+        raise ChunkedEncodingError(exc) from exc
+
+
+def total_size(response: requests.Response) -> int | None:
+    if response.status_code == 206:
+        rng = parse_content_range(response.headers.get("Content-Range"))
+        return rng[2] if rng else None
+    length = response.headers.get("Content-Length")
+    return int(length) if length and length.isdigit() else None
