@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import os
 import signal
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,6 +14,13 @@ from tests.fileserver import FileServer
 if TYPE_CHECKING:
     from bg20k_fetch.consent.agreement import Agreement
     from bg20k_fetch.locations import Paths
+
+# Some machines set PYTHONDONTWRITEBYTECODE: then every test module is compiled and its asserts
+# rewritten again in every worker, and every `python -m bg20k_fetch` a test starts compiles the
+# package from source. The test run keeps bytecode (ignored by git) whatever the environment
+# says: a third of the fast layer's time here. Code under test is unaffected.
+sys.dont_write_bytecode = False
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 
 def pytest_configure(config: pytest.Config) -> None:

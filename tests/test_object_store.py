@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -322,3 +323,62 @@ def test_eight_nodes_fetch_at_once_and_agree(
     for proc in procs:
         assert proc.wait(180) == 0, proc.communicate()[1]
     assert {digest(tmp_path / f"node{i}") for i in range(8)} == {digest(tmp_path / "pub")}
+
+
+def _requests_during(run: Any) -> Counter[str]:
+    """What moto's server was asked while ``run()`` ran: 'HEAD object', 'GET object' …"""
+    import werkzeug.serving
+
+    seen: Counter[str] = Counter()
+    handler = werkzeug.serving.WSGIRequestHandler
+    original = handler.run_wsgi
+
+    def counting(self: Any) -> None:
+        path = self.path.split("?", 1)[0].strip("/")
+        seen[f"{self.command} {'object' if '/' in path else 'bucket'}"] += 1
+        original(self)
+
+    handler.run_wsgi = counting  # type: ignore[method-assign]
+    try:
+        run()
+    finally:
+        handler.run_wsgi = original  # type: ignore[method-assign]
+    return seen
+
+
+def test_a_fetch_asks_the_store_once_per_image(bucket: str, local: Path, tmp_path: Path) -> None:
+    """Each image is one GET (its size is in the provenance): streaming it would HEAD it first,
+    20,000 requests more for BG-20k against a lab's bucket. Receipts are one GET each too."""
+    url = f"s3://{bucket}/x"
+    assert cli("publish", url, "--dest", str(local)).code == 0
+    images = sum(1 for p in (local / "BG-20k").rglob("*.jpg"))
+    results: list[Any] = []
+    seen = _requests_during(
+        lambda: results.append(
+            cli("fetch", "--accept", "--source", f"{url}/BG-20k", "--dest", str(tmp_path / "n"))
+        )
+    )
+    assert results[0].code == 0, results[0].err
+    assert seen["HEAD object"] <= 2, seen  # the split lists, streamed: no size recorded for them
+    assert images <= seen["GET object"] <= images + 8, seen
+    seen = _requests_during(lambda: results.append(cli("verify", f"{url}/BG-20k")))
+    assert results[-1].code == 0 and seen["HEAD object"] == 0, seen
+
+
+@pytest.mark.parametrize("change", ["grown", "gone"])
+def test_an_image_grown_or_gone_in_the_store_is_refused_and_nothing_kept(
+    change: str, bucket: str, local: Path, tmp_path: Path, s3: Any
+) -> None:
+    url = f"s3://{bucket}/x"
+    assert cli("publish", url, "--dest", str(local)).code == 0
+    first = sorted((local / "BG-20k" / "train").iterdir())[0]
+    key = f"x/BG-20k/train/{first.name}"
+    if change == "grown":
+        s3.put_object(Bucket=bucket, Key=key, Body=first.read_bytes() + b"\0" * (9 << 20))
+    else:
+        s3.delete_object(Bucket=bucket, Key=key)
+    fetched = cli("fetch", "--accept", "--source", f"{url}/BG-20k", "--dest", str(tmp_path / "n"))
+    assert fetched.code == 5, fetched.err
+    said = {"grown": "far larger than", "gone": "is not in the store"}[change]
+    assert said in fetched.err and "Traceback" not in fetched.err
+    assert not (tmp_path / "n" / "BG-20k").exists()

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import yaml
-
 from bg20k_fetch.release import Person, Reference, Release
+from bg20k_fetch.util.yamlio import dump_yaml
 
 
 def _short(ref: Reference) -> str:
@@ -67,4 +66,4 @@ def citation_cff(release: Release, refs: Sequence[Reference]) -> str:
     others = [_cff_reference(r) for r in refs if r.doi != required.doi]
     if others:
         doc["references"] = others
-    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+    return dump_yaml(doc, allow_unicode=True)

@@ -18,14 +18,13 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from bg20k_fetch.consent.agreement import Agreement
 from bg20k_fetch.errors import validation_problem
 from bg20k_fetch.locations import Paths
 from bg20k_fetch.util.fs import read_limited
-from bg20k_fetch.util.yamlio import YamlError, load_yaml
+from bg20k_fetch.util.yamlio import YamlError, dump_yaml, load_yaml
 
 RECORD_LIMIT = 1 << 20  # a record is a few hundred bytes; anything huge is not one
 # Nodes sharing a home directory may disagree about the time by a little; a record from
@@ -86,7 +85,7 @@ class ConsentRecord(BaseModel):
         return cls.model_validate_json(json.dumps(raw, default=_json_default))
 
     def to_yaml(self) -> bytes:
-        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False).encode("utf-8")
+        return dump_yaml(self.model_dump(mode="json")).encode("utf-8")
 
 
 def _json_default(value: object) -> str:

@@ -11,11 +11,10 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import PurePosixPath
 
-import yaml
-
 from bg20k_fetch.citing.cff import citation_cff
 from bg20k_fetch.citing.references import render, select
 from bg20k_fetch.release import Reference, Release
+from bg20k_fetch.util.yamlio import dump_yaml
 
 CROISSANT_NAME, CARD_NAME, CFF_NAME = "croissant.json", "README.md", "CITATION.cff"
 METADATA_NAMES = (CROISSANT_NAME, CARD_NAME, CFF_NAME)
@@ -196,7 +195,7 @@ def dataset_card(release: Release, images: Mapping[str, Sequence[str]]) -> str:
     encouraged = [r for r in release.references if r.role != "required"]
     lines = [
         "---",
-        yaml.safe_dump(front, sort_keys=False).rstrip(),
+        dump_yaml(front).rstrip(),
         "---",
         f"# {release.dataset}",
         "",

@@ -13,15 +13,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import ClassVar, Literal
 
-import yaml
-
 from bg20k_fetch.dataset.ecosystem import METADATA_NAMES
 from bg20k_fetch.dataset.manifest import MANIFEST_NAME, parse_manifest
 from bg20k_fetch.errors import IntegrityError
 from bg20k_fetch.release import Release
 from bg20k_fetch.util.fs import read_limited
 from bg20k_fetch.util.strict import build, plain
-from bg20k_fetch.util.yamlio import load_yaml
+from bg20k_fetch.util.yamlio import dump_yaml, load_yaml
 
 PROVENANCE_NAME = "PROVENANCE.yaml"
 RELEASE_FILES_NAME = "RELEASE-FILES.sha256"  # the release's own root files, apart
@@ -32,7 +30,6 @@ CITATION_NAME = "CITATION.bib"
 # JSON in milliseconds, where the YAML safe loader took about a second. (Trees written before
 # keep their sizes in PROVENANCE.yaml and still read.)
 SIZES_NAME = "SIZES.json"
-_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -118,7 +115,7 @@ def provenance_files(provenance: Provenance) -> dict[str, bytes]:
     del described["sizes"]
     return {
         SIZES_NAME: sizes.encode("utf-8") + b"\n",
-        PROVENANCE_NAME: yaml.dump(described, Dumper=_Dumper, sort_keys=False).encode("utf-8"),
+        PROVENANCE_NAME: dump_yaml(described).encode("utf-8"),
     }
 
 

@@ -20,6 +20,16 @@ _SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoade
 MAX_NODES = 2_000_000  # a provenance of 20,000 files is about 40,000
 
 
+_SafeDumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+def dump_yaml(data: object, *, allow_unicode: bool = False) -> str:
+    """``yaml.safe_dump(data, sort_keys=False)`` through libyaml's C emitter where the wheel has
+    it: the same safe representer, a fraction of the time (consent records, CITATION.cff, the
+    dataset card and PROVENANCE.yaml are written on every fetch)."""
+    return yaml.dump(data, Dumper=_SafeDumper, sort_keys=False, allow_unicode=allow_unicode)
+
+
 class YamlError(ValueError):
     """Not YAML, or a document bg20k will not expand."""
 
