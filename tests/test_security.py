@@ -104,3 +104,31 @@ def test_a_redirect_to_another_scheme_is_refused(
 def test_only_known_schemes_are_sources(source: str) -> None:
     result = cli("fetch", "--accept", "--source", source)
     assert result.code == 2 and "Unsupported source" in result.err
+
+
+def test_an_alias_bomb_is_refused_before_anything_is_built(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A billion laughs (10**10 values from a few lines) and a node that contains itself are
+    refused from the parsed node graph: the constructor, which would walk every expansion, is
+    never reached. Aliases within the limit still load, each shared value counted per use."""
+    import yaml
+
+    from bg20k_fetch.util import yamlio
+
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{c}: &{c} [{', '.join([f'*{p}'] * 10)}]\n"
+        for p, c in zip("abcdefghi", "bcdefghij", strict=True)
+    )
+    built: list[object] = []
+    loader = yamlio._SafeLoader
+    monkeypatch.setattr(
+        loader, "construct_document", lambda self, node: built.append(node) or {}, raising=True
+    )
+    for text in (bomb, "a: &a [1, *a]\n"):
+        with pytest.raises(yamlio.YamlError, match="expands to more than"):
+            yamlio.load_yaml(text)
+    assert built == []
+    monkeypatch.undo()
+    shared = "a: &a [1, 2, 3]\nb: [*a, *a, *a]\n"  # 1 + 2 keys + 4 + (1 + 3 x 4) values
+    assert yamlio.load_yaml(shared, max_nodes=20) == yaml.safe_load(shared)
+    with pytest.raises(yamlio.YamlError):
+        yamlio.load_yaml(shared, max_nodes=15)

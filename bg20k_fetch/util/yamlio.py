@@ -6,9 +6,10 @@ the same safe constructor, many times faster — reading ``agreement/bg20k.yaml`
 ``bg20k cite``'s 0.2 s with the pure-Python one.
 
 safe_load shares aliased nodes, so an alias bomb ("billion laughs") loads in little memory —
-but anything that then walks it (validation, JSON) would walk every path through it. A walk
-here counts nodes with their repeats and gives up past a limit, so such a document is refused
-as damaged instead of hanging the command.
+but anything that then walks it (validation, JSON) would walk every path through it. Before
+anything is built, a walk of the parsed node graph counts what the document would expand to
+(each shared node once, times its uses) and refuses it past a limit, so such a document is
+refused as damaged at once instead of hanging the command.
 """
 
 from __future__ import annotations
@@ -36,25 +37,12 @@ class YamlError(ValueError):
 
 def load_yaml(text: str, *, max_nodes: int = MAX_NODES) -> object:
     try:
-        data = _safe_load(text)
+        return _safe_load(text, max_nodes)
     except yaml.YAMLError as exc:
         raise YamlError(f"it is not valid YAML ({_first_line(exc)})") from exc
-    stack: list[object] = [data]
-    seen = 0
-    while stack:
-        node = stack.pop()
-        seen += 1
-        if seen > max_nodes:
-            raise YamlError(f"it expands to more than {max_nodes} values (aliases?)")
-        if isinstance(node, dict):
-            stack.extend(node.keys())
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-    return data
 
 
-def _safe_load(text: str) -> object:
+def _safe_load(text: str, max_nodes: int) -> object:
     """What ``yaml.safe_load`` does, with the C safe loader when there is one — but a mapping
     that names a key twice is refused: the safe loader keeps the last silently, and a record
     whose two ``status`` lines disagree has no one meaning."""
@@ -64,6 +52,8 @@ def _safe_load(text: str) -> object:
         if node is None:
             return None
         _unique_keys(node)
+        if _expanded_size(node, max_nodes) > max_nodes:
+            raise YamlError(f"it expands to more than {max_nodes} values (aliases?)")
         return loader.construct_document(node)
     finally:
         loader.dispose()
@@ -87,6 +77,39 @@ def _unique_keys(root: yaml.Node) -> None:
                 stack.extend((key, value))
         elif isinstance(node, yaml.SequenceNode):
             stack.extend(node.value)
+
+
+def _expanded_size(root: yaml.Node, limit: int) -> int:
+    """How many values the document becomes once every alias is expanded, counted on the node
+    graph (each shared node once, times its uses), so that a billion laughs is refused before
+    anything is built, in time proportional to the file, not to what it would expand to.
+    A node that contains itself expands without end."""
+    size: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if children_done:
+            on_path.discard(key)
+            size[key] = min(limit + 1, 1 + sum(size[id(c)] for c in _children(node)))
+            continue
+        if key in size:
+            continue
+        if key in on_path:
+            return limit + 1
+        on_path.add(key)
+        stack.append((node, True))
+        stack.extend((c, False) for c in _children(node) if id(c) not in size)
+    return size[id(root)]
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
 
 
 def _first_line(exc: Exception) -> str:
