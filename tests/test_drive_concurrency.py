@@ -164,7 +164,7 @@ class Clock:
 
 def test_a_throttling_answer_pauses_every_worker_until_its_retry_after() -> None:
     clock = Clock()
-    t = Throttle(cap=60.0, budget=30.0, clock=clock, sleep=clock.sleep)
+    t = Throttle(cap=60.0, budget=100.0, clock=clock, sleep=clock.sleep)
     assert t.hit(retry_after=10.0) == 10.0
     clock.now += 4.0
     t.wait()  # any worker, any time in the window: the rest of it
@@ -172,7 +172,13 @@ def test_a_throttling_answer_pauses_every_worker_until_its_retry_after() -> None
     t.wait()  # the window has passed
     assert clock.slept == [6.0]
     assert t.hit(retry_after=500.0) == 60.0  # the server's word, up to the cap
-    assert (t.hits, t.waited) == (2, 70.0) and t.exhausted
+    assert (t.hits, t.waited) == (2, 70.0) and not t.exhausted
+    clock.now += 60.0
+    # 60 s more would take the pauses past the budget: not taken, the run stops instead.
+    assert t.hit(retry_after=500.0) == 0.0
+    assert (t.hits, t.waited) == (3, 70.0) and t.exhausted
+    t.wait()
+    assert clock.slept == [6.0]
 
 
 def test_overlapping_pauses_count_once_against_the_budget() -> None:
@@ -186,8 +192,8 @@ def test_overlapping_pauses_count_once_against_the_budget() -> None:
     assert t.waited == 12.0 and not t.exhausted
     t.wait()
     assert clock.slept == [8.0]
-    t.hit(retry_after=0.5)
-    assert t.waited == 12.5 and t.exhausted and t.hits == 4
+    t.hit(retry_after=0.5)  # half a second past the budget: never slept
+    assert t.waited == 12.0 and t.exhausted and t.hits == 4
 
 
 def test_without_retry_after_the_pause_doubles_per_hit_in_a_row_until_one_succeeds() -> None:

@@ -72,7 +72,7 @@ def test_d26_a_block_that_outlasts_the_budget_stops_within_it_and_a_rerun_contin
     folder = drive.add_tree(tree)
     started = time.monotonic()
     result = fetch(folder, tmp_path / "d", env={"BG20K_THROTTLE_BUDGET": "1"})
-    assert time.monotonic() - started < 1 + 2 * 1.6 + 5  # the budget plus one pause, and slack
+    assert time.monotonic() - started < 1 + 5  # within the budget, and slack for the fetch
     assert result.code == 4, result.err
     line = result.err.splitlines()[-1]
     assert "longer than BG20K_THROTTLE_BUDGET (1 s)" in line and f"of {len(tree)} files" in line
@@ -95,8 +95,9 @@ def test_d26_a_budget_bounds_429s_without_retry_after_too(
     started = time.monotonic()
     result = fetch(folder, tmp_path / "d", env={"BG20K_THROTTLE_BUDGET": "2"})
     assert result.code == 4 and "BG20K_THROTTLE_BUDGET (2 s)" in result.err, result.err
-    # The budget plus at most one pause (60 s at most), never a file's own retries on top.
-    assert time.monotonic() - started < 2 + 60 + 10
+    # Within the budget: no pause is begun that would pass it, and no file's own retries
+    # come on top (a few seconds of slack for the fetch itself on a loaded machine).
+    assert time.monotonic() - started < 2 + 8
 
 
 def test_d26_one_files_lasting_quota_is_set_aside_while_the_others_finish(

@@ -8,6 +8,7 @@ copy can be repaired. 6: a lock is checked before the download. 7: the optional 
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import signal
@@ -27,8 +28,11 @@ from tests.data import SMALL, jpeg, make_tree, zip_bytes
 from tests.helpers import cli
 from tests.s3server import moto_server, s3_env
 
-pytest.importorskip("s3fs")
-pytest.importorskip("moto")
+# Found, not imported: importing s3fs and moto here would cost every test worker a second.
+pytestmark = pytest.mark.skipif(
+    not all(importlib.util.find_spec(m) for m in ("s3fs", "moto")),
+    reason="the object-store extra and moto are not installed",
+)
 
 
 @pytest.fixture(scope="module")

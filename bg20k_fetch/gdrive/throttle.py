@@ -1,8 +1,10 @@
 """Backing off as a whole: when Drive throttles (429, 5xx, "automated queries", or quota pages
 that block the whole client — see ``quota.py``), every worker waits.
 
-The pauses together are bounded by BG20K_THROTTLE_BUDGET: every request checks it first, so a
-run stops within the budget plus one pause, however the throttling is answered. A host that
+The pauses together are bounded by BG20K_THROTTLE_BUDGET: a pause that would take the total
+past it is not taken — the run is marked over budget instead, and every request checks that
+first — so a run stops within the budget, however the throttling is answered (a Retry-After of
+an hour with ten minutes left stops it at once rather than an hour later). A host that
 cannot be reached is a different failure: see ``health.py``.
 """
 
@@ -37,6 +39,7 @@ class Throttle:
         self._streak = 0
         self._blocks = 0
         self.waited = 0.0  # total pause imposed, checked against the budget
+        self.over_budget = False  # a pause was due that the budget could not pay for
         self.hits = 0
 
     @classmethod
@@ -61,9 +64,9 @@ class Throttle:
                 delay = backoff(self._streak, self.base, self.cap, spread=0.5)
             now = self._clock()
             until = now + delay
-            if until > self._until:
-                self.waited += until - max(self._until, now)
-                self._until = until
+            if until > self._until and not self._spend(until - max(self._until, now)):
+                return 0.0
+            self._until = max(self._until, until)
             return delay
 
     def block(self) -> float | None:
@@ -76,10 +79,20 @@ class Throttle:
                 return None
             self._blocks += 1
             delay = backoff(self._blocks, self.BLOCK_BASE, self.BLOCK_CAP, spread=0.25)
-            self.waited += delay
-            self._until = now + delay
             self.hits += 1
+            if not self._spend(delay):
+                return 0.0
+            self._until = now + delay
             return delay
+
+    def _spend(self, pause: float) -> bool:
+        """Take ``pause`` out of the budget (the lock is held); False, and over budget, when
+        it would not fit."""
+        if self.waited + pause > self.budget:
+            self.over_budget = True
+            return False
+        self.waited += pause
+        return True
 
     def ok(self) -> None:
         with self._lock:
@@ -88,7 +101,7 @@ class Throttle:
 
     @property
     def exhausted(self) -> bool:
-        return self.waited > self.budget
+        return self.over_budget
 
 
 class Concurrency:
