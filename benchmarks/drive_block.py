@@ -72,6 +72,7 @@ def drive_block(b: Any) -> list[Comparison]:
     blocks = max(wasted.blocks[-len(blocked.seconds) :] or [0])
     floor = Measure(f"floor: no-block time + {blocks} × {seconds:.0f} s of block")
     floor.seconds = [s + blocks * seconds for s in free.seconds]
+    floor.rss_kib = free.rss_kib  # the no-block run's process: the floor adds only waiting
     spent = wasted.requests[-len(blocked.seconds) :]
     return [
         Comparison(

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,6 +23,19 @@ if TYPE_CHECKING:
 # says: a third of the fast layer's time here. Code under test is unaffected.
 sys.dont_write_bytecode = False
 os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+
+# Test trees live in RAM where the machine has a roomy tmpfs (/dev/shm): real files on a real
+# file system, without the disk's fsync and unlink costs (a tenth of the fast layer's time
+# here). BG20K_TEST_TMP=disk keeps them on the disk; tests that need a full or tiny disk
+# mount their own.
+_SHM = Path("/dev/shm")
+if (
+    os.environ.get("BG20K_TEST_TMP") != "disk"
+    and _SHM.is_dir()
+    and os.access(_SHM, os.W_OK)
+    and shutil.disk_usage(_SHM).free > 4 << 30
+):
+    tempfile.tempdir = str(_SHM)
 
 
 def pytest_configure(config: pytest.Config) -> None:
