@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 from bg20k_fetch._version import __version__
 
 if TYPE_CHECKING:
-    from bg20k_fetch.api import citation_keys, cite, paths, publish, status, verify
+    from bg20k_fetch.api import check_paper, citation_keys, cite, paths, publish, status, verify
+    from bg20k_fetch.citing.paper_check import PaperReport
     from bg20k_fetch.citing.references import render as render_citations
     from bg20k_fetch.consent.agreement import Agreement, load_agreement
     from bg20k_fetch.consent.gate import require_consent
@@ -54,6 +55,8 @@ _WHERE = {
     "load_agreement": "consent.agreement",
     "cite": "api",
     "citation_keys": "api",
+    "check_paper": "api",
+    "PaperReport": "citing.paper_check",
     "paths": "api",
     "publish": "api",
     "Published": "storage.publisher",
@@ -114,6 +117,7 @@ __all__ = [
     "Interrupted",
     "Limits",
     "NullReporter",
+    "PaperReport",
     "Paths",
     "Published",
     "Release",
@@ -125,6 +129,7 @@ __all__ = [
     "UsageError",
     "VerifyReport",
     "__version__",
+    "check_paper",
     "citation_keys",
     "cite",
     "fetch",

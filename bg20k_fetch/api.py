@@ -4,6 +4,7 @@ the references to cite — without a subprocess."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +20,7 @@ from bg20k_fetch.release import load_release
 from bg20k_fetch.storage.store import is_store_url, require_store_url
 
 if TYPE_CHECKING:
+    from bg20k_fetch.citing.paper_check import PaperReport
     from bg20k_fetch.citing.references import Format
     from bg20k_fetch.consent.gate import Asker
     from bg20k_fetch.consent.record import ConsentStatus
@@ -92,6 +94,15 @@ def cite(*, all: bool = False, format: Format = "bibtex", explain: bool = False)
 
     release = load_release()
     return render(select(release, include_encouraged=all), release, format, explain=explain)
+
+
+def check_paper(paths: Iterable[str | os.PathLike[str]]) -> PaperReport:
+    """Does the paper at ``paths`` (a LaTeX project, .tex/.bib/.aux/.bbl/.bcf files, a PDF,
+    a source archive, any mix) cite what the agreement requires? Reads only; writes nothing.
+    ``report.exit_code`` is what ``bg20k check-paper`` exits with."""
+    from bg20k_fetch.citing.paper_check import check_paper as check
+
+    return check(paths, load_release())
 
 
 def citation_keys(*, all: bool = False) -> list[str]:

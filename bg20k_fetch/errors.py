@@ -22,6 +22,8 @@ class ExitCode(IntEnum):
     INTEGRITY = 5
     UNSAFE_ARCHIVE = 6
     STORAGE = 7
+    NOT_CITED = 8  # check-paper: the paper does not cite the reference the agreement requires
+    CANNOT_TELL = 9  # check-paper: nothing given could be read (a scanned PDF, say)
     INTERRUPTED = 130
     TERMINATED = 143
 

@@ -10,6 +10,7 @@ from typing import NoReturn
 
 from bg20k_fetch._version import __version__
 from bg20k_fetch.citing.references import FORMATS
+from bg20k_fetch.cli.check_paper_cmd import add_parser as add_paper_parser
 from bg20k_fetch.cli.fetch_args import add_fetch_parsers, lazy
 from bg20k_fetch.cli.ui import Ui
 from bg20k_fetch.errors import Bg20kError, ExitCode, Terminated, UsageError
@@ -38,7 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Get the BG-20k dataset the right way: agreement, consent, verified data, "
         "citations.",
         epilog="Exit codes: 0 ok, 1 internal error, 2 usage, 3 consent, 4 source, 5 integrity, "
-        "6 unsafe archive, 7 local storage, 130 interrupted, 143 terminated.",
+        "6 unsafe archive, 7 local storage, 8 paper does not cite [1], 9 paper unreadable, "
+        "130 interrupted, 143 terminated.",
     )
     parser.add_argument("--version", action="version", version=f"bg20k {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
@@ -92,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_cite)
 
     add_fetch_parsers(sub, _add_pin)
+    add_paper_parser(sub)
     return parser
 
 

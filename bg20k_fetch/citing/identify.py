@@ -1,0 +1,106 @@
+"""Recognising a reference in whatever form a paper holds it: a .bib entry, a ``\\bibitem``, a
+.bbl entry or a line of a PDF's reference list — by what identifies the work, not by a key.
+
+A DOI in any URL or prefix form, the arXiv id of the same paper (the preprint), or the title
+once case, braces, accents, LaTeX commands, ligatures, spacing and line-break hyphenation are
+gone — with the year checked beside it, since the wrong year is a mistake authors make.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from bg20k_fetch.release import Reference
+
+# The journal paper [1]'s preprint, the same work: cited instead, it still counts, with advice.
+PREPRINTS = {"li2022bridging": "2010.16188"}
+# [1] appeared online in 2021 and in a 2022 issue; the agreement itself says 2021.
+EXTRA_YEARS = {"li2022bridging": (2021,)}
+
+_LIGATURES = {"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "st", "ﬆ": "st"}
+_ACCENT_COMMAND = re.compile(r"\\[`'^\"~=.uvHtcdbk]\s*\{?\s*\\?([A-Za-z])\}?")
+_COMMAND = re.compile(r"\\[A-Za-z]+\*?")
+_DOI = re.compile(r"10\.\d{4,9}/[^\s\"<>{}]+", re.IGNORECASE)
+
+
+def flat(text: str) -> str:
+    """Only letters and digits, lower case: what survives any typesetting of a title. A word
+    hyphenated across a line break joins up, as do words split by spaces or braces."""
+    for ligature, letters in _LIGATURES.items():
+        text = text.replace(ligature, letters)
+    text = _ACCENT_COMMAND.sub(r"\1", text)
+    text = _COMMAND.sub(" ", text)
+    text = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in text.lower() if c.isascii() and c.isalnum())
+
+
+def dois_in(text: str) -> set[str]:
+    return {m.group(0).rstrip(".,;)]}").lower() for m in _DOI.finditer(text)}
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """One of the agreement's references, in the forms it can be recognised by."""
+
+    key: str
+    role: str
+    title: str
+    flat_title: str
+    doi: str
+    flat_doi: str
+    arxiv: str | None
+    years: tuple[int, ...]
+    first_author: str
+
+    @classmethod
+    def of(cls, ref: Reference) -> Wanted:
+        return cls(
+            key=ref.key,
+            role=ref.role,
+            title=ref.title,
+            flat_title=flat(ref.title),
+            doi=ref.doi.lower(),
+            flat_doi=flat(ref.doi),
+            arxiv=PREPRINTS.get(ref.key),
+            years=(ref.year, *EXTRA_YEARS.get(ref.key, ())),
+            first_author=ref.authors[0].family,
+        )
+
+
+@dataclass(frozen=True)
+class Recognised:
+    how: str  # "doi", "title", "arxiv" (the preprint)
+    year_found: int | None  # the year the entry gives, when it is not one the work has
+
+
+def recognise(wanted: Wanted, text: str) -> Recognised | None:
+    """Whether ``text`` (one entry, any form) names the wanted work, and how."""
+    flattened = flat(text)
+    if wanted.doi in dois_in(text) or wanted.flat_doi in flattened:
+        how = "doi"
+    elif wanted.flat_title and wanted.flat_title in flattened:
+        how = "title"
+    elif wanted.arxiv and _names_arxiv(text, wanted.arxiv):
+        how = "arxiv"
+    else:
+        return None
+    years = {int(y) for y in re.findall(r"(?<!\d)(?:19|20)\d\d(?!\d)", text)}
+    plausible = years - {int(wanted.arxiv[:2]) + 2000} if wanted.arxiv else years
+    wrong = None
+    if how != "arxiv" and plausible and not plausible & set(wanted.years):
+        wrong = min(plausible)
+    return Recognised(how, wrong)
+
+
+def _names_arxiv(text: str, arxiv: str) -> bool:
+    """The arXiv id, near the word arXiv (a bare number could be anything)."""
+    flattened = flat(text)
+    number = flat(arxiv)
+    at = flattened.find(number)
+    while at != -1:
+        if "arxiv" in flattened[max(0, at - 40) : at] or "eprint" in text.lower():
+            return True
+        at = flattened.find(number, at + 1)
+    return False
