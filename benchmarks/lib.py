@@ -26,6 +26,8 @@ TOOLS = {
     "unzip": "unzip",
     "aria2c": "aria2",
     "sha256sum": "coreutils",
+    "pdftotext": "poppler-utils",
+    "pdflatex": "texlive-latex-base",
 }
 
 

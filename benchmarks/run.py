@@ -26,8 +26,9 @@ import cases
 import report
 from drive_block import drive_block
 from lib import PY, REPO, ensure_tools, machine
+from paper_check import paper_check
 
-CASES = ("download", "extract", "verify", "drive", "block", "startup", "many", "e2e")
+CASES = ("download", "extract", "verify", "drive", "block", "startup", "many", "e2e", "paper")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -99,6 +100,8 @@ def run_cases(
         found += cases.drive(bench)
     if "block" in chosen:
         found += drive_block(bench)
+    if "paper" in chosen:
+        found += paper_check(bench)
     if "many" in chosen:
         scaling = cases.many_files(bench)
     found.sort(key=lambda c: c.case)
