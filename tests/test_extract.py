@@ -13,7 +13,7 @@ import pytest
 import bg20k_fetch.transfer.extract as extract
 from bg20k_fetch.errors import DamagedData, StorageError
 from bg20k_fetch.transfer.archive import list_members
-from bg20k_fetch.transfer.extract import Item, copy_members
+from bg20k_fetch.transfer.extract import Item, _runs, copy_members
 from tests.data import SMALL, jpeg, make_tree
 from tests.helpers import cli
 
@@ -45,7 +45,12 @@ def test_two_workers_copy_every_member_whole(tmp_path: Path, method: int) -> Non
         counted.append(size)
 
     copied = copy_members(archive, items_for(archive, tmp_path / "out"), workers=2, advance=advance)
-    assert len(threads) == 2  # both workers took a share
+    # Two runs of about equal bytes, in archive order; which pool thread runs each is the
+    # pool's choice (on a loaded machine one thread may finish the first run before the
+    # second is handed out, and take that too).
+    first, second = _runs(items_for(archive, tmp_path / "out"), 2)
+    assert first and second and abs(len(first) - len(second)) < len(files) // 4
+    assert 1 <= len(threads) <= 2 and all(t.startswith("extract") for t in threads)
     assert [item.rel for item, _ in copied] == list(files)  # archive order, no member twice
     for item, info in copied:
         data = files[item.rel]

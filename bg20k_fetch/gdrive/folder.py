@@ -93,8 +93,11 @@ class FolderFetch:
 
     def _fetch_all(self, todo: list[RemoteFile]) -> None:
         with ThreadPoolExecutor(max_workers=self.concurrency.ceiling) as pool:
-            futures: list[Future[None]] = [pool.submit(self._fetch_one, f) for f in todo]
+            futures: list[Future[None]] = []
             try:
+                # Submitting 20,000 files takes a moment: a Ctrl-C meanwhile must stop the
+                # files already in flight too, not wait for them.
+                futures += (pool.submit(self._fetch_one, f) for f in todo)
                 finished, _ = wait(futures, return_when=FIRST_EXCEPTION)
                 for fut in finished:
                     fut.result()  # re-raise a fatal error (host down, budget exhausted)
