@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from bg20k_fetch.consent.gate import Asker
     from bg20k_fetch.consent.record import ConsentStatus
     from bg20k_fetch.progress import Reporter
+    from bg20k_fetch.register import Registered
+    from bg20k_fetch.register.audit import Audit
     from bg20k_fetch.storage.publisher import Published
 
 
@@ -103,6 +105,32 @@ def check_paper(paths: Iterable[str | os.PathLike[str]]) -> PaperReport:
     from bg20k_fetch.citing.paper_check import check_paper as check
 
     return check(paths, load_release())
+
+
+def register(location: str) -> Registered:
+    """Add this person's consent (as in force here, or its revocation) to the register of the
+    shared copy at ``location``: a BG-20k folder on a shared file system or a published
+    ``s3://…/BG-20k``. ConsentError (3) when there is no consent record to add."""
+    from bg20k_fetch.consent.record import load_record
+    from bg20k_fetch.errors import ConsentError
+    from bg20k_fetch.register import add_to_register
+
+    record = load_record(Paths.from_env())
+    if record is None:
+        raise ConsentError(
+            "There is no consent record here to add to a register.",
+            hint="Accept the agreement first: `bg20k accept --register LOCATION`.",
+        )
+    return add_to_register(location, record)
+
+
+def audit(location: str, *, people: list[str] | None = None, group: str | None = None) -> Audit:
+    """Who with access to the shared copy at ``location`` has accepted the current text: one
+    row per person, and the files in its register that are not intact records."""
+    from bg20k_fetch.consent.agreement import load_agreement
+    from bg20k_fetch.register.audit import audit as run
+
+    return run(location, load_agreement(load_release()), people=people, group=group)
 
 
 def citation_keys(*, all: bool = False) -> list[str]:

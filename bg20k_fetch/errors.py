@@ -24,6 +24,7 @@ class ExitCode(IntEnum):
     STORAGE = 7
     NOT_CITED = 8  # check-paper: the paper does not cite the reference the agreement requires
     CANNOT_TELL = 9  # check-paper: nothing given could be read (a scanned PDF, say)
+    NOT_ALL_ACCEPTED = 10  # audit: someone with access has not accepted the current text
     INTERRUPTED = 130
     TERMINATED = 143
 

@@ -12,6 +12,7 @@ from bg20k_fetch._version import __version__
 from bg20k_fetch.citing.references import FORMATS
 from bg20k_fetch.cli.check_paper_cmd import add_parser as add_paper_parser
 from bg20k_fetch.cli.fetch_args import add_fetch_parsers, lazy
+from bg20k_fetch.cli.register_cmds import add_parsers as add_register_parsers
 from bg20k_fetch.cli.ui import Ui
 from bg20k_fetch.errors import Bg20kError, ExitCode, Terminated, UsageError
 from bg20k_fetch.redact import redact
@@ -40,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
         "citations.",
         epilog="Exit codes: 0 ok, 1 internal error, 2 usage, 3 consent, 4 source, 5 integrity, "
         "6 unsafe archive, 7 local storage, 8 paper does not cite [1], 9 paper unreadable, "
-        "130 interrupted, 143 terminated.",
+        "10 someone with access has not accepted, 130 interrupted, 143 terminated.",
     )
     parser.add_argument("--version", action="version", version=f"bg20k {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
@@ -60,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", help="your name, recorded with the consent")
     p.add_argument("--email", help="your e-mail, recorded with the consent")
     p.add_argument("--affiliation", help="your institution, recorded with the consent")
+    _add_register(p, "accepting")
     p.set_defaults(handler=cmd_accept)
 
     p = sub.add_parser("status", help="is consent in force, and where every file lives")
@@ -71,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_history)
 
     p = sub.add_parser("revoke", help="withdraw consent")
+    _add_register(p, "revoking")
     p.set_defaults(handler=cmd_revoke)
 
     p = sub.add_parser("cite", help="print the citations the agreement requires")
@@ -95,7 +98,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_fetch_parsers(sub, _add_pin)
     add_paper_parser(sub)
+    add_register_parsers(sub)
     return parser
+
+
+def _add_register(p: argparse.ArgumentParser, doing: str) -> None:
+    p.add_argument(
+        "--register",
+        metavar="LOCATION",
+        help=f"after {doing}, add the record to the register of a shared copy (a BG-20k folder "
+        "or s3://…/BG-20k), readable by everyone with access to it",
+    )
 
 
 def _add_pin(p: argparse.ArgumentParser) -> None:

@@ -46,6 +46,17 @@ def cmd_accept(args: argparse.Namespace, ui: Ui) -> int:
         identity=identity,
     )
     ui.info(accepted_line(record, paths))
+    return _register_too(args, ui)
+
+
+def _register_too(args: argparse.Namespace, ui: Ui) -> int:
+    """``--register LOCATION``: the local record, now in force (or revoked), is added to a
+    shared copy's register too. A register that cannot be written keeps the local record."""
+    if getattr(args, "register", None) is None:
+        return 0
+    from bg20k_fetch.api import register
+
+    ui.info(register(args.register).line())
     return 0
 
 
@@ -143,4 +154,4 @@ def cmd_revoke(args: argparse.Namespace, ui: Ui) -> int:
         ui.info("Data fetched under the earlier consent lies at: " + ", ".join(record.datasets))
     else:
         ui.info("No data was fetched under it.")
-    return 0
+    return _register_too(args, ui)

@@ -30,6 +30,9 @@ CITATION_NAME = "CITATION.bib"
 # JSON in milliseconds, where the YAML safe loader took about a second. (Trees written before
 # keep their sizes in PROVENANCE.yaml and still read.)
 SIZES_NAME = "SIZES.json"
+# A shared copy's consent register (bg20k_fetch.register): people's records, never the
+# dataset's files — verify, publish and fetch leave it out, a rebuild keeps it.
+REGISTER_DIR = ".bg20k-register"
 
 
 @dataclass(frozen=True, kw_only=True)

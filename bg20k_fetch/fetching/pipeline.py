@@ -190,7 +190,32 @@ def _fetch(
         fetched = _act(run, plan, decision, urls)
         for name in options.components:
             add_component(run, name, urls, plan)
-        return fetched
+    _join_register(run, fetched)
+    return fetched
+
+
+def _join_register(run: Run, fetched: Fetched) -> None:
+    """Fetched from a lab's published copy: this person's acceptance joins its register, so
+    the lab can see who with access has agreed. A register that cannot be written leaves the
+    fetch and the local acceptance as they are, and says so in one line."""
+    from bg20k_fetch.dataset.provenance import read_provenance
+    from bg20k_fetch.errors import Bg20kError
+    from bg20k_fetch.register import add_to_register
+    from bg20k_fetch.storage.store import is_store_url
+
+    try:
+        served_by = read_provenance(fetched.path).served_by
+    except (OSError, ValueError):
+        return
+    if not is_store_url(served_by):
+        return
+    try:
+        run.reporter.note(add_to_register(served_by, run.record).line())
+    except Bg20kError as exc:
+        run.reporter.note(
+            f"Your acceptance could not be added to the register of {served_by} "
+            f"({exc.message.rstrip('.')}); it stands here, and the lab's audit will not show it."
+        )
 
 
 def _check(options: FetchOptions, release: Release) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from concurrent.futures import ThreadPoolExecutor
 
-from bg20k_fetch.dataset.provenance import MARKER_NAME, receipt_names
+from bg20k_fetch.dataset.provenance import MARKER_NAME, REGISTER_DIR, receipt_names
 from bg20k_fetch.dataset.verification import VerifyReport
 from bg20k_fetch.redact import redact
 from bg20k_fetch.release import Release
@@ -26,7 +26,7 @@ def verify_published(
 ) -> VerifyReport:
     store = open_store(url)
     expected, provenance = read_published(store)
-    present = store.listing()
+    present = {k: v for k, v in store.listing().items() if not k.startswith(f"{REGISTER_DIR}/")}
     own = {*receipt_names(release), MARKER_NAME, PUBLISHED_MARKER, LEASE, JOURNAL}
     report = VerifyReport(
         redact(url.rstrip("/")),  # a URL, never a Path: Path("s3://b") is "s3:/b"

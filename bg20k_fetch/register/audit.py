@@ -1,0 +1,151 @@
+"""Who with access to a shared copy has accepted the current agreement, and since when.
+
+One row per person (OS user): their latest event in the register — accepted this text,
+accepted only an older text, revoked — or, for the people given as having access
+(``--people``, ``--group``), no acceptance on record. Files that are not intact records are
+named with what is wrong with them: an altered record cannot pass for one.
+"""
+
+from __future__ import annotations
+
+import grp
+import pwd
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bg20k_fetch.consent.agreement import Agreement
+from bg20k_fetch.errors import ExitCode, UsageError
+from bg20k_fetch.register.places import Register
+from bg20k_fetch.register.records import Damaged, RegisterRecord, parse
+
+CURRENT, OLDER, REVOKED, NONE = "accepted", "accepted an older text", "revoked", "no acceptance"
+
+
+@dataclass(frozen=True)
+class Row:
+    os_user: str
+    state: str
+    at: str | None = None  # ISO time of the latest event
+    host: str | None = None
+    method: str | None = None
+    agreement_version: str | None = None
+    agreement_sha256: str | None = None
+    name: str | None = None
+    email: str | None = None
+    affiliation: str | None = None
+    records: int = 0
+
+
+@dataclass
+class Audit:
+    location: str
+    agreement_title: str
+    agreement_version: str
+    agreement_sha256: str
+    made_at: str
+    rows: list[Row]
+    damaged: list[tuple[str, str]] = field(default_factory=list)  # (file name, why)
+
+    @property
+    def missing(self) -> list[Row]:
+        return [r for r in self.rows if r.state != CURRENT]
+
+    @property
+    def exit_code(self) -> ExitCode:
+        if self.damaged:
+            return ExitCode.INTEGRITY
+        return ExitCode.NOT_ALL_ACCEPTED if self.missing else ExitCode.OK
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "location": self.location,
+            "agreement": {
+                "title": self.agreement_title,
+                "version": self.agreement_version,
+                "sha256": self.agreement_sha256,
+            },
+            "made_at": self.made_at,
+            "rows": [asdict(r) for r in self.rows],
+            "damaged": [{"file": n, "why": w} for n, w in self.damaged],
+            "everyone_accepted": not self.missing and not self.damaged,
+            "exit_code": int(self.exit_code),
+        }
+
+
+def audit(
+    location: str,
+    agreement: Agreement,
+    *,
+    people: list[str] | None = None,
+    group: str | None = None,
+) -> Audit:
+    register = Register(location)
+    latest: dict[str, tuple[RegisterRecord, int]] = {}
+    damaged: list[tuple[str, str]] = []
+    for name, data in register.files():
+        try:
+            record = parse(name, data)
+        except Damaged as exc:
+            damaged.append((name, str(exc)))
+            continue
+        seen = latest.get(record.os_user)
+        count = (seen[1] if seen else 0) + 1
+        if seen is None or record.at >= seen[0].at:
+            latest[record.os_user] = (record, count)
+        else:
+            latest[record.os_user] = (seen[0], count)
+    rows = [_row(record, count, agreement) for record, count in latest.values()]
+    with_access = set(people or []) | (set(group_members(group)) if group else set())
+    rows += [Row(user, NONE) for user in sorted(with_access - set(latest))]
+    rows.sort(key=lambda r: (r.state == CURRENT, r.os_user))
+    return Audit(
+        location=location,
+        agreement_title=agreement.title,
+        agreement_version=agreement.version,
+        agreement_sha256=agreement.sha256,
+        made_at=datetime.now(UTC).replace(microsecond=0).isoformat(),
+        rows=rows,
+        damaged=damaged,
+    )
+
+
+def _row(record: RegisterRecord, count: int, agreement: Agreement) -> Row:
+    if record.event == "revoked":
+        state = REVOKED
+    elif record.agreement_sha256 == agreement.sha256:
+        state = CURRENT
+    else:
+        state = OLDER
+    return Row(
+        os_user=record.os_user,
+        state=state,
+        at=record.at.isoformat(),
+        host=record.host,
+        method=record.method,
+        agreement_version=record.agreement_version,
+        agreement_sha256=record.agreement_sha256,
+        name=record.name,
+        email=record.email,
+        affiliation=record.affiliation,
+        records=count,
+    )
+
+
+def read_people(path: str) -> list[str]:
+    """One OS user per line; blank lines and ``#`` comments skipped."""
+    try:
+        lines = Path(path).expanduser().read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"Cannot read the people file {path}: {exc}.") from exc
+    return [ln.split("#", 1)[0].strip() for ln in lines if ln.split("#", 1)[0].strip()]
+
+
+def group_members(name: str) -> list[str]:
+    """The members of a Unix group: listed ones, and those whose primary group it is."""
+    try:
+        entry = grp.getgrnam(name)
+    except KeyError as exc:
+        raise UsageError(f"There is no group {name!r} on this machine.") from exc
+    primary = [p.pw_name for p in pwd.getpwall() if p.pw_gid == entry.gr_gid]
+    return sorted(set(entry.gr_mem) | set(primary))

@@ -1,0 +1,90 @@
+"""A register record: one person's acceptance (or revocation) of the agreement, as added to a
+shared copy's register. Canonical JSON, named by the SHA-256 of its bytes, so that a record
+whose bytes were changed no longer matches its name — and ``audit`` says so.
+
+It holds what the person's local record holds (OS user, host, time, method, the agreement's
+version and SHA-256, name/email/affiliation only if they gave them) and nothing secret.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from bg20k_fetch.consent.record import ConsentRecord
+from bg20k_fetch.dataset.provenance import REGISTER_DIR
+
+DIRECTORY = REGISTER_DIR  # beside a shared copy's receipts, and under a published prefix
+NAME = re.compile(r"^([0-9a-f]{64})\.json$")
+LIMIT = 64 << 10  # a record is a few hundred bytes
+
+
+@dataclass(frozen=True)
+class RegisterRecord:
+    event: str  # accepted / revoked
+    at: datetime  # when the person accepted (or revoked), from their local record
+    os_user: str
+    host: str
+    method: str
+    agreement_version: str
+    agreement_sha256: str
+    tool_version: str
+    name: str | None = None
+    email: str | None = None
+    affiliation: str | None = None
+    schema: int = 1
+
+    @classmethod
+    def of(cls, record: ConsentRecord) -> RegisterRecord:
+        revoked = record.status == "revoked" and record.revoked_at is not None
+        return cls(
+            event=record.status,
+            at=record.revoked_at if revoked and record.revoked_at else record.accepted_at,
+            os_user=record.os_user,
+            host=record.host,
+            method=record.method,
+            agreement_version=record.agreement_version,
+            agreement_sha256=record.agreement_sha256,
+            tool_version=record.tool_version,
+            name=record.name,
+            email=record.email,
+            affiliation=record.affiliation,
+        )
+
+    def to_bytes(self) -> bytes:
+        data = {k: v for k, v in asdict(self).items() if v is not None}
+        data["at"] = self.at.isoformat()
+        return json.dumps(data, sort_keys=True, separators=(",", ":")).encode("utf-8") + b"\n"
+
+    def file_name(self) -> str:
+        return f"{hashlib.sha256(self.to_bytes()).hexdigest()}.json"
+
+
+class Damaged(ValueError):
+    """A file in a register that is not an intact record: why, in a few words."""
+
+
+def parse(name: str, data: bytes) -> RegisterRecord:
+    """The record in ``data``, checked against its ``name``; raises Damaged."""
+    m = NAME.match(name)
+    if m is None:
+        raise Damaged("not a register record (its name is not a SHA-256)")
+    if hashlib.sha256(data).hexdigest() != m.group(1):
+        raise Damaged("altered: its bytes do not hash to its name")
+    try:
+        raw = json.loads(data)
+        if not isinstance(raw, dict) or raw.get("schema") != 1:
+            raise Damaged("not a register record of a schema this bg20k reads")
+        record = RegisterRecord(**{**raw, "at": datetime.fromisoformat(raw["at"])})
+    except (ValueError, TypeError, KeyError) as exc:
+        raise Damaged(f"not a register record ({type(exc).__name__})") from exc
+    if record.event not in ("accepted", "revoked") or record.at.utcoffset() is None:
+        raise Damaged("not a register record (its event or time is not one bg20k writes)")
+    if not all(isinstance(v, str) for v in (record.os_user, record.host, record.method)):
+        raise Damaged("not a register record (a field has the wrong type)")
+    if record.to_bytes() != data:
+        raise Damaged("not written by bg20k (not in the canonical form)")
+    return record
