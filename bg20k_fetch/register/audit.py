@@ -91,7 +91,7 @@ def audit(
             continue
         seen = latest.get(record.os_user)
         count = (seen[1] if seen else 0) + 1
-        if seen is None or record.at >= seen[0].at:
+        if seen is None or _order(record) >= _order(seen[0]):
             latest[record.os_user] = (record, count)
         else:
             latest[record.os_user] = (seen[0], count)
@@ -108,6 +108,12 @@ def audit(
         rows=rows,
         damaged=damaged,
     )
+
+
+def _order(record: RegisterRecord) -> tuple[datetime, bool]:
+    # Times are to the second: a revocation in the same second as an acceptance can only
+    # have revoked that acceptance, so it is the later of the two.
+    return record.at, record.event == "revoked"
 
 
 def _row(record: RegisterRecord, count: int, agreement: Agreement) -> Row:

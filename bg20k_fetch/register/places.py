@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import secrets
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -85,7 +86,7 @@ def _make_shared_dir(folder: Path, copy: Path) -> None:
 
 def _add_file(folder: Path, name: str, data: bytes) -> bool:
     target = folder / name
-    temporary = folder / f".tmp-{owner_tag()}-{name[:12]}"
+    temporary = folder / f".tmp-{owner_tag()}-{secrets.token_hex(6)}"
     try:
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
         try:
