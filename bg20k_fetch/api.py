@@ -98,7 +98,9 @@ def cite(*, all: bool = False, format: Format = "bibtex", explain: bool = False)
     return render(select(release, include_encouraged=all), release, format, explain=explain)
 
 
-def check_paper(paths: Iterable[str | os.PathLike[str]]) -> PaperReport:
+def check_paper(
+    paths: Iterable[str | os.PathLike[str]] | str | os.PathLike[str],
+) -> PaperReport:
     """Does the paper at ``paths`` (a LaTeX project, .tex/.bib/.aux/.bbl/.bcf files, a PDF,
     a source archive, any mix) cite what the agreement requires? Reads only; writes nothing.
     ``report.exit_code`` is what ``bg20k check-paper`` exits with."""

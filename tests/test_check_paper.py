@@ -182,7 +182,7 @@ def test_a_scanned_pdf_is_cannot_tell_never_cited(tmp_path: Path) -> None:
     scan = tmp_path / "scan.pdf"
     page.save(scan, "PDF")
     result = cli("check-paper", str(scan))
-    assert result.code == 9 and "cannot tell" in result.err.splitlines()[-1]
+    assert result.code == 9 and "Cannot tell" in result.err.splitlines()[-1]
 
 
 def test_what_cannot_be_read_is_a_usage_error_and_nothing_is_written(tmp_path: Path) -> None:

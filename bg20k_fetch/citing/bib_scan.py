@@ -9,6 +9,7 @@ places matter: libraries drop line numbers, and a paper's .bib is often not one 
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 from xml.etree import ElementTree
@@ -25,6 +26,25 @@ class Entry:
     key: str
     text: str  # every field's value, joined: what identify.recognise reads
     place: Place
+    title: str | None = None  # when the entry has fields: its title field
+    ids: str | None = None  # … and its doi, url, eprint and journal fields
+
+
+_ID_FIELDS = ("doi", "url", "eprint", "archiveprefix", "journal", "journaltitle", "howpublished")
+
+
+_BBL_IDS = re.compile(r"(?:doi|url|eprint)\s+\S+|\\field\{(?:eprint\w*|journaltitle)\}\{[^}]*\}")
+
+
+class _Lines:
+    """Line numbers of offsets in one text, found by bisection (counting newlines from the
+    start for every entry made a 10,000-entry .bib take seconds)."""
+
+    def __init__(self, text: str) -> None:
+        self.starts = [m.end() for m in re.finditer("\n", text)]
+
+    def of(self, offset: int) -> int:
+        return bisect.bisect_right(self.starts, offset) + 1
 
 
 def decode(data: bytes) -> str:
@@ -38,10 +58,11 @@ def decode(data: bytes) -> str:
 def parse_bib(name: str, text: str) -> list[Entry]:
     strings: dict[str, str] = dict(_MONTHS)
     raw: list[tuple[str, dict[str, str], int]] = []
+    lines = _Lines(text)
     for m in re.finditer(r"@\s*([A-Za-z]+)\s*[{(]", text):
         kind = m.group(1).lower()
         body, _ = _balanced(text, m.end() - 1)
-        line = text.count("\n", 0, m.start()) + 1
+        line = lines.of(m.start())
         if kind == "string":
             strings.update(_fields(body, strings))
         elif kind not in ("comment", "preamble"):
@@ -53,7 +74,8 @@ def parse_bib(name: str, text: str) -> list[Entry]:
         parent = by_key.get(fields.get("crossref", "").lower(), {})
         merged = {**parent, **fields}
         text = " ".join(f"{field} {value}" for field, value in merged.items())
-        entries.append(Entry(key, text, Place(name, line)))
+        ids = " ".join(f"{f} {merged[f]}" for f in _ID_FIELDS if f in merged)
+        entries.append(Entry(key, text, Place(name, line), merged.get("title"), ids))
     return entries
 
 
@@ -129,10 +151,21 @@ def parse_bbl(name: str, text: str) -> list[Entry]:
         for m in re.finditer(r"\\bibitem\s*(?:\[[^\]]*\])?\s*\{([^}]+)\}|\\entry\{([^}]+)\}", text)
     ]
     entries = []
+    lines = _Lines(text)
     for n, (at, key) in enumerate(marks):
         end = marks[n + 1][0] if n + 1 < len(marks) else len(text)
         chunk = re.sub(r"\\verb\s*\{?(\w+)\}?\s*\n?\s*\\verb\s*", r"\1 ", text[at:end])
-        entries.append(Entry(key.strip(), chunk, Place(name, text.count("\n", 0, at) + 1)))
+        title, ids = None, None
+        if chunk.startswith("\\entry"):  # biblatex: fields by name
+            found = re.search(r"\\field\{title\}\{((?:[^{}]|\{[^{}]*\})*)\}", chunk)
+            title = found.group(1) if found else ""
+            ids = " ".join(
+                m.group(0)
+                for m in re.finditer(
+                    r"(?:doi|url|eprint)\s+\S+|\\field\{eprint\w*\}\{[^}]*\}", chunk
+                )
+            )
+        entries.append(Entry(key.strip(), chunk, Place(name, lines.of(at)), title, ids))
     return entries
 
 

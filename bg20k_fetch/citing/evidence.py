@@ -34,9 +34,12 @@ class Evidence:
 
     @property
     def readable(self) -> bool:
-        """Anything that can say what the paper cites: sources, a build, or a PDF with text."""
+        """Something says what the paper cites and what its citations refer to: sources with
+        their bibliography, a build, or a PDF with text. (A .tex without its .bib, or a .bib
+        alone, cannot tell.)"""
+        sources = self.has_sources and bool(self.entries)
         return (
-            self.has_sources
+            sources
             or self.has_build
             or bool(self.typeset)
             or any(p.readable for p in self.pdfs.values())
@@ -50,11 +53,17 @@ def collect(bundle: Bundle) -> Evidence:
 
     tex_names = bundle.of_kind(".tex")
     mains = [n for n in tex_names if _is_main(text_of(n) or "")]
+    if mains:  # a backup main.tex in old/ is not the paper: the shallowest mains are
+        depth = min(n.count("/") for n in mains)
+        mains = [n for n in mains if n.count("/") == depth or n in bundle.given]
     mains = mains or [n for n in tex_names if n in bundle.given] or tex_names
     found = Evidence(scan_project(mains, text_of))
     for key, text, place in found.tex.bibitems:
         found.entries.append(Entry(key, text, place))
+    named = set(found.tex.bib_files)
     for name in bundle.of_kind(".bib"):
+        if named and name not in named and name not in bundle.given:
+            continue  # a .bib the paper does not name (an old one beside it) is not its own
         found.entries += parse_bib(name, text_of(name) or "")
     for name in bundle.of_kind(".bbl"):
         typeset = parse_bbl(name, text_of(name) or "")

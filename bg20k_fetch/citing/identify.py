@@ -20,7 +20,8 @@ PREPRINTS = {"li2022bridging": "2010.16188"}
 EXTRA_YEARS = {"li2022bridging": (2021,)}
 
 _LIGATURES = {"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "st", "ﬆ": "st"}
-_ACCENT_COMMAND = re.compile(r"\\[`'^\"~=.uvHtcdbk]\s*\{?\s*\\?([A-Za-z])\}?")
+# \'e, \"{o}, \v{c}, \t{oo} …; a letter accent only when no letter follows (\textbf is not \t).
+_ACCENT_COMMAND = re.compile(r"\\(?:[`'^\"~=.]|[uvHtcdbk](?![A-Za-z]))\s*\{?\s*\\?([A-Za-z])\}?")
 _COMMAND = re.compile(r"\\[A-Za-z]+\*?")
 _DOI = re.compile(r"10\.\d{4,9}/[^\s\"<>{}]+", re.IGNORECASE)
 
@@ -75,23 +76,47 @@ class Recognised:
     year_found: int | None  # the year the entry gives, when it is not one the work has
 
 
-def recognise(wanted: Wanted, text: str) -> Recognised | None:
-    """Whether ``text`` (one entry, any form) names the wanted work, and how."""
-    flattened = flat(text)
-    if wanted.doi in dois_in(text) or wanted.flat_doi in flattened:
+def recognise(
+    wanted: Wanted, text: str, *, title: str | None = None, ids: str | None = None
+) -> Recognised | None:
+    """Whether one entry names the wanted work, and how. ``text`` is all of it; ``title`` and
+    ``ids`` (its doi/url/eprint fields), when the entry has fields, are where a title and an
+    identifier must be — a DOI in another entry's note, or a title quoted inside another
+    title, is not this work."""
+    where_ids = text if ids is None else ids
+    if wanted.doi in dois_in(where_ids) or wanted.flat_doi in flat(where_ids):
         how = "doi"
-    elif wanted.flat_title and wanted.flat_title in flattened:
+    elif _has_title(wanted, text, title):
         how = "title"
-    elif wanted.arxiv and _names_arxiv(text, wanted.arxiv):
+    elif wanted.arxiv and _names_arxiv(where_ids, wanted.arxiv):
         how = "arxiv"
     else:
         return None
     years = {int(y) for y in re.findall(r"(?<!\d)(?:19|20)\d\d(?!\d)", text)}
-    plausible = years - {int(wanted.arxiv[:2]) + 2000} if wanted.arxiv else years
     wrong = None
-    if how != "arxiv" and plausible and not plausible & set(wanted.years):
-        wrong = min(plausible)
+    if how != "arxiv" and years and not years & set(wanted.years):
+        wrong = min(years)
     return Recognised(how, wrong)
+
+
+def _has_title(wanted: Wanted, text: str, title: str | None) -> bool:
+    if not wanted.flat_title:
+        return False
+    if title is not None:
+        return flat(title) == wanted.flat_title
+    at = flat(text).find(wanted.flat_title)
+    if at == -1:
+        return False
+    # Quoted inside another title (A Comment on ``…''): an opening quote just before it with
+    # a word before the quote. (IEEE quotes every title, after the authors' comma.)
+    words = re.escape(wanted.title.split()[0])
+    start = re.search(words, text, re.IGNORECASE)
+    before = text[: start.start()].rstrip() if start else ""
+    for quote in ("``", "\u201c", '"', "'"):
+        if before.endswith(quote):
+            prior = before[: -len(quote)].rstrip()
+            return not (prior and prior[-1].isalpha())
+    return True
 
 
 def _names_arxiv(text: str, arxiv: str) -> bool:

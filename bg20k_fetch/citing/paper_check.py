@@ -12,6 +12,7 @@ year, [2] where [1] is required, BG-20k named or its repository linked with no c
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
@@ -19,6 +20,7 @@ from bg20k_fetch.citing.evidence import Evidence, collect
 from bg20k_fetch.citing.identify import Wanted, flat, recognise
 from bg20k_fetch.citing.paper_inputs import gather
 from bg20k_fetch.citing.pdf_scan import cited_in_body, entries
+from bg20k_fetch.citing.tex_scan import Place
 from bg20k_fetch.errors import ExitCode
 from bg20k_fetch.release import Release
 
@@ -66,7 +68,11 @@ class PaperReport:
         }
 
 
-def check_paper(paths: Iterable[str | os.PathLike[str]], release: Release) -> PaperReport:
+def check_paper(
+    paths: Iterable[str | os.PathLike[str]] | str | os.PathLike[str], release: Release
+) -> PaperReport:
+    if isinstance(paths, str | os.PathLike):
+        paths = [paths]  # one path, not its characters
     bundle = gather(paths)
     found = collect(bundle)
     wanted = [Wanted.of(r) for r in release.references]
@@ -79,7 +85,7 @@ def check_paper(paths: Iterable[str | os.PathLike[str]], release: Release) -> Pa
 def _decide(wanted: Wanted, found: Evidence) -> Finding:
     finding = Finding(wanted.key, wanted.role, wanted.title, ABSENT)
     for entry in found.entries:
-        seen = recognise(wanted, entry.text)
+        seen = recognise(wanted, entry.text, title=entry.title, ids=entry.ids)
         if seen is None:
             continue
         cited = _cited_at(entry.key, found)
@@ -92,44 +98,55 @@ def _decide(wanted: Wanted, found: Evidence) -> Finding:
             finding.where = [str(p) for p in cited]
             finding.listed_at = str(entry.place)
             finding.notes = _notes(wanted, seen.how, seen.year_found)
-    if finding.status != CITED:
-        _from_pdfs(wanted, found, finding)
+    if finding.status == CITED and not found.has_sources:
+        finding.notes.append(
+            "from build outputs alone, \\nocite{key} cannot be told from \\cite{key}: check "
+            "the sources too"
+        )
+    if not (found.has_sources or found.has_build or found.typeset):
+        _from_pdfs(wanted, found, finding)  # the PDF only when nothing better was given
     return finding
 
 
-def _cited_at(key: str, found: Evidence) -> list[object]:
+def _cited_at(key: str, found: Evidence) -> list[Place]:
     """Where ``key`` is cited, by the best evidence there is: the sources tell a ``\\cite`` from
     a ``\\nocite`` and see comments; a build's .aux/.bcf lists what was cited; a .bbl alone
     holds what was typeset."""
-    if found.has_sources:
-        return list(found.tex.cited.get(key, []))
-    if found.has_build:
-        return list(found.built.get(key, []))
-    return [found.typeset[key]] if key in found.typeset else []
+    in_text = list(found.tex.cited.get(key, []))
+    if found.has_sources and (in_text or key in found.tex.nocited):
+        return in_text  # the sources say \cite or \nocite: they know
+    # A build cites what sources not given here (an \input file) cite: its .aux counts.
+    return in_text or list(found.built.get(key, []))
 
 
 def _from_pdfs(wanted: Wanted, found: Evidence, finding: Finding) -> None:
     """A PDF's reference list: an entry there that the body cites is cited; one the body
     never cites (``\\nocite``) is listed."""
     for name, pdf in found.pdfs.items():
-        body = pdf.body()
-        for page, text in pdf.reference_pages():
+        body, pages = pdf.body(), pdf.reference_pages()
+        listed = "\n".join(text for _, text in pages)
+        count = max((int(n) for n in re.findall(r"(?m)^\s*\[(\d+)\]", listed)), default=0)
+        for page, text in pages:
             for chunk in entries(text) or [text]:
                 seen = recognise(wanted, chunk)
                 if seen is None:
                     continue
-                status = CITED if cited_in_body(chunk, body, wanted.first_author) else LISTED
-                if _rank(status) > _rank(finding.status):
-                    finding.status, finding.how = status, seen.how
-                    finding.where = [f"{name} p. {page}"] if status == CITED else []
-                    finding.listed_at = f"{name} p. {page}"
-                    finding.notes = _notes(wanted, seen.how, seen.year_found)
+                cited = cited_in_body(chunk, body, wanted.first_author, count)
+                _pdf_finding(finding, CITED if cited else LISTED, seen.how, f"{name} p. {page}")
+                finding.notes = _notes(wanted, seen.how, seen.year_found)
                 return
             if wanted.flat_title in flat(text) and finding.status == ABSENT:
-                # A title broken across two text boxes: in the list, its citation unknown.
-                finding.status, finding.how = CITED, "title"
-                finding.where, finding.listed_at = [f"{name} p. {page}"], f"{name} p. {page}"
+                # A title broken across two text boxes: in the list; cited if the body names
+                # its authors (a number cannot be read off a broken entry).
+                cited = cited_in_body("", body, wanted.first_author, count)
+                _pdf_finding(finding, CITED if cited else LISTED, "title", f"{name} p. {page}")
                 return
+
+
+def _pdf_finding(finding: Finding, status: str, how: str, where: str) -> None:
+    if _rank(status) > _rank(finding.status):
+        finding.status, finding.how, finding.listed_at = status, how, where
+        finding.where = [where] if status == CITED else []
 
 
 def _rank(status: str) -> int:

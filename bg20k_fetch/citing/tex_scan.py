@@ -8,20 +8,26 @@ so that every place reported is the file and line an author would open.
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
+# Every natbib and biblatex citing command (\cite, \citep, \Citet, \parencite, \autocite, \cites
+# with its several {…} groups, \nocite …), not the ones that only configure (\defcitealias).
 _CITE = re.compile(
-    r"\\([A-Za-z]*cite[A-Za-z]*)\*?\s*(?:\[[^\]]*\]\s*){0,2}\{([^}]*)\}", re.IGNORECASE
+    r"\\((?!def)[A-Za-z]*cite(?!style)[A-Za-z]*)\*?"
+    r"((?:\s*(?:\[[^\]]*\]\s*){0,2}\{[^{}]*\})+)"
 )
-_INPUT = re.compile(r"\\(?:input|include|subfile)\s*\{([^}]+)\}")
+_GROUP = re.compile(r"\{([^{}]*)\}")
+_INPUT = re.compile(r"\\(?:input|include|subfile)\s*(?:\{([^}]+)\}|([^\s{}\\]+))")
+_VERBATIM = ("comment", "verbatim", "Verbatim", "lstlisting", "minted")
 _BIBLIOGRAPHY = re.compile(r"\\(?:bibliography|addbibresource)\s*(?:\[[^\]]*\])?\s*\{([^}]+)\}")
 _BIBITEM = re.compile(r"\\bibitem\s*(?:\[[^\]]*\])?\s*\{([^}]+)\}")
 _MENTION = re.compile(r"BG[-\s]?20[kK]")
 _REPO = re.compile(r"github\.com/JizhiziLi/GFM", re.IGNORECASE)
-_IF = re.compile(r"\\if[A-Za-z@]*|\\fi\b")
+_IF = re.compile(r"\\if(?!f\b|thenelse)[A-Za-z@]*|\\fi\b")  # \iff is a math symbol
 
 
 @dataclass(frozen=True)
@@ -44,22 +50,35 @@ class TexFindings:
     files: list[str] = field(default_factory=list)
 
 
+def _uncomment(line: str) -> str:
+    r"""The line up to its first ``%`` that is not escaped (``\\%`` is a line break then a
+    comment; ``\%`` a percent sign)."""
+    backslashes = 0
+    for i, c in enumerate(line):
+        if c == "%" and backslashes % 2 == 0:
+            return line[:i]
+        backslashes = backslashes + 1 if c == "\\" else 0
+    return line
+
+
 def blank_comments(text: str) -> list[str]:
-    """The lines of ``text`` with comments, ``\\iffalse`` blocks and ``comment`` environments
-    replaced by empty lines (so line numbers still hold)."""
+    """The lines of ``text`` with comments, ``\\iffalse`` blocks and comment or verbatim
+    environments replaced by empty lines (so line numbers still hold)."""
     out: list[str] = []
     depth = 0  # inside \iffalse: nesting of \if… seen since
-    in_comment_env = False
+    inside: str | None = None  # a comment/verbatim environment's name
     for raw in text.splitlines():
-        line = re.sub(r"(?<!\\)%.*", "", raw)
-        if in_comment_env:
-            in_comment_env = "\\end{comment}" not in line
+        line = raw if inside else _uncomment(raw)
+        if inside is not None:
+            if f"\\end{{{inside}}}" in raw:
+                inside = None
             out.append("")
             continue
-        if "\\begin{comment}" in line:
-            in_comment_env = "\\end{comment}" not in line
-            out.append(line.split("\\begin{comment}", 1)[0])
-            continue
+        opened = next((e for e in _VERBATIM if f"\\begin{{{e}}}" in line), None)
+        if opened is not None:
+            before, _, after = line.partition(f"\\begin{{{opened}}}")
+            inside = None if f"\\end{{{opened}}}" in after else opened
+            line = before
         kept, rest = [], line
         while rest:
             if depth == 0:
@@ -99,27 +118,30 @@ def scan_project(mains: list[str], read: Callable[[str], str | None]) -> TexFind
         _scan_lines(name, lines, found)
         for line in lines:
             for m in _INPUT.finditer(line):
-                target = m.group(1).strip()
+                target = (m.group(1) or m.group(2)).strip()
                 path = base / (target if target.endswith(".tex") else target + ".tex")
-                queue.append((str(path), base))
+                queue.append((posixpath.normpath(str(path)), base))
             for m in _BIBLIOGRAPHY.finditer(line):
                 for part in m.group(1).split(","):
                     part = part.strip()
                     if part:
                         path = base / (part if part.endswith(".bib") else part + ".bib")
-                        found.bib_files.append(str(path))
+                        found.bib_files.append(posixpath.normpath(str(path)))
     return found
 
 
 def _scan_lines(name: str, lines: list[str], found: TexFindings) -> None:
+    joined = "\n".join(lines)  # a \cite{a,<newline>b} spans lines
+    for m in _CITE.finditer(joined):
+        place = Place(name, joined.count("\n", 0, m.start()) + 1)
+        into = found.nocited if m.group(1).lower() == "nocite" else found.cited
+        for group in _GROUP.findall(m.group(2)):
+            for key in (k.strip() for k in group.split(",")):
+                if key:
+                    into.setdefault(key, []).append(place)
     for number, line in enumerate(lines, 1):
         place = Place(name, number)
-        for m in _CITE.finditer(line):
-            keys = [k.strip() for k in m.group(2).split(",") if k.strip()]
-            into = found.nocited if m.group(1).lower() == "nocite" else found.cited
-            for key in keys:
-                into.setdefault(key, []).append(place)
-        if _MENTION.search(re.sub(r"\\[A-Za-z]+", " ", line)):
+        if _MENTION.search(_CITE.sub(" ", re.sub(r"\\[A-Za-z]+", " ", line))):
             found.mentions.append(place)
         if _REPO.search(line):
             found.repo_links.append(place)

@@ -47,14 +47,18 @@ def cmd_check_paper(args: argparse.Namespace, ui: Ui) -> int:
         return 0
     if not report.readable:
         raise CannotTell(
-            "Nothing given has text to read (a scanned PDF?): cannot tell whether the paper "
-            "cites the BG-20k paper.",
-            hint="Check the LaTeX sources or the build's .aux/.bbl instead.",
+            "Cannot tell whether the paper cites the BG-20k paper: nothing given says both what "
+            "it cites and what those citations are (a scanned PDF, a .bib alone, or a .tex "
+            "without its .bib).",
+            hint="Give the LaTeX project folder, or the .tex with its .bib, or the build's .aux "
+            "and .bbl.",
         )
     raise NotCited(
         f"The paper does not cite {required.title!r}, which the BG-20k agreement requires "
         f"({required.status}).",
-        hint="Add the entry above and cite it where BG-20k is used.",
+        hint="Add the entry above and cite it where BG-20k is used."
+        if required.status == "absent" and not args.json
+        else "Cite it in the text where BG-20k is used (`bg20k cite` gives the entry).",
     )
 
 
@@ -69,7 +73,8 @@ def _summary(report: Any) -> str:
             key = f"\\cite{{{f.paper_key}}} " if f.paper_key else ""
             lines.append(f"      {key}at {', '.join(f.where)} (recognised by its {f.how})")
         elif f.status in (LISTED, NOCITE):
-            lines.append(f"      entry {f.paper_key} at {f.listed_at}, not \\cite'd in the text")
+            entry = f"entry {f.paper_key} at " if f.paper_key else "in the reference list at "
+            lines.append(f"      {entry}{f.listed_at}, cited nowhere in the text")
         lines += [f"      note: {note}" for note in f.notes]
     lines += [f"  note: {note}" for note in report.notes]
     required = report.required
