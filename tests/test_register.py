@@ -181,4 +181,6 @@ def test_the_audit_as_csv_and_a_self_contained_page(
     assert row["os_user"] == "ada" and row["state"] == "accepted" and row["name"] == "Ada <L>"
     page = out_html.read_text()
     assert "Ada &lt;L&gt;" in page and "be1bf73403b9" in page and "v1.0" in page
+    digest = json.loads(cli("audit", str(shared), "--json").out)["dataset_digest"]
+    assert digest and len(digest) == 64 and digest in page
     assert "<script" not in page and "http://" not in page and "https://" not in page

@@ -45,6 +45,7 @@ class Audit:
     agreement_sha256: str
     made_at: str
     rows: list[Row]
+    dataset_digest: str | None = None
     damaged: list[tuple[str, str]] = field(default_factory=list)  # (file name, why)
 
     @property
@@ -66,6 +67,7 @@ class Audit:
                 "sha256": self.agreement_sha256,
             },
             "made_at": self.made_at,
+            "dataset_digest": self.dataset_digest,
             "rows": [asdict(r) for r in self.rows],
             "damaged": [{"file": n, "why": w} for n, w in self.damaged],
             "everyone_accepted": not self.missing and not self.damaged,
@@ -106,8 +108,24 @@ def audit(
         agreement_sha256=agreement.sha256,
         made_at=datetime.now(UTC).replace(microsecond=0).isoformat(),
         rows=rows,
+        dataset_digest=_digest(location),
         damaged=damaged,
     )
+
+
+def _digest(location: str) -> str | None:
+    """The copy's dataset digest, for the page an auditor files (None if it cannot be read)."""
+    from bg20k_fetch.dataset.provenance import read_provenance
+    from bg20k_fetch.errors import Bg20kError
+    from bg20k_fetch.storage.proof import read_published
+    from bg20k_fetch.storage.store import is_store_url, open_store
+
+    try:
+        if is_store_url(location):
+            return read_published(open_store(location.rstrip("/")))[1].digest
+        return read_provenance(Path(location).expanduser()).digest
+    except (Bg20kError, OSError, ValueError):
+        return None
 
 
 def _order(record: RegisterRecord) -> tuple[datetime, bool]:

@@ -79,9 +79,11 @@ def _make_shared_dir(folder: Path, copy: Path) -> None:
         return
     except OSError as exc:
         raise StorageError(f"Cannot create the register {folder}: {exc.strerror}.") from exc
-    others_read = bool(copy.stat().st_mode & stat.S_IROTH)
-    mode = 0o1777 if others_read else 0o3770
-    os.chmod(folder, mode)
+    info = copy.stat()
+    others_read = bool(info.st_mode & stat.S_IROTH)
+    with contextlib.suppress(OSError):  # the copy's group: the people who can read it
+        os.chown(folder, -1, info.st_gid)
+    os.chmod(folder, 0o1777 if others_read else 0o3770)
 
 
 def _add_file(folder: Path, name: str, data: bytes) -> bool:

@@ -63,6 +63,7 @@ def to_html(report: Audit) -> str:
 <p>Copy: <code>{escape(report.location)}</code></p>
 <p>Agreement: {escape(report.agreement_title)}, version {escape(report.agreement_version)},
 SHA-256 <code>{escape(report.agreement_sha256)}</code></p>
+<p>Dataset digest: <code>{escape(report.dataset_digest or "unknown")}</code></p>
 <p>Made {escape(report.made_at)} by bg20k audit. {escape(summary)}</p>
 <table><thead><tr>{"".join(f"<th>{h}</th>" for h in head)}</tr></thead>
 <tbody>
