@@ -24,8 +24,10 @@ def main() -> None:
     signal.signal(signal.SIGTERM, terminated)
     try:
         from bg20k_fetch.cli import main as cli_main
+
+        code = cli_main()  # it says how it stopped; a signal in its own imports lands here
     except KeyboardInterrupt as exc:
         stopped = isinstance(exc, Terminated)
         sys.stderr.write(f"bg20k: error: {'terminated' if stopped else 'interrupted'}.\n")
         sys.exit(143 if stopped else 130)
-    sys.exit(cli_main())
+    sys.exit(code)

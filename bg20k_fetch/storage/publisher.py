@@ -122,6 +122,14 @@ def publish_tree(
         result.removed = len(stale)
         return result
     with lease(store, provenance.digest, [*data, *receipt_names(release)]) as renew:
+        if committed_marker(store) != committed:
+            # Another publish committed between this one's look at the prefix and its lease:
+            # everything decided above is stale, and nothing has been written yet.
+            raise StorageError(
+                f"Another publish committed {url} while this one was starting; nothing was "
+                "written.",
+                hint="Run the same command again: it will see what is there now.",
+            )
         if committed is not None and not same:
             store.delete([PUBLISHED_MARKER])  # uncommitted from here until the new marker
         result.uploaded = _upload(store, root, todo, data, jobs, reporter, renew)
