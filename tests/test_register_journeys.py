@@ -4,6 +4,7 @@ headless browser."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -116,6 +117,19 @@ def _real_users(
     states = {r["os_user"]: r["state"] for r in report["rows"]}
     assert states[users[0]] == states[users[1]] == "accepted"
     assert states[users[2]] == "no acceptance" and result.code == 10
+    # A record that one member writes in another's name (bytes hashed right) is not believed.
+    forged = json.loads(theirs[0].read_bytes())
+    forged["event"], forged["registered_at"] = "revoked", "2026-12-06T23:59:59.000001+00:00"
+    data = (json.dumps(forged, sort_keys=True, separators=(",", ":")) + "\n").encode()
+    fake = shared / REGISTER / f"{hashlib.sha256(data).hexdigest()}.json"
+    fake.write_bytes(data)
+    shutil.chown(fake, users[1], group)
+    result = cli("audit", str(shared), "--json")
+    report = json.loads(result.out)
+    assert result.code == 5 and report["damaged"] == [
+        {"file": fake.name, "why": f"written by {users[1]}, but names {users[0]}"}
+    ]
+    assert {r["os_user"]: r["state"] for r in report["rows"]}[users[0]] == "accepted"
 
 
 def test_nodes_fetching_from_a_bucket_join_its_register(
@@ -135,6 +149,9 @@ def test_nodes_fetching_from_a_bucket_join_its_register(
             monkeypatch.setenv("BG20K_CONFIG_DIR", str(tmp_path / node / "config"))
             monkeypatch.setenv("BG20K_CACHE_DIR", str(tmp_path / node / "cache"))
             monkeypatch.setattr("getpass.getuser", lambda node=node: f"user-{node}")
+            monkeypatch.setattr(
+                "bg20k_fetch.register.records.real_user", lambda node=node: f"user-{node}"
+            )
             got = cli("fetch", "--accept", "--source", "s3://labreg/ds/BG-20k",
                       "--dest", str(tmp_path / node / "data"))  # fmt: skip
             assert got.code == 0 and "added to the register" in got.err, got.err

@@ -55,8 +55,13 @@ def _register_too(args: argparse.Namespace, ui: Ui) -> int:
     if getattr(args, "register", None) is None:
         return 0
     from bg20k_fetch.api import register
+    from bg20k_fetch.errors import Bg20kError
 
-    ui.info(register(args.register).line())
+    try:
+        ui.info(register(args.register).line())
+    except Bg20kError as exc:
+        exc.message = f"{exc.message.rstrip('.')}; your consent here stands as recorded."
+        raise
     return 0
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from bg20k_fetch.consent.agreement import Agreement
 from bg20k_fetch.errors import ExitCode, UsageError
-from bg20k_fetch.register.places import Register
+from bg20k_fetch.register.places import Found, Register
 from bg20k_fetch.register.records import Damaged, RegisterRecord, parse
 
 CURRENT, OLDER, REVOKED, NONE = "accepted", "accepted an older text", "revoked", "no acceptance"
@@ -82,24 +82,25 @@ def audit(
     people: list[str] | None = None,
     group: str | None = None,
 ) -> Audit:
-    register = Register(location)
-    latest: dict[str, tuple[RegisterRecord, int]] = {}
+    latest: dict[tuple[str, str], tuple[RegisterRecord, int]] = {}
     damaged: list[tuple[str, str]] = []
-    for name, data in register.files():
+    for found in Register(location).files():
         try:
-            record = parse(name, data)
+            record = _checked(found)
         except Damaged as exc:
-            damaged.append((name, str(exc)))
+            damaged.append((found.name, str(exc)))
             continue
-        seen = latest.get(record.os_user)
+        person = (record.os_user, record.host)  # one login on two hosts may be two people
+        seen = latest.get(person)
         count = (seen[1] if seen else 0) + 1
         if seen is None or _order(record) >= _order(seen[0]):
-            latest[record.os_user] = (record, count)
+            latest[person] = (record, count)
         else:
-            latest[record.os_user] = (seen[0], count)
+            latest[person] = (seen[0], count)
     rows = [_row(record, count, agreement) for record, count in latest.values()]
     with_access = set(people or []) | (set(group_members(group)) if group else set())
-    rows += [Row(user, NONE) for user in sorted(with_access - set(latest))]
+    on_record = {user for user, _ in latest}
+    rows += [Row(user, NONE) for user in sorted(with_access - on_record)]
     rows.sort(key=lambda r: (r.state == CURRENT, r.os_user))
     return Audit(
         location=location,
@@ -128,10 +129,22 @@ def _digest(location: str) -> str | None:
         return None
 
 
-def _order(record: RegisterRecord) -> tuple[datetime, bool]:
-    # Times are to the second: a revocation in the same second as an acceptance can only
-    # have revoked that acceptance, so it is the later of the two.
-    return record.at, record.event == "revoked"
+def _order(record: RegisterRecord) -> tuple[datetime, datetime]:
+    # The order events joined the register (to the microsecond), then when they happened.
+    return record.registered_at, record.at
+
+
+def _checked(found: Found) -> RegisterRecord:
+    if found.data is None:
+        raise Damaged(found.problem or "cannot be read")
+    record = parse(found.name, found.data)
+    if found.owner is not None and found.owner not in (record.os_user, "root"):
+        # On a file system the account that wrote a record owns it: one person cannot
+        # register for another. (Records the admin's root account added are its own.)
+        raise Damaged(f"written by {found.owner}, but names {record.os_user}")
+    if found.owner == "root" and record.os_user != "root":
+        raise Damaged(f"written by root, but names {record.os_user}")
+    return record
 
 
 def _row(record: RegisterRecord, count: int, agreement: Agreement) -> Row:
@@ -159,7 +172,7 @@ def _row(record: RegisterRecord, count: int, agreement: Agreement) -> Row:
 def read_people(path: str) -> list[str]:
     """One OS user per line; blank lines and ``#`` comments skipped."""
     try:
-        lines = Path(path).expanduser().read_text(encoding="utf-8").splitlines()
+        lines = Path(path).expanduser().read_text(encoding="utf-8-sig").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"Cannot read the people file {path}: {exc}.") from exc
     return [ln.split("#", 1)[0].strip() for ln in lines if ln.split("#", 1)[0].strip()]

@@ -14,16 +14,29 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import pwd
 import secrets
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from bg20k_fetch.errors import StorageError, UsageError
+from bg20k_fetch.errors import IntegrityError, StorageError, UsageError
 from bg20k_fetch.register.records import DIRECTORY, LIMIT
-from bg20k_fetch.storage.store import is_store_url, open_store
+from bg20k_fetch.storage.proof import committed_marker
+from bg20k_fetch.storage.store import Store, is_store_url, open_store
 from bg20k_fetch.util.procs import owner_tag
+
+
+@dataclass(frozen=True)
+class Found:
+    """One file in a register: its bytes (None when they cannot be read, with why), and on a
+    file system the account that owns it."""
+
+    name: str
+    data: bytes | None
+    owner: str | None = None
+    problem: str | None = None
 
 
 @dataclass(frozen=True)
@@ -35,48 +48,109 @@ class Register:
         return is_store_url(self.location)
 
     def add(self, name: str, data: bytes) -> bool:
-        """Write one record if no record has that name; False if one had (the same bytes)."""
+        """Write one record if no record has that name; False if one had (the same bytes).
+        A different file under the name is tampering: IntegrityError."""
         if self.remote:
-            store = open_store(self.location.rstrip("/"))
-            return store.put_once(f"{DIRECTORY}/{name}", data)
-        return _add_file(self._dir(create=True), name, data)
+            store = self._store()
+            if store.put_once(f"{DIRECTORY}/{name}", data):
+                return True
+            there = store.read(f"{DIRECTORY}/{name}", LIMIT + 1)
+        else:
+            folder = self._dir(create=True)
+            if _add_file(folder, name, data):
+                return True
+            there = (folder / name).read_bytes()
+        if there != data:
+            raise IntegrityError(
+                f"The register of {self.location} holds a different file under the name of "
+                f"this record ({name}): someone wrote it there.",
+                hint="Ask the copy's admin to look at it; run `bg20k audit` on the copy.",
+            )
+        return False
 
-    def files(self) -> Iterator[tuple[str, bytes]]:
-        """Every file in the register: (name, bytes), the bytes cut at a record's limit."""
+    def files(self) -> Iterator[Found]:
         if self.remote:
-            store = open_store(f"{self.location.rstrip('/')}/{DIRECTORY}")
-            for rel in sorted(store.listing()):
-                yield rel, store.read(rel, LIMIT + 1) or b""
+            yield from self._objects()
             return
         folder = self._dir(create=False)
-        if not folder.is_dir():
-            return
-        for path in sorted(folder.iterdir()):
-            if path.name.startswith(".tmp-") or not path.is_file() or path.is_symlink():
-                continue
-            with open(path, "rb") as handle:
-                yield path.name, handle.read(LIMIT + 1)
+        try:
+            if not folder.exists() and not folder.is_symlink():
+                return
+            listed = sorted(folder.iterdir())
+        except OSError as exc:
+            raise StorageError(f"Cannot read the register {folder}: {exc.strerror}.") from exc
+        for path in listed:
+            if path.name.startswith(".tmp-"):
+                continue  # a write a kill cut short: never a record
+            yield _found(path)
+
+    def _objects(self) -> Iterator[Found]:
+        store = open_store(f"{self._store().url}/{DIRECTORY}")
+        for rel in sorted(store.listing()):
+            try:
+                yield Found(rel, store.read(rel, LIMIT) or b"")
+            except StorageError:
+                yield Found(rel, None, problem=f"larger than a record ({LIMIT} bytes)")
+
+    def _store(self) -> Store:
+        store = open_store(self.location.rstrip("/"))
+        if committed_marker(store) is None:
+            raise UsageError(
+                f"{self.location} is not a published copy of BG-20k (no completion marker).",
+                hint="Give the published copy itself, e.g. s3://bucket/prefix/BG-20k.",
+            )
+        return store
 
     def _dir(self, *, create: bool) -> Path:
-        copy = Path(self.location).expanduser()
-        if not (copy / "train").is_dir() and not (copy / "PROVENANCE.yaml").is_file():
+        copy = Path(self.location).expanduser().resolve()
+        try:
+            ours = (copy / "PROVENANCE.yaml").is_file()
+        except OSError as exc:
+            raise StorageError(f"Cannot read {copy}: {exc.strerror}.") from exc
+        if not ours:
             raise UsageError(
-                f"{copy} is not a copy of BG-20k (no train/ or PROVENANCE.yaml in it).",
+                f"{copy} is not a copy of BG-20k that bg20k made (no PROVENANCE.yaml in it).",
                 hint="Give the BG-20k folder itself, e.g. /shared/datasets/BG-20k.",
             )
         folder = copy / DIRECTORY
-        if create and not folder.is_dir():
+        if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+            raise IntegrityError(
+                f"{folder} is not the register's folder (a link or a file in its place).",
+                hint="Ask the copy's admin to put it back; bg20k writes only into the real one.",
+            )
+        if create:
             _make_shared_dir(folder, copy)
         return folder
 
 
+def _found(path: Path) -> Found:
+    try:
+        info = path.lstat()
+        owner = _account(info.st_uid)
+        if not stat.S_ISREG(info.st_mode):
+            return Found(path.name, None, owner, "not a regular file")
+        with open(path, "rb") as handle:
+            return Found(path.name, handle.read(LIMIT + 1), owner)
+    except OSError as exc:
+        return Found(path.name, None, None, f"cannot be read ({exc.strerror})")
+
+
+def _account(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid:{uid}"
+
+
 def _make_shared_dir(folder: Path, copy: Path) -> None:
     """Sticky, and writable by whoever can read the copy: its group (setgid, so records keep
-    the copy's group) when only the group can read it, everyone when everyone can."""
+    the copy's group) when only the group can read it, everyone when everyone can. Made again
+    by its owner if a rebuild of the copy carried it over with plain permissions."""
     try:
         folder.mkdir()
     except FileExistsError:
-        return
+        if folder.stat().st_uid != os.getuid() or folder.stat().st_mode & stat.S_ISVTX:
+            return
     except OSError as exc:
         raise StorageError(f"Cannot create the register {folder}: {exc.strerror}.") from exc
     info = copy.stat()

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import pwd
 import re
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from bg20k_fetch.consent.record import ConsentRecord
 from bg20k_fetch.dataset.provenance import REGISTER_DIR
@@ -32,6 +34,7 @@ class RegisterRecord:
     agreement_version: str
     agreement_sha256: str
     tool_version: str
+    registered_at: datetime  # when it joined the register, to the microsecond: orders events
     name: str | None = None
     email: str | None = None
     affiliation: str | None = None
@@ -43,7 +46,10 @@ class RegisterRecord:
         return cls(
             event=record.status,
             at=record.revoked_at if revoked and record.revoked_at else record.accepted_at,
-            os_user=record.os_user,
+            # The account this process really runs as, not $LOGNAME: a register is read by
+            # others, and one person must not be able to write as another.
+            os_user=real_user() or record.os_user,
+            registered_at=datetime.now(UTC),
             host=record.host,
             method=record.method,
             agreement_version=record.agreement_version,
@@ -57,6 +63,7 @@ class RegisterRecord:
     def to_bytes(self) -> bytes:
         data = {k: v for k, v in asdict(self).items() if v is not None}
         data["at"] = self.at.isoformat()
+        data["registered_at"] = self.registered_at.isoformat()
         return json.dumps(data, sort_keys=True, separators=(",", ":")).encode("utf-8") + b"\n"
 
     def file_name(self) -> str:
@@ -65,6 +72,12 @@ class RegisterRecord:
 
 class Damaged(ValueError):
     """A file in a register that is not an intact record: why, in a few words."""
+
+
+_TEXT = ("event", "os_user", "host", "method", "agreement_version", "agreement_sha256",
+         "tool_version")  # fmt: skip
+_OPTIONAL = ("name", "email", "affiliation")
+FUTURE = timedelta(days=1)  # clocks differ; a record dated later than this is not believed
 
 
 def parse(name: str, data: bytes) -> RegisterRecord:
@@ -76,15 +89,32 @@ def parse(name: str, data: bytes) -> RegisterRecord:
         raise Damaged("altered: its bytes do not hash to its name")
     try:
         raw = json.loads(data)
-        if not isinstance(raw, dict) or raw.get("schema") != 1:
-            raise Damaged("not a register record of a schema this bg20k reads")
-        record = RegisterRecord(**{**raw, "at": datetime.fromisoformat(raw["at"])})
-    except (ValueError, TypeError, KeyError) as exc:
-        raise Damaged(f"not a register record ({type(exc).__name__})") from exc
-    if record.event not in ("accepted", "revoked") or record.at.utcoffset() is None:
+    except ValueError as exc:
+        raise Damaged("not a register record (not JSON)") from exc
+    if not isinstance(raw, dict) or type(raw.get("schema")) is not int or raw["schema"] != 1:
+        raise Damaged("not a register record of a schema this bg20k reads")
+    unknown = set(raw) - {*_TEXT, *_OPTIONAL, "at", "registered_at", "schema"}
+    wrong = [k for k in _TEXT if not isinstance(raw.get(k), str) or not raw[k]]
+    wrong += [k for k in _OPTIONAL if k in raw and not isinstance(raw[k], str)]
+    if unknown or wrong:
+        raise Damaged(f"not a register record (fields {sorted(unknown | set(wrong))})")
+    try:
+        at = datetime.fromisoformat(raw["at"])
+        registered = datetime.fromisoformat(raw["registered_at"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise Damaged("not a register record (its times)") from exc
+    record = RegisterRecord(**{**raw, "at": at, "registered_at": registered})
+    if record.event not in ("accepted", "revoked") or at.utcoffset() != timedelta(0):
         raise Damaged("not a register record (its event or time is not one bg20k writes)")
-    if not all(isinstance(v, str) for v in (record.os_user, record.host, record.method)):
-        raise Damaged("not a register record (a field has the wrong type)")
+    if max(at, registered) > datetime.now(UTC) + FUTURE:
+        raise Damaged("dated in the future: not believed")
     if record.to_bytes() != data:
         raise Damaged("not written by bg20k (not in the canonical form)")
     return record
+
+
+def real_user() -> str | None:
+    try:
+        return pwd.getpwuid(os.getuid()).pw_name
+    except (KeyError, AttributeError):
+        return None

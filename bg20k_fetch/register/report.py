@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from dataclasses import asdict, fields
 from html import escape
 
@@ -29,8 +30,25 @@ def to_csv(report: Audit) -> str:
     writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
     for row in report.rows:
-        writer.writerow({k: ("" if v is None else v) for k, v in asdict(row).items()})
+        writer.writerow({k: _cell(v) for k, v in asdict(row).items()})
     return out.getvalue()
+
+
+def _cell(value: object) -> object:
+    """A spreadsheet runs a cell that starts with = + - @ as a formula: a name a person typed
+    at acceptance (``=HYPERLINK(…)``) must stay text, so it gets a leading apostrophe."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return "" if value is None else value
+
+
+def _shown(text: object) -> str:
+    """A value fit for a terminal: control characters (escape sequences, a newline that would
+    fake another row, bidirectional overrides) shown as escapes."""
+    return "".join(
+        c if c.isprintable() and unicodedata.category(c) != "Cf" else repr(c)[1:-1]
+        for c in str(text)
+    )
 
 
 def to_html(report: Audit) -> str:
@@ -88,9 +106,9 @@ def to_table(report: Audit) -> str:
     width = max([len(r.os_user) for r in report.rows] + [6])
     for r in report.rows:
         since = f" since {r.at}" if r.at else ""
-        where = f" on {r.host} ({r.method})" if r.host else ""
-        lines.append(f"  {r.os_user:<{width}}  {r.state}{since}{where}")
-    lines += [f"  DAMAGED {name}: {why}" for name, why in report.damaged]
+        where = f" on {_shown(r.host)} ({_shown(r.method)})" if r.host else ""
+        lines.append(f"  {_shown(r.os_user):<{width}}  {r.state}{since}{where}")
+    lines += [f"  DAMAGED {_shown(name)}: {why}" for name, why in report.damaged]
     if not report.rows:
         lines.append("  (no one on record)")
     return "\n".join(lines) + "\n"
