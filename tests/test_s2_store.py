@@ -249,7 +249,10 @@ def test_s2_03_publishers_racing_commit_one_consistent_copy(
     results = [(p.wait(120), *p.communicate()) for p in procs]
     codes = sorted(code for code, _, _ in results)
     assert codes == [0] + [7] * (publishers - 1), results
-    assert all("Another publish" in err for code, _, err in results if code == 7)
+    # A loser either met the winner's lease, saw it commit while taking the lease, or (on a
+    # loaded machine, starting late) found its committed copy: never a second copy written.
+    said = ("Another publish", "holds another published dataset")
+    assert all(any(s in err for s in said) for code, _, err in results if code == 7), results
     winner = trees[[code for code, _, _ in results].index(0)]
     node = tmp_path / "node"
     fetched = cli("fetch", "--accept", "--source", f"{url}/BG-20k", "--dest", str(node))
