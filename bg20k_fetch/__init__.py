@@ -21,7 +21,16 @@ from typing import TYPE_CHECKING, Any
 from bg20k_fetch._version import __version__
 
 if TYPE_CHECKING:
-    from bg20k_fetch.api import check_paper, citation_keys, cite, paths, publish, status, verify
+    from bg20k_fetch.api import (
+        bom_component,
+        check_paper,
+        citation_keys,
+        cite,
+        paths,
+        publish,
+        status,
+        verify,
+    )
     from bg20k_fetch.citing.paper_check import PaperReport
     from bg20k_fetch.citing.references import render as render_citations
     from bg20k_fetch.consent.agreement import Agreement, load_agreement
@@ -56,6 +65,7 @@ _WHERE = {
     "cite": "api",
     "citation_keys": "api",
     "check_paper": "api",
+    "bom_component": "api",
     "PaperReport": "citing.paper_check",
     "paths": "api",
     "publish": "api",
@@ -129,6 +139,7 @@ __all__ = [
     "UsageError",
     "VerifyReport",
     "__version__",
+    "bom_component",
     "check_paper",
     "citation_keys",
     "cite",

@@ -135,6 +135,16 @@ def audit(location: str, *, people: list[str] | None = None, group: str | None =
     return run(location, load_agreement(load_release()), people=people, group=group)
 
 
+def bom_component(dest: str | os.PathLike[str] | None = None) -> dict[str, object]:
+    """BG-20k as a CycloneDX 1.6 ``data`` component (a dict, JSON-ready), for code that writes
+    its own ML-BOM; with a fetched copy at ``dest`` (or the default), its digest and origin."""
+    from bg20k_fetch.dataset.bom import component
+
+    release = load_release()
+    root = Target.resolve(dest, Paths.from_env(), release).root
+    return component(release, root if (root / "PROVENANCE.yaml").is_file() else None)
+
+
 def citation_keys(*, all: bool = False) -> list[str]:
     """The BibTeX keys of those references, for ``\\cite{…}``."""
     from bg20k_fetch.citing.references import select

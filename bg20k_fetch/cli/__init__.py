@@ -10,6 +10,7 @@ from typing import NoReturn
 
 from bg20k_fetch._version import __version__
 from bg20k_fetch.citing.references import FORMATS
+from bg20k_fetch.cli.bom_cmd import add_parser as add_bom_parser
 from bg20k_fetch.cli.check_paper_cmd import add_parser as add_paper_parser
 from bg20k_fetch.cli.fetch_args import add_fetch_parsers, lazy
 from bg20k_fetch.cli.register_cmds import add_parsers as add_register_parsers
@@ -99,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_fetch_parsers(sub, _add_pin)
     add_paper_parser(sub)
     add_register_parsers(sub)
+    add_bom_parser(sub)
     return parser
 
 
