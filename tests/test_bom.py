@@ -145,3 +145,28 @@ def test_the_api_gives_the_component(fetched: Path) -> None:
     doc = copy.deepcopy(MODEL_BOM)
     doc["components"].append(component)
     validate(doc)
+
+
+def test_spdx_reads_back_with_the_dataset_profiles_required_properties(fetched: Path) -> None:
+    s = pytest.importorskip("spdx_python_model").v3_0_1
+    import io
+
+    result = cli("bom", "--format", "spdx", "--dest", str(fetched))
+    assert result.code == 0, result.err
+    objects = s.SHACLObjectSet()
+    s.JSONLDDeserializer().read(io.BytesIO(result.out.encode()), objects)
+    (dataset,) = list(objects.foreach_type(s.dataset_DatasetPackage))
+    for required in ("name", "creationInfo", "builtTime", "releaseTime", "originatedBy",
+                     "software_downloadLocation", "software_primaryPurpose",
+                     "dataset_datasetType"):  # fmt: skip
+        assert getattr(dataset, required), required
+    assert dataset.dataset_datasetType == [s.dataset_DatasetType.image]
+    assert dataset.dataset_datasetSize > 0 and "original owners" in dataset.software_copyrightText
+    (declared,) = [
+        r for r in objects.foreach_type(s.Relationship)
+        if r.relationshipType == s.RelationshipType.hasDeclaredLicense
+    ]  # fmt: skip
+    assert declared.from_ is dataset or declared.from_ == dataset.spdxId
+    (license_,) = declared.to
+    license_ = objects.find_by_id(license_) if isinstance(license_, str) else license_
+    assert license_.simplelicensing_licenseExpression == "MIT"

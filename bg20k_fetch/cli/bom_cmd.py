@@ -18,6 +18,12 @@ def add_parser(sub: Any) -> None:
         "adds the component to a model's own CycloneDX BOM with --into.",
     )
     p.add_argument("--dest", metavar="DIR", help="the fetched copy to describe (default: yours)")
+    p.add_argument(
+        "--format",
+        choices=("cyclonedx", "spdx"),
+        default="cyclonedx",
+        help="cyclonedx (1.6 JSON, default) or spdx (3.0.1 JSON-LD, the spdx extra)",
+    )
     target = p.add_mutually_exclusive_group()
     target.add_argument("-o", "--output", metavar="FILE", help="write the BOM to FILE")
     target.add_argument(
@@ -39,6 +45,10 @@ def cmd_bom(args: argparse.Namespace, ui: Ui) -> int:
     root = Target.resolve(args.dest, Paths.from_env(), release).root
     tree = root if (root / "PROVENANCE.yaml").is_file() else None
     if args.into:
+        if args.format != "cyclonedx":
+            from bg20k_fetch.errors import UsageError
+
+            raise UsageError("--into adds to a CycloneDX BOM; --format spdx writes a document.")
         path = user_path(args.into, "--into")
         try:
             text = path.read_text(encoding="utf-8")
@@ -49,7 +59,12 @@ def cmd_bom(args: argparse.Namespace, ui: Ui) -> int:
         atomic_write(path, add_into(text, release, tree).encode("utf-8"), hint=OUTPUT_HINT)
         ui.info(f"Added BG-20k to {path} (a component and a dependency of its subject).")
         return 0
-    text = json.dumps(document(release, tree), indent=2, ensure_ascii=False) + "\n"
+    if args.format == "spdx":
+        from bg20k_fetch.dataset.spdx import document as spdx_document
+
+        text = spdx_document(release, tree)
+    else:
+        text = json.dumps(document(release, tree), indent=2, ensure_ascii=False) + "\n"
     if not args.output or args.output == "-":
         ui.raw(text)
         return 0
@@ -57,5 +72,6 @@ def cmd_bom(args: argparse.Namespace, ui: Ui) -> int:
     mode = output_target(output, replace=args.force)
     atomic_write(output, text.encode("utf-8"), mode=mode if mode is not None else 0o644,
                  make_parents=False, hint=OUTPUT_HINT)  # fmt: skip
-    ui.info(f"Wrote {output}: a CycloneDX 1.6 BOM of BG-20k.")
+    kind = "an SPDX 3.0.1 document" if args.format == "spdx" else "a CycloneDX 1.6 BOM"
+    ui.info(f"Wrote {output}: {kind} of BG-20k.")
     return 0
