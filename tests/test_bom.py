@@ -170,3 +170,12 @@ def test_spdx_reads_back_with_the_dataset_profiles_required_properties(fetched: 
     (license_,) = declared.to
     license_ = objects.find_by_id(license_) if isinstance(license_, str) else license_
     assert license_.simplelicensing_licenseExpression == "MIT"
+
+
+def test_every_fetched_copy_holds_its_bom_as_a_receipt(fetched: Path) -> None:
+    receipt = fetched / "BG-20k" / "bg20k.cdx.json"
+    doc = json.loads(receipt.read_text())
+    validate(doc)
+    printed = json.loads(cli("bom", "--dest", str(fetched)).out)
+    assert doc["metadata"]["component"] == printed["metadata"]["component"]
+    assert cli("verify", "--dest", str(fetched)).code == 0

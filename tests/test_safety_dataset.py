@@ -143,6 +143,7 @@ def test_i02_from_inside_destination_is_adopted_in_place(
         "croissant.json",
         "README.md",
         "CITATION.cff",
+        "bg20k.cdx.json",
         "train.txt",  # the split lists the copy lacked, written from its images
         "testval.txt",
     }

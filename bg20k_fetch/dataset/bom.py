@@ -20,7 +20,7 @@ from typing import Any
 
 from bg20k_fetch._version import __version__
 from bg20k_fetch.dataset.manifest import MANIFEST_NAME
-from bg20k_fetch.dataset.provenance import CONSENT_NAME, read_provenance
+from bg20k_fetch.dataset.provenance import CONSENT_NAME, Provenance, read_provenance
 from bg20k_fetch.errors import UsageError
 from bg20k_fetch.release import Release
 
@@ -32,9 +32,14 @@ COPYRIGHT = (
 )
 
 
-def component(release: Release, tree: Path | None = None) -> dict[str, Any]:
-    """The BG-20k ``data`` component; with ``tree`` (a fetched ``BG-20k/``), what that copy
-    holds and where it came from."""
+def component(
+    release: Release,
+    tree: Path | None = None,
+    facts: dict[str, list[dict[str, str]]] | None = None,
+) -> dict[str, Any]:
+    """The BG-20k ``data`` component; with ``tree`` (a fetched ``BG-20k/``) or its ``facts``
+    (copy_facts, while the tree is being written), what that copy holds and where it came
+    from."""
     required = next(r for r in release.references if r.role == "required")
     links = [
         {"type": "website", "url": release.homepage or "https://github.com/JizhiziLi/GFM"},
@@ -57,7 +62,7 @@ def component(release: Release, tree: Path | None = None) -> dict[str, Any]:
         "description": release.description,
         "governance": {"owners": [{"organization": {"name": "The University of Sydney"}}]},
     }
-    found = _copy(tree) if tree is not None else {}
+    found = facts if facts is not None else _copy(tree) if tree is not None else {}
     properties += found.get("properties", [])
     hashes = found.get("hashes", [])
     return {
@@ -78,21 +83,28 @@ def component(release: Release, tree: Path | None = None) -> dict[str, Any]:
 
 
 def _copy(tree: Path) -> dict[str, list[dict[str, str]]]:
-    provenance = read_provenance(tree)
-    manifest = (tree / MANIFEST_NAME).read_bytes()
     consent = tree / CONSENT_NAME
+    return copy_facts(
+        read_provenance(tree),
+        (tree / MANIFEST_NAME).read_bytes(),
+        consent.read_bytes() if consent.is_file() else None,
+    )
+
+
+def copy_facts(
+    provenance: Provenance, manifest: bytes, consent: bytes | None
+) -> dict[str, list[dict[str, str]]]:
+    """What a copy holds and where it came from, as CycloneDX properties and hashes."""
     props = [
         {"name": "bg20k:dataset:digest", "value": provenance.digest},
         {"name": "bg20k:copy:served_by", "value": provenance.served_by},
         {"name": "bg20k:copy:created_at", "value": provenance.created_at.isoformat()},
         {"name": "bg20k:copy:complete", "value": str(provenance.complete).lower()},
     ]
-    props += [
-        {"name": f"bg20k:split:{k}:count", "value": str(v)} for k, v in provenance.counts.items()
-    ]
-    if consent.is_file():  # the record's digest, never its contents (a person's details)
-        digest = hashlib.sha256(consent.read_bytes()).hexdigest()
-        props.append({"name": "bg20k:consent:sha256", "value": digest})
+    counts = provenance.counts.items()
+    props += [{"name": f"bg20k:split:{k}:count", "value": str(v)} for k, v in counts]
+    if consent is not None:  # the record's digest, never its contents (a person's details)
+        props.append({"name": "bg20k:consent:sha256", "value": hashlib.sha256(consent).hexdigest()})
     props += [
         {"name": f"bg20k:chain:{n}:served_by", "value": str(hop.get("served_by", ""))}
         for n, hop in enumerate(provenance.chain)
@@ -103,7 +115,11 @@ def _copy(tree: Path) -> dict[str, list[dict[str, str]]]:
     }
 
 
-def document(release: Release, tree: Path | None = None) -> dict[str, Any]:
+def document(
+    release: Release,
+    tree: Path | None = None,
+    facts: dict[str, list[dict[str, str]]] | None = None,
+) -> dict[str, Any]:
     """A CycloneDX 1.6 BOM whose subject is BG-20k."""
     return {
         "bomFormat": "CycloneDX",
@@ -115,7 +131,7 @@ def document(release: Release, tree: Path | None = None) -> dict[str, Any]:
             "tools": {
                 "components": [{"type": "application", "name": "bg20k", "version": __version__}]
             },
-            "component": component(release, tree),
+            "component": component(release, tree, facts),
         },
     }
 

@@ -33,6 +33,7 @@ SIZES_NAME = "SIZES.json"
 # A shared copy's consent register (bg20k_fetch.register): people's records, never the
 # dataset's files — verify, publish and fetch leave it out, a rebuild keeps it.
 REGISTER_DIR = ".bg20k-register"
+BOM_NAME = "bg20k.cdx.json"  # the copy in CycloneDX 1.6 (dataset/bom.py), a receipt
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -104,6 +105,7 @@ def receipt_names(release: Release) -> tuple[str, ...]:
         RELEASE_FILES_NAME,
         *(component_manifest(c) for c in release.components),
         *METADATA_NAMES,
+        BOM_NAME,
         MARKER_NAME,
         SIZES_NAME,
         PROVENANCE_NAME,

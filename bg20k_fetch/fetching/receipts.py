@@ -14,10 +14,13 @@ from bg20k_fetch._version import __version__
 from bg20k_fetch.citing.references import render, select
 from bg20k_fetch.consent.agreement import Agreement
 from bg20k_fetch.consent.record import ConsentRecord
+from bg20k_fetch.dataset.bom import copy_facts
+from bg20k_fetch.dataset.bom import document as bom_document
 from bg20k_fetch.dataset.ecosystem import ecosystem_files, images_by_split
 from bg20k_fetch.dataset.layout import LayoutReport, main_hashes
 from bg20k_fetch.dataset.manifest import MANIFEST_NAME, dataset_digest, manifest_text
 from bg20k_fetch.dataset.provenance import (
+    BOM_NAME,
     CITATION_NAME,
     CONSENT_NAME,
     MARKER_NAME,
@@ -108,11 +111,18 @@ def write_receipts(
             images_by_split(release, [*main, *(p for h in parts.values() for p in h)]),
             {n: f.sha256 for n, f in release_files.items()},
         ),
+        BOM_NAME: _bom(release, provenance, manifest, record),
         **{name: data.decode("utf-8") for name, data in provenance_files(provenance).items()},
     }
     for name, text in receipts.items():
         atomic_write(root / name, text.encode("utf-8"), make_parents=False)
     return provenance
+
+
+def _bom(release: Release, provenance: Provenance, manifest: str, record: ConsentRecord) -> str:
+    """The copy as a CycloneDX 1.6 BOM; the consent record by its digest only."""
+    facts = copy_facts(provenance, manifest.encode("utf-8"), record.to_yaml())
+    return json.dumps(bom_document(release, facts=facts), indent=2, ensure_ascii=False) + "\n"
 
 
 def _component(hashes: Mapping[str, str], provenance: Provenance) -> Component:
