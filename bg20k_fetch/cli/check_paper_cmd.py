@@ -8,8 +8,6 @@ from typing import Any
 from bg20k_fetch.cli.ui import Ui
 from bg20k_fetch.errors import Bg20kError, ExitCode
 
-NUMBERS = {"required": "[1]"}
-
 
 class NotCited(Bg20kError):
     exit_code = ExitCode.NOT_CITED

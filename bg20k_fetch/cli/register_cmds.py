@@ -56,13 +56,14 @@ def cmd_audit(args: argparse.Namespace, ui: Ui) -> int:
     from bg20k_fetch.register.audit import read_people
     from bg20k_fetch.register.report import to_csv, to_html, to_table
     from bg20k_fetch.util.fs import atomic_write
+    from bg20k_fetch.util.userpath import user_path
 
     people = read_people(args.people) if args.people else None
     report = audit(args.location, people=people, group=args.group)
     if args.csv:
-        atomic_write(_path(args.csv), to_csv(report).encode("utf-8"))
+        atomic_write(user_path(args.csv, "--csv"), to_csv(report).encode("utf-8"))
     if args.html:
-        atomic_write(_path(args.html), to_html(report).encode("utf-8"))
+        atomic_write(user_path(args.html, "--html"), to_html(report).encode("utf-8"))
     if args.json:
         ui.json(report.to_json())
     else:
@@ -80,9 +81,3 @@ def cmd_audit(args: argparse.Namespace, ui: Ui) -> int:
             hint="Each of them runs `bg20k accept --register LOCATION`.",
         )
     return 0
-
-
-def _path(text: str) -> Any:
-    from bg20k_fetch.util.userpath import user_path
-
-    return user_path(text)

@@ -138,12 +138,10 @@ def _checked(found: Found) -> RegisterRecord:
     if found.data is None:
         raise Damaged(found.problem or "cannot be read")
     record = parse(found.name, found.data)
-    if found.owner is not None and found.owner not in (record.os_user, "root"):
+    if found.owner is not None and found.owner != record.os_user:
         # On a file system the account that wrote a record owns it: one person cannot
-        # register for another. (Records the admin's root account added are its own.)
+        # register for another (root included).
         raise Damaged(f"written by {found.owner}, but names {record.os_user}")
-    if found.owner == "root" and record.os_user != "root":
-        raise Damaged(f"written by root, but names {record.os_user}")
     return record
 
 

@@ -30,8 +30,9 @@ LEASE_SECONDS = 900.0  # renewed at least every RENEW_SECONDS while uploading
 RENEW_SECONDS = 60.0
 
 
-def _read_json(store: Store, key: str) -> dict[str, object] | None:
-    raw = store.read(key, 64 << 20)
+def read_json(store: Store, key: str, limit: int = 64 << 20) -> dict[str, object] | None:
+    """A small JSON object bg20k keeps in a prefix: None when absent, {} when not an object."""
+    raw = store.read(key, limit)
     if raw is None:
         return None
     try:
@@ -42,7 +43,7 @@ def _read_json(store: Store, key: str) -> dict[str, object] | None:
 
 
 def ours_by_journal(store: Store) -> set[str]:
-    journal = _read_json(store, JOURNAL) or {}
+    journal = read_json(store, JOURNAL) or {}
     keys = journal.get("keys")
     return {k for k in keys if isinstance(k, str)} if isinstance(keys, list) else set()
 
@@ -62,14 +63,14 @@ def _body(digest: str) -> bytes:
 def _take(store: Store, digest: str) -> None:
     if store.put_once(LEASE, _body(digest)):
         return
-    other = _read_json(store, LEASE) or {}
+    other = read_json(store, LEASE) or {}
     owner, expires = str(other.get("owner", "")), other.get("expires")
     stale = not isinstance(expires, int | float) or expires < time.time() or tag_is_dead(owner)
     if stale:
         store.delete([LEASE])  # expired, or its owner is provably gone
         if store.put_once(LEASE, _body(digest)):
             return
-        other = _read_json(store, LEASE) or {}
+        other = read_json(store, LEASE) or {}
         owner = str(other.get("owner", ""))
     raise StorageError(
         f"Another publish ({owner or 'owner unknown'}, since {other.get('since', '?')}) is "
@@ -99,13 +100,13 @@ def lease(store: Store, digest: str, keys: Collection[str]) -> Iterator[Callable
         _require_own(store)
         store.delete([JOURNAL])
     finally:
-        current = _read_json(store, LEASE) or {}
+        current = read_json(store, LEASE) or {}
         if current.get("owner") == owner_tag():
             store.delete([LEASE])
 
 
 def _require_own(store: Store) -> None:
-    current = _read_json(store, LEASE) or {}
+    current = read_json(store, LEASE) or {}
     if current.get("owner") != owner_tag():
         raise StorageError(
             f"This publish lost its lease on {redact(store.url)} to "

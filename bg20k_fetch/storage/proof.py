@@ -5,7 +5,6 @@ bg20k wrote there (a committed copy's receipts and manifests, an unfinished publ
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Collection
 from pathlib import Path
 
@@ -23,19 +22,12 @@ from bg20k_fetch.dataset.provenance import (
 from bg20k_fetch.errors import IntegrityError
 from bg20k_fetch.redact import redact
 from bg20k_fetch.release import Release
-from bg20k_fetch.storage.lease import ours_by_journal
+from bg20k_fetch.storage.lease import ours_by_journal, read_json
 from bg20k_fetch.storage.store import PUBLISHED_MARKER, Store
 
 
 def committed_marker(store: Store) -> dict[str, object] | None:
-    raw = store.read(PUBLISHED_MARKER, 1 << 16)
-    if raw is None:
-        return None
-    try:
-        data = json.loads(raw)
-    except (ValueError, RecursionError):
-        return {}
-    return data if isinstance(data, dict) else {}
+    return read_json(store, PUBLISHED_MARKER, 1 << 16)
 
 
 def owned_keys(
@@ -68,8 +60,8 @@ def data_files(
 def read_published(store: Store) -> tuple[dict[str, str], Provenance]:
     """What the completion marker committed: every file's SHA-256, and the publisher's
     provenance. A prefix without the marker (a publish that never finished) is refused."""
-    raw = store.read(PUBLISHED_MARKER, 1 << 16)
-    if raw is None:
+    marker = committed_marker(store)
+    if marker is None:
         nested = f"{store.url}/BG-20k"
         if store.read(f"BG-20k/{PUBLISHED_MARKER}", 1 << 16) is not None:
             hint = f"A published copy lies one level down: use {redact(nested)}."
@@ -80,12 +72,6 @@ def read_published(store: Store) -> tuple[dict[str, str], Provenance]:
             "(a publish that did not finish, or another prefix).",
             hint=hint,
         )
-    try:
-        marker = json.loads(raw)
-    except (ValueError, RecursionError):
-        marker = {}
-    if not isinstance(marker, dict):
-        marker = {}
     manifest_bytes = store.read(MANIFEST_NAME) or b""
     digest = hashlib.sha256(manifest_bytes).hexdigest()
     if digest != marker.get("digest"):
