@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -130,3 +131,32 @@ def test_redirect_loop_is_capped(server: FileServer, tmp_path: Path, small_relea
         "fetch", "--accept", "--source", server.url("/loop"), "--dest", str(tmp_path / "d")
     )
     assert result.code == 4 and "redirected more than 10 times" in result.err
+
+
+@pytest.mark.skipif(importlib.util.find_spec("s3fs") is None, reason="no object-store extra")
+def test_an_object_store_over_tls_is_verified_by_every_client_though_the_context_is_shared(
+    tls_server: FileServer, certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """S3 clients share one TLS context per CA setting (storage/s3client.py): sharing must never
+    carry a trusted bundle over to a client that was not given it, in either order."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing-secret-Kx9",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": tls_server.base_url,
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "BG20K_RETRIES": "1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    answers = []
+    for bundle in ("", str(certificate[0]), "", str(certificate[0])):
+        env = {"AWS_CA_BUNDLE": bundle} if bundle else {}
+        if not bundle:
+            monkeypatch.delenv("AWS_CA_BUNDLE", raising=False)
+        answers.append(run_bg20k("verify", "s3://lab/BG-20k", env=env))
+    untrusted, trusted = answers[0], answers[1]
+    assert untrusted.code == 4 and "CERTIFICATE_VERIFY_FAILED" in untrusted.err
+    # With the bundle the TLS handshake succeeds and the answer is the server's own (a 404).
+    assert trusted.code == 4 and "CERTIFICATE" not in trusted.err
+    assert "does not exist" in trusted.err
+    assert [a.err for a in answers[2:]] == [untrusted.err, trusted.err]

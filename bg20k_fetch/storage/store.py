@@ -22,8 +22,9 @@ from urllib.parse import urlsplit
 from bg20k_fetch.errors import SourceError, StorageError, UsageError
 from bg20k_fetch.redact import redact
 from bg20k_fetch.storage.errors import endpoint_of, first_line, store_errors
+from bg20k_fetch.storage.s3client import aio_session, s3_options
 from bg20k_fetch.transfer.policy import RetryPolicy
-from bg20k_fetch.transfer.settings import CONNECT_TIMEOUT, read_timeout
+from bg20k_fetch.transfer.settings import read_timeout
 
 SCHEMES = ("s3", "gs", "gcs", "az", "abfs")
 PUBLISHED_MARKER = ".bg20k-published"  # written last, conditionally: a prefix without it is
@@ -53,18 +54,6 @@ def require_store_url(text: str) -> str:
 
 
 PROBE_TIMEOUT = 10.0  # a store that answers nothing to one HEAD in this long is not there
-
-
-def _s3_options(read_timeout: float, attempts: int) -> dict[str, object]:
-    # botocore's own retries (standard mode: backoff, SlowDown and 5xx retried) are the one
-    # retry loop; a connection that answers nothing times out instead of waiting for ever.
-    return {
-        "config_kwargs": {
-            "connect_timeout": min(CONNECT_TIMEOUT, read_timeout),
-            "read_timeout": read_timeout,
-            "retries": {"total_max_attempts": attempts, "mode": "standard"},
-        },
-    }
 
 
 @dataclass
@@ -195,10 +184,10 @@ def _filesystem(fsspec: Any, url: str, timeout: float, attempts: int) -> tuple[A
     # old endpoint or credentials, or a listing from before an upload.
     options: dict[str, object] = {"skip_instance_cache": True, "use_listings_cache": False}
     if scheme == "s3":
-        options |= _s3_options(timeout, attempts)
+        options |= s3_options(timeout, attempts)
     try:
         if scheme == "s3":
-            options["session"] = _aio_session()
+            options["session"] = aio_session()
         fs, base = fsspec.core.url_to_fs(url, **options)
     except ImportError as exc:
         raise UsageError(
@@ -212,23 +201,6 @@ def _filesystem(fsspec: Any, url: str, timeout: float, attempts: int) -> tuple[A
     if hasattr(fs, "retries"):
         fs.retries = 1  # s3fs's own loop would multiply botocore's attempts by five
     return fs, str(base)
-
-
-_LOADERS: list[Any] = []  # one botocore data loader per process, made on first use
-
-
-def _aio_session() -> Any:
-    """A fresh session (credentials and endpoint read anew, as for a fresh instance) sharing one
-    data loader: botocore's service models are parsed once per process, not per store opened
-    (a third of opening a store's CPU time, and most of a test run's against moto)."""
-    import botocore.loaders
-    from aiobotocore.session import AioSession
-
-    if not _LOADERS:
-        _LOADERS.append(botocore.loaders.create_loader())
-    session = AioSession()
-    session.register_component("data_loader", _LOADERS[0])
-    return session
 
 
 def _probe(fs: Any, store: Store, timeout: float) -> None:
