@@ -62,3 +62,39 @@ def test_every_planted_bug_still_has_its_line_to_plant_in() -> None:
 
     stale = [bug.name for bug in BUGS if (REPO / bug.path).read_text().count(bug.old) != 1]
     assert stale == []
+
+
+def test_every_guarantee_in_reliability_md_names_a_test_that_exists() -> None:
+    """docs/reliability.md pairs each guarantee with its test: a renamed or deleted test must
+    not leave a guarantee pointing at nothing."""
+    import ast
+    import re
+
+    defined = set()
+    for path in (REPO / "tests").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
+                defined.add(node.name)
+    rows, header = [], ""
+    for line in (REPO / "docs" / "reliability.md").read_text().splitlines():
+        if not line.startswith("|"):
+            header = ""
+        elif not header:
+            header = line
+        elif header.startswith("| guarantee | test |") and not line.startswith("| ---"):
+            rows.append(line)
+    assert len(rows) > 50
+    unnamed, missing = [], []
+    for row in rows:
+        guarantee, test = row.strip("|").rsplit(" | ", 1)
+        named = re.findall(r"`(?:tests/[\w/]+\.py::)?(test_[\w*]+)", test)
+        files = re.findall(r"`(tests/[\w/]+\.py)`", test)  # a whole file of them
+        if not named and not files:
+            unnamed.append(guarantee.strip()[:80])
+        missing += [f for f in files if not (REPO / f).is_file()]
+        for name in named:
+            pattern = re.compile(re.escape(name).replace(r"\*", ".*") + "$")
+            if not any(pattern.match(d) for d in defined):
+                missing.append(name)
+    assert not missing, f"reliability.md names tests that do not exist: {missing}"
+    assert not unnamed, f"guarantees without a test: {unnamed}"

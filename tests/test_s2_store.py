@@ -539,3 +539,42 @@ def test_s2_13_paths_as_json(local: Path) -> None:
     result = cli("paths", "--split", "train", "--dest", str(local), "--json")
     listed = json.loads(result.out)
     assert listed == [str(p) for p in sorted((local / "BG-20k" / "train").iterdir())]
+
+
+# -- the completion marker is written only if none exists -----------------------------------------
+
+
+def test_put_once_never_replaces_an_object_and_says_so(bucket: str, s3: Any) -> None:
+    """Where the condition is decided: ``If-None-Match: *`` on the PUT, against a server that
+    honours it (moto's does; so do S3, MinIO and R2)."""
+    from bg20k_fetch.storage.store import open_store
+
+    store = open_store(f"s3://{bucket}/d")
+    assert store.put_once("m", b"first\n") is True
+    assert store.put_once("m", b"second\n") is False
+    assert s3.get_object(Bucket=bucket, Key="d/m")["Body"].read() == b"first\n"
+
+
+@pytest.mark.parametrize("same", [True, False])
+def test_a_commit_never_writes_over_a_marker_committed_meanwhile(
+    bucket: str, s3: Any, same: bool
+) -> None:
+    """Another publisher committed between this one's checks and its commit (its lease lapsed,
+    or a store without leases): a different dataset is refused and its marker kept; the same
+    dataset is already committed, which is what the commit was for."""
+    from types import SimpleNamespace
+
+    from bg20k_fetch.errors import StorageError
+    from bg20k_fetch.storage.publisher import _commit
+    from bg20k_fetch.storage.store import PUBLISHED_MARKER, open_store
+
+    store = open_store(f"s3://{bucket}/d")
+    theirs = json.dumps({"digest": "a" * 64, "file_count": 9}).encode() + b"\n"
+    s3.put_object(Bucket=bucket, Key=f"d/{PUBLISHED_MARKER}", Body=theirs)
+    record = SimpleNamespace(agreement_sha256="b" * 64)
+    if same:
+        _commit(store, "a" * 64, 9, record)  # type: ignore[arg-type]
+    else:
+        with pytest.raises(StorageError, match="Another publish committed a different dataset"):
+            _commit(store, "c" * 64, 9, record)  # type: ignore[arg-type]
+    assert s3.get_object(Bucket=bucket, Key=f"d/{PUBLISHED_MARKER}")["Body"].read() == theirs

@@ -163,3 +163,31 @@ def test_consent_files_are_owner_only(isolated_env: dict[str, Path]) -> None:
     texts = list((config / "accepted-agreements").iterdir())
     assert texts and all(p.stat().st_mode & 0o777 == 0o600 for p in texts)
     assert config.stat().st_mode & 0o777 == 0o700
+
+
+def test_a_revocation_during_a_fetch_stops_the_install(
+    tmp_path: Path, small_release: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Consent is read again under the consent store's lock, just before the install: a
+    revocation that lands after the data was downloaded and checked installs nothing."""
+    import bg20k_fetch.fetching.build as build
+    from tests.data import SMALL, make_tree, zip_bytes
+
+    (tmp_path / "a.zip").write_bytes(zip_bytes(make_tree(tmp_path / "orig", SMALL)))
+    assert cli("accept", "--yes").code == 0
+    real_checked = build.checked
+
+    def revoked_meanwhile(*args: object, **kwargs: object) -> object:
+        report = real_checked(*args, **kwargs)  # type: ignore[arg-type]
+        assert cli("revoke").code == 0  # another terminal, while the data is staged
+        return report
+
+    monkeypatch.setattr(build, "checked", revoked_meanwhile)
+    dest = tmp_path / "d"
+    result = cli("fetch", "--from", str(tmp_path / "a.zip"), "--dest", str(dest))
+    assert result.code == 3, result.err
+    assert "withdrawn while the data was being fetched" in result.err
+    assert "nothing was installed" in result.err
+    assert not (dest / "BG-20k").exists()
+    assert not [p for p in dest.iterdir() if ".staging" in p.name]  # the staged data is gone
+    assert status()["in_force"] is False
