@@ -38,6 +38,23 @@ if (
     tempfile.tempdir = str(_SHM)
 
 
+try:  # Hypothesis is a test extra; its profiles are set once for every property file
+    from hypothesis import HealthCheck, settings
+
+    # "ci" (the default): the same examples on every run, so a red build is reproducible; the
+    # fuzz targets in fuzz/ are where new inputs are searched for. "explore": a fresh search.
+    _CHECKS = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+    settings.register_profile(
+        "ci", max_examples=120, deadline=None, derandomize=True, suppress_health_check=_CHECKS
+    )
+    settings.register_profile(
+        "explore", max_examples=5_000, deadline=None, suppress_health_check=_CHECKS
+    )
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+except ImportError:  # pragma: no cover
+    pass
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """A test run started in the background (nohup, `setsid … &`) ignores SIGINT, and every
     child inherits an ignored signal: the Ctrl-C journeys would then test a command that cannot

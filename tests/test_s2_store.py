@@ -578,3 +578,21 @@ def test_a_commit_never_writes_over_a_marker_committed_meanwhile(
         with pytest.raises(StorageError, match="Another publish committed a different dataset"):
             _commit(store, "c" * 64, 9, record)  # type: ignore[arg-type]
     assert s3.get_object(Bucket=bucket, Key=f"d/{PUBLISHED_MARKER}")["Body"].read() == theirs
+
+
+def test_a_published_manifest_that_is_not_text_proves_nothing_and_crashes_nothing(
+    bucket: str, local: Path, s3: Any
+) -> None:
+    """owned_keys reads the committed copy's manifests to know which keys are bg20k's: bytes
+    that are not UTF-8 there name no key of ours (so nothing is deleted on their word), and the
+    publish says what it found in one line."""
+    url = f"s3://{bucket}/u"
+    assert cli("publish", url, "--dest", str(local)).code == 0
+    s3.put_object(Bucket=bucket, Key="u/BG-20k/MANIFEST.sha256", Body=b"\xff\xfe  train/x\n")
+    s3.put_object(Bucket=bucket, Key="u/BG-20k/train/stray.jpg", Body=b"not ours")
+    again = cli("publish", url, "--dest", str(local), "--repair")
+    # Its own objects can no longer be proven its own: it refuses to write over them (7).
+    assert again.code == 7 and "were left as they are" in again.err, again.err
+    assert s3.get_object(Bucket=bucket, Key="u/BG-20k/train/stray.jpg")["Body"].read() == (
+        b"not ours"
+    )

@@ -23,6 +23,7 @@ from bg20k_fetch.dataset.manifest import MANIFEST_NAME
 from bg20k_fetch.dataset.provenance import CONSENT_NAME, Provenance, read_provenance
 from bg20k_fetch.errors import UsageError
 from bg20k_fetch.release import Release
+from bg20k_fetch.util.jsonio import load_json
 
 SPEC = "1.6"
 REF = "bg20k-dataset"
@@ -141,7 +142,7 @@ def add_into(bom_text: str, release: Release, tree: Path | None = None) -> str:
     dependency on it from the BOM's subject; everything else as it was. UsageError for a
     document that is not a CycloneDX JSON BOM, or one that already has the component."""
     try:
-        bom = json.loads(bom_text)
+        bom = load_json(bom_text)
     except ValueError as exc:
         raise UsageError(f"It is not JSON ({exc}); nothing was changed.") from exc
     if not isinstance(bom, dict) or bom.get("bomFormat") != "CycloneDX":

@@ -26,7 +26,12 @@ def dataset_digest(files: Mapping[str, str]) -> str:
 
 def parse_manifest(text: str, name: str = MANIFEST_NAME) -> dict[str, str]:
     files: dict[str, str] = {}
-    for number, line in enumerate(text.splitlines(), 1):
+    # Lines end in "\n" only, as written: str.splitlines() also breaks at "\x85", "\u2028" and
+    # five more, which a file name may hold (a property test found it).
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    for number, line in enumerate(lines, 1):
         digest, sep, path = line.partition("  ")
         if not sep or len(digest) != 64 or not path:
             raise IntegrityError(f"{name} line {number} is malformed.")

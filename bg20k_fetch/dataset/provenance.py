@@ -18,6 +18,7 @@ from bg20k_fetch.dataset.manifest import MANIFEST_NAME, parse_manifest
 from bg20k_fetch.errors import IntegrityError
 from bg20k_fetch.release import Release
 from bg20k_fetch.util.fs import read_limited
+from bg20k_fetch.util.jsonio import load_json
 from bg20k_fetch.util.strict import build, plain
 from bg20k_fetch.util.yamlio import dump_yaml, load_yaml
 
@@ -140,7 +141,7 @@ def parse_provenance(text: bytes, read_sizes: Callable[[], bytes | None]) -> Pro
 
 def _sizes(read: Callable[[], bytes | None]) -> dict[str, int]:
     try:
-        data = json.loads(read() or b"null")
+        data = load_json(read() or b"null")
     except (OSError, ValueError) as exc:
         raise SizesDamaged(f"{SIZES_NAME} cannot be read: {exc}") from exc
     sizes = data.get("sizes") if isinstance(data, dict) else None
@@ -167,7 +168,7 @@ def was_adopted(root: Path) -> bool:
     except IntegrityError:
         pass
     try:
-        return json.loads(read_limited(root / MARKER_NAME, 4096)).get("adopted") is True
+        return load_json(read_limited(root / MARKER_NAME, 4096)).get("adopted") is True
     except (OSError, ValueError, AttributeError):
         return False
 
@@ -175,7 +176,7 @@ def was_adopted(root: Path) -> bool:
 def read_marker(root: Path) -> datetime | None:
     """When bg20k made the tree, from its marker; None when there is no valid marker."""
     try:
-        data = json.loads(read_limited(root / MARKER_NAME, 4096))
+        data = load_json(read_limited(root / MARKER_NAME, 4096))
         if data.get("made_by") != "bg20k":
             return None
         return datetime.fromisoformat(str(data["created_at"]))

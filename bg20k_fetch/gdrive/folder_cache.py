@@ -15,6 +15,7 @@ from pathlib import Path
 from bg20k_fetch.gdrive.listing import RemoteFile
 from bg20k_fetch.transfer.hashing import FileInfo, hash_file, jpeg_markers_ok
 from bg20k_fetch.util.fs import read_limited
+from bg20k_fetch.util.jsonio import load_json
 
 INDEX_NAME = ".bg20k-index.jsonl"
 
@@ -73,7 +74,7 @@ class FolderCache:
             text = read_limited(self.target / INDEX_NAME, 256 << 20).decode("utf-8", "replace")
             for line in text.splitlines():
                 with contextlib.suppress(ValueError):
-                    item = json.loads(line)
+                    item = load_json(line)
                     if isinstance(item, dict) and isinstance(item.get("path"), str):
                         index[item["path"]] = item
         return index

@@ -105,7 +105,10 @@ def download_form(page: str, base_url: str) -> Form | None:
     parser.feed(page)
     if parser.form is None or not parser.form.action:
         return None
-    parser.form.action = urljoin(base_url, parser.form.action)
+    try:
+        parser.form.action = urljoin(base_url, parser.form.action)
+    except ValueError:  # "http://[::1" and the like: not a form bg20k can follow
+        return None
     return parser.form
 
 

@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 
 from bg20k_fetch.consent.record import ConsentRecord
 from bg20k_fetch.dataset.provenance import REGISTER_DIR
+from bg20k_fetch.util.jsonio import load_json
 
 DIRECTORY = REGISTER_DIR  # beside a shared copy's receipts, and under a published prefix
 NAME = re.compile(r"^([0-9a-f]{64})\.json$")
@@ -88,7 +89,7 @@ def parse(name: str, data: bytes) -> RegisterRecord:
     if hashlib.sha256(data).hexdigest() != m.group(1):
         raise Damaged("altered: its bytes do not hash to its name")
     try:
-        raw = json.loads(data)
+        raw = load_json(data)
     except ValueError as exc:
         raise Damaged("not a register record (not JSON)") from exc
     if not isinstance(raw, dict) or type(raw.get("schema")) is not int or raw["schema"] != 1:

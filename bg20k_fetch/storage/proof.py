@@ -40,8 +40,10 @@ def owned_keys(
         receipts = set(receipt_names(release))
         ours |= receipts & set(present)
         for name in sorted(k for k in receipts & set(present) if k.endswith(".sha256")):
-            raw = store.read(name) or b""
-            ours |= {line.split("  ", 1)[1] for line in raw.decode().splitlines() if "  " in line}
+            # Lines end in "\n" only (a key may hold "\u2028"); a damaged manifest's bytes
+            # prove nothing, so what does not decode names no key of ours.
+            text = (store.read(name) or b"").decode("utf-8", "replace")
+            ours |= {line.split("  ", 1)[1] for line in text.split("\n") if "  " in line}
     return ours
 
 

@@ -21,6 +21,7 @@ import requests
 from bg20k_fetch.errors import Bg20kError, StorageError
 from bg20k_fetch.transfer.hashing import hash_file
 from bg20k_fetch.util.fs import fsync_dir, read_limited
+from bg20k_fetch.util.jsonio import load_json
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,7 @@ class PartFile:
 
     def _read(self, path: Path) -> dict[str, object]:
         try:
-            data = json.loads(read_limited(path, 1 << 20))
+            data = load_json(read_limited(path, 1 << 20))
         except (OSError, ValueError):
             return {}
         return data if isinstance(data, dict) and data.get("url") == self.url else {}
