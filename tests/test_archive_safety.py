@@ -235,3 +235,54 @@ def _write_zip(path: Path, members: dict[str, bytes]) -> None:
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, data in members.items():
             zf.writestr(name, data)
+
+
+def _patched_zip(tmp_path: Path, patch: Callable[[bytearray, int], None]) -> Path:
+    """A real zip of the small tree, with its first central-directory entry patched."""
+    files = make_tree(tmp_path / "orig", SMALL)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as zf:
+        for n, d in files.items():
+            zf.writestr(f"BG-20k/{n}", d)
+    raw = bytearray(out.getvalue())
+    patch(raw, raw.find(b"PK\x01\x02"))
+    (tmp_path / "a.zip").write_bytes(bytes(raw))
+    return tmp_path / "a.zip"
+
+
+def _utf8_flag_on_a_name_that_is_not(raw: bytearray, entry: int) -> None:
+    raw[entry + 9] |= 0x08  # general purpose flag bit 11: "the name is UTF-8"
+    raw[entry + 46 + 7] = 0xFF  # a byte no UTF-8 text holds, inside the name
+
+
+def _local_header_before_the_file(raw: bytearray, entry: int) -> None:
+    # The end record says the central directory starts 4 KiB later than it does: zipfile takes
+    # the difference for data prepended to the archive, and every member's local header then
+    # lies before byte 0 (a seek there is EINVAL).
+    end = raw.rfind(b"PK\x05\x06")
+    start = int.from_bytes(raw[end + 16 : end + 20], "little")
+    raw[end + 16 : end + 20] = (start + 4096).to_bytes(4, "little")
+
+
+@pytest.mark.parametrize(
+    "patch",
+    [_utf8_flag_on_a_name_that_is_not, _local_header_before_the_file],
+    ids=["name-not-utf8", "header-offset-out-of-file"],
+)
+def test_a_zip_whose_metadata_zipfile_cannot_read_is_damaged_data_not_a_crash(
+    tmp_path: Path, small_release: Path, patch: Callable[[bytearray, int], None]
+) -> None:
+    """zipfile raises UnicodeDecodeError, OSError(EINVAL) and others on such archives, which
+    were internal errors (found by fuzzing the archive checks, fuzz/targets.py)."""
+    archive = _patched_zip(tmp_path, patch)
+    result = run_bg20k("fetch", "--accept", "--from", str(archive), "--dest", str(tmp_path / "d"))
+    assert result.code == 5, result.err
+    assert "a.zip" in result.err and "internal error" not in result.err
+    assert not (tmp_path / "d" / "BG-20k").exists()
+    # The library says so in its typed error too, whoever reads the archive (check-paper does).
+    from bg20k_fetch.errors import DamagedData
+    from bg20k_fetch.transfer.archive import list_members, open_members
+
+    with pytest.raises(DamagedData), open_members(archive, list_members(archive)) as stream:
+        for _, handle in stream:
+            handle.read()

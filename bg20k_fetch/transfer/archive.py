@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import re
 import stat
+import struct
 import tarfile
 import zipfile
 import zlib
@@ -155,6 +156,21 @@ def _tar_members(tf: tarfile.TarFile, archive: Path, limits: Limits, size: int) 
     return members
 
 
+# What zipfile and tarfile raise on a hostile archive's metadata, besides their own errors: a
+# name that is not the UTF-8 its flag claims (UnicodeDecodeError), an unknown compression
+# method, a struct or a number that does not fit (found by fuzzing, fuzz/targets.py).
+_UNREADABLE = (
+    zipfile.BadZipFile,
+    tarfile.TarError,
+    EOFError,
+    OSError,
+    ValueError,
+    NotImplementedError,
+    OverflowError,
+    struct.error,
+)
+
+
 def list_members(path: Path, limits: Limits | None = None) -> list[Member]:
     """Check every member; return the regular files. Raises before anything is written."""
     limits = limits or Limits()
@@ -164,7 +180,7 @@ def list_members(path: Path, limits: Limits | None = None) -> list[Member]:
                 return _zip_members(zf, path, limits)
         with tarfile.open(path, "r:*") as tf:
             return _tar_members(tf, path, limits, max(path.stat().st_size, 1))
-    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as exc:
+    except _UNREADABLE as exc:
         first_line = (str(exc).splitlines() or [type(exc).__name__])[0].rstrip(":")
         raise DamagedData(
             f"{path.name} is not a readable archive: {first_line}.",
@@ -194,10 +210,22 @@ def _zip_stream(path: Path) -> Iterator[Iterator[tuple[str, IO[bytes]]]]:
         def members() -> Iterator[tuple[str, IO[bytes]]]:
             for info in zf.infolist():
                 if not info.is_dir():
-                    with zf.open(info) as handle:  # CRC is checked when the member is read out
+                    with _open_zip_member(zf, info, path) as handle:  # CRC checked as read
                         yield safe_name(info.filename), handle
 
         yield members()
+
+
+def _open_zip_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) -> IO[bytes]:
+    """The member's stream; DamagedData when its local header cannot be reached or read (an
+    offset past the file, an encrypted member, an unknown compression method: fuzzing)."""
+    try:
+        return zf.open(info)
+    except (*_UNREADABLE, RuntimeError) as exc:
+        raise DamagedData(
+            f"{path.name} is damaged: its member {info.filename!r} cannot be read ({exc}).",
+            hint="Delete it and fetch again.",
+        ) from exc
 
 
 @contextmanager
