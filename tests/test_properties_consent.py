@@ -42,7 +42,10 @@ def records(draw: st.DrawFn) -> ConsentRecord:
         agreement_sha256=draw(HEX64),
         status="revoked" if revoked else "accepted",
         accepted_at=accepted,
-        revoked_at=accepted + draw(st.timedeltas(timedelta(0), timedelta(days=900)))
+        revoked_at=min(
+            accepted + draw(st.timedeltas(timedelta(0), timedelta(days=900))),
+            datetime.now(UTC) - timedelta(days=1),  # never in the future: that is not believed
+        )
         if revoked
         else None,
         method=draw(st.sampled_from(["prompt", "flag", "environment"])),

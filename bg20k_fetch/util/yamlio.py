@@ -14,6 +14,8 @@ refused as damaged at once instead of hanging the command.
 
 from __future__ import annotations
 
+import re
+
 import yaml
 
 # SafeConstructor either way; never a loader that builds arbitrary objects.
@@ -21,7 +23,25 @@ _SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoade
 MAX_NODES = 2_000_000  # a provenance of 20,000 files is about 40,000
 
 
-_SafeDumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+_BaseDumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+# Text a YAML 1.2 reader (ruamel, as in cffconvert; Go's yaml; GitHub's CFF parser) takes for a
+# number though PyYAML's YAML 1.1 leaves it plain: 0o17 and 1e3. PyYAML already quotes what
+# 1.1 reads as another type. A property test found "0o10" written as a CFF title.
+_YAML12_NUMBER = re.compile(
+    r"0o[0-7]+|[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?|[-+]?\.(inf|Inf|INF)"
+    r"|\.(nan|NaN|NAN)|0x[0-9a-fA-F]+|[-+]?[0-9]+"
+)
+
+
+_SafeDumper: type[yaml.SafeDumper] = type("_SafeDumper", (_BaseDumper,), {})
+
+
+def _text(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
+    style = "'" if _YAML12_NUMBER.fullmatch(text) else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
+
+
+_SafeDumper.add_representer(str, _text)
 
 
 def dump_yaml(data: object, *, allow_unicode: bool = False) -> str:
