@@ -46,6 +46,8 @@ _NETWORK = [
     "tests/test_fetch_http.py",
     "tests/test_durability.py",
     "tests/test_guards.py",
+    "tests/test_properties_data.py",
+    "tests/test_deep_json.py",
 ]
 _DATASET = [
     "tests/test_archive_checks.py",
@@ -56,12 +58,37 @@ _DATASET = [
     "tests/test_reports.py",
     "tests/test_layout_rules.py",
     "tests/test_safety_dataset.py",
+    "tests/test_properties_data.py",
+    "tests/test_fuzz_corpus.py",
+]
+_FETCH = [
+    "tests/test_safety_dataset.py",
+    "tests/test_r2_dataset.py",
+    "tests/test_durability.py",
+    "tests/test_consumption.py",
+    "tests/test_api.py",
+    "tests/test_probe_regressions.py",
+    "tests/test_hostile_inputs.py",
+    "tests/test_extract.py",
+    "tests/test_verify_lock.py",
+    "tests/test_safety_consent.py",
+]
+_STORE = ["tests/test_s2_store.py"]  # test_object_store.py is left out of every run (pyproject)
+_OUTPUTS = [
+    "tests/test_safety_outputs.py",
+    "tests/test_r2_outputs.py",
+    "tests/test_durability.py",
+    "tests/test_citations.py",
+    "tests/test_hostile_inputs.py",
+    "tests/test_safety_consent.py",
+    "tests/test_properties_citing.py",
 ]
 _DRIVE = [
     "tests/test_drive_pages.py",
     "tests/test_drive_concurrency.py",
     "tests/test_gdrive.py",
     "tests/test_guards.py",
+    "tests/test_properties_data.py",
 ]
 
 MODULE_TESTS: dict[str, list[str]] = {
@@ -87,6 +114,19 @@ MODULE_TESTS: dict[str, list[str]] = {
     "bg20k_fetch/dataset/verification.py": [*_DATASET, "tests/test_api.py", "tests/test_guards.py"],
     "bg20k_fetch/gdrive/pages.py": _DRIVE,
     "bg20k_fetch/gdrive/throttle.py": _DRIVE,
+    "bg20k_fetch/fetching/decision.py": _FETCH,
+    "bg20k_fetch/fetching/install.py": _FETCH,
+    "bg20k_fetch/fetching/adopt.py": _FETCH,
+    "bg20k_fetch/storage/publisher.py": _STORE,
+    "bg20k_fetch/storage/proof.py": _STORE,
+    "bg20k_fetch/redact.py": [
+        "tests/test_properties_data.py",
+        "tests/test_security.py",
+        "tests/test_hostile_inputs.py",
+        "tests/test_durability.py",
+        "tests/test_drive_scale.py",
+    ],
+    "bg20k_fetch/util/fs.py": _OUTPUTS,
 }
 
 
