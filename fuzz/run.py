@@ -84,9 +84,12 @@ def main() -> int:
     from fuzz.targets import TARGETS
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("targets", nargs="*", default=list(TARGETS), choices=[[], *TARGETS])
+    parser.add_argument("targets", nargs="*", help=f"some of: {', '.join(TARGETS)} (default all)")
     parser.add_argument("--seconds", type=int, default=60, help="per target (default 60)")
     args = parser.parse_args()
+    unknown = sorted(set(args.targets) - set(TARGETS))
+    if unknown:
+        parser.error(f"no such target: {', '.join(unknown)}")
     results = []
     for name in args.targets or list(TARGETS):
         result = campaign(name, args.seconds)
