@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -39,7 +40,10 @@ def fuzz_one(name: str) -> None:
     def one_input(data: bytes) -> None:
         targets.run(name, data)
 
-    atheris.Setup(sys.argv, one_input)
+    # libFuzzer re-runs its own command line through the shell for a merge: name the
+    # interpreter too, since this script is not executable on its own.
+    argv = [f"{sys.executable} {Path(__file__).resolve()}", *sys.argv[1:]]
+    atheris.Setup(argv, one_input)
     atheris.Fuzz()
 
 
@@ -51,11 +55,14 @@ def campaign(name: str, seconds: int) -> dict[str, object]:
     work = Path(tempfile.mkdtemp(prefix=f"bg20k-fuzz-{name}-"))
     before = len(list(corpus.iterdir()))
     started = time.monotonic()
-    child = [sys.executable, str(Path(__file__)), "--child", name]
+    # The child is this script with the target in its environment, not its arguments: libFuzzer
+    # re-runs sys.argv as is for a merge, and the re-run must fuzz the same target.
+    child = [sys.executable, str(Path(__file__))]
+    env = {**os.environ, "BG20K_FUZZ_TARGET": name}
     run = subprocess.run(
         [*child, str(work), str(corpus), f"-max_total_time={seconds}", "-rss_limit_mb=2048",
          "-timeout=10", f"-artifact_prefix={crashes}/{name}-", "-print_final_stats=1"],
-        capture_output=True, text=True, check=False,
+        capture_output=True, text=True, check=False, env=env,
     )  # fmt: skip
     log = run.stdout + run.stderr
     subprocess.run([*child, "-merge=1", str(corpus), str(work)], capture_output=True, check=False)
@@ -75,9 +82,7 @@ def campaign(name: str, seconds: int) -> dict[str, object]:
 
 
 def main() -> int:
-    if len(sys.argv) > 2 and sys.argv[1] == "--child":
-        name = sys.argv.pop(2)
-        sys.argv.pop(1)
+    if name := os.environ.get("BG20K_FUZZ_TARGET"):
         fuzz_one(name)
         return 0
     sys.path.insert(0, str(REPO))
