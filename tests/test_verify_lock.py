@@ -159,19 +159,53 @@ def test_the_verify_report_says_what_differs_and_names_the_first_three(tmp_path:
         only_lock.require_ok()
 
 
-@pytest.mark.parametrize("count", [1, 64, 65, 130])
-def test_deep_verify_hashes_every_file_exactly_once(tmp_path: Path, count: int) -> None:
-    """Across batch boundaries (64 files a task): none skipped, none twice, each its own."""
+@pytest.mark.parametrize("processes", [False, True], ids=["threads", "processes"])
+@pytest.mark.parametrize("count", [1, 256, 257, 600])
+def test_deep_verify_hashes_every_file_exactly_once(
+    tmp_path: Path, count: int, processes: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Across batch boundaries (256 files a task), on threads and on worker processes (a large
+    tree's path): none skipped, none twice, each its own, in order."""
     import hashlib
 
     from bg20k_fetch.dataset.verification import _hashed
+    from bg20k_fetch.transfer import rehash
 
+    monkeypatch.setattr(rehash, "PROCESSES_FROM", 1 if processes else 10**9)
     paths = [f"train/{i:04d}.jpg" for i in range(count)]
     (tmp_path / "train").mkdir()
     for i, p in enumerate(paths):
-        (tmp_path / p).write_bytes(b"%d" % i)
+        (tmp_path / p).write_bytes(b"%d" % i * (i % 5000))  # empty, small and > one buffer
     got = list(_hashed(tmp_path, paths, workers=2))
-    assert got == [(p, hashlib.sha256(b"%d" % i).hexdigest()) for i, p in enumerate(paths)]
+    assert got == [
+        (p, hashlib.sha256(b"%d" % i * (i % 5000)).hexdigest()) for i, p in enumerate(paths)
+    ]
+
+
+def test_deep_verify_on_worker_processes_finds_a_change_and_names_what_it_cannot_read(
+    fetched: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    from bg20k_fetch.dataset.verification import _hashed
+    from bg20k_fetch.errors import IntegrityError
+    from bg20k_fetch.transfer import rehash
+
+    monkeypatch.setattr(rehash, "PROCESSES_FROM", 1)
+    victim = sorted((fetched / "BG-20k" / "train").iterdir())[1]
+    data = bytearray(victim.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    victim.write_bytes(bytes(data))
+    result = verify(fetched, "--deep", "--json")
+    assert result.code == 5 and json.loads(result.out)["changed"] == [f"train/{victim.name}"]
+    # A file gone (or turned into a FIFO) between the listing and its hashing is named.
+    root = fetched / "BG-20k"
+    victim.unlink()
+    with pytest.raises(IntegrityError, match=f"Cannot read .*{victim.name}: No such file"):
+        list(_hashed(root, [f"train/{victim.name}"], workers=2))
+    os.mkfifo(victim)
+    with pytest.raises(IntegrityError, match="is not a regular file; refused"):
+        list(_hashed(root, [f"train/{victim.name}"], workers=2))
 
 
 def test_a_manifest_line_is_a_digest_two_spaces_and_a_path() -> None:

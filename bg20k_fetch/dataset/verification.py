@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from bg20k_fetch.dataset.provenance import (
 )
 from bg20k_fetch.errors import IntegrityError, StorageError
 from bg20k_fetch.release import Release
-from bg20k_fetch.transfer.hashing import hash_file
+from bg20k_fetch.transfer.rehash import NOT_REGULAR, sha256_many
 
 
 @dataclass
@@ -125,16 +124,17 @@ def _expected(root: Path, provenance: Provenance, manifest: dict[str, str]) -> d
 
 
 def _hashed(root: Path, paths: list[str], workers: int) -> Iterator[tuple[str, str]]:
-    """Each path with its SHA-256, on ``workers`` threads (hashlib and reads release the GIL),
-    a batch of files per task: 20,000 tasks of one file each cost more than the hashing."""
-    batches = [paths[i : i + 64] for i in range(0, len(paths), 64)]
-
-    def digests(batch: list[str]) -> list[str]:
-        return [hash_file(root / p).sha256 for p in batch]
-
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        for batch, found in zip(batches, pool.map(digests, batches), strict=True):
-            yield from zip(batch, found, strict=True)
+    """Each path with its SHA-256 (transfer/rehash.py: processes for a large tree);
+    IntegrityError naming the first file that cannot be read."""
+    for path, digest, problem in sha256_many(root, paths, workers):
+        if digest is None and problem == NOT_REGULAR:
+            raise IntegrityError(f"{root / path} is not a regular file; refused.")
+        if digest is None:
+            raise IntegrityError(
+                f"Cannot read {root / path}: {problem}.",
+                hint="Check its permissions, or fetch the dataset again.",
+            )
+        yield path, digest
 
 
 def verify_tree(
