@@ -124,3 +124,37 @@ def test_a_text_edited_without_its_digest_is_refused(
     assert caught.value.hint == (
         "Update agreement/bg20k.yaml together with the text, or reinstall bg20k."
     )
+
+
+def test_the_precompiled_release_description_is_the_shipped_yaml() -> None:
+    """agreement/bg20k.json lets `cite` and `agreement` start without PyYAML; it must say
+    exactly what the YAML says. After editing the YAML, write it again with:
+    python -c "from pathlib import Path; from bg20k_fetch.release import compiled_text as c;
+    Path('agreement/bg20k.json').write_text(c(Path('agreement/bg20k.yaml')))" """
+    from bg20k_fetch.release import compiled_text
+
+    shipped = REPO / "agreement" / "bg20k.yaml"
+    assert (REPO / "agreement" / "bg20k.json").read_text(encoding="utf-8") == compiled_text(shipped)
+
+
+def test_an_edited_description_is_read_as_yaml_never_through_a_stale_compiled_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    import bg20k_fetch.release as release_module
+
+    for name in ("bg20k.yaml", "bg20k.json", "BG-20k_Dataset_v1.0_Release_Agreement.md"):
+        shutil.copy(REPO / "agreement" / name, tmp_path / name)
+    monkeypatch.setenv("BG20K_RELEASE_FILE", str(tmp_path / "bg20k.yaml"))
+    release_module._load.cache_clear()
+    compiled = release_module.load_release()
+    text = (tmp_path / "bg20k.yaml").read_text(encoding="utf-8")
+    (tmp_path / "bg20k.yaml").write_text(text.replace("title: BG-20k", "title: Edited BG-20k"))
+    release_module._load.cache_clear()
+    edited = release_module.load_release()
+    assert compiled.title.startswith("BG-20k") and edited.title.startswith("Edited BG-20k")
+    (tmp_path / "bg20k.json").write_text("{not json")  # a damaged copy is no copy either
+    release_module._load.cache_clear()
+    assert release_module.load_release() == edited
+    release_module._load.cache_clear()
