@@ -99,6 +99,71 @@ class Measure:
     def peak_mib(self) -> float:
         return max(self.rss_kib) / 1024 if self.rss_kib else 0.0
 
+    @property
+    def spread(self) -> tuple[float, float]:
+        return min(self.seconds), max(self.seconds)
+
+
+@dataclass
+class Spec:
+    """One command of a comparison: what runs, in what environment, from what state."""
+
+    name: str
+    command: str
+    env: dict[str, str] | None = None
+    prepare: Callable[[], None] | None = None
+    cold: bool = False  # drop the page cache before each run (data at rest, not just written)
+
+
+def timed_abba(specs: list[Spec], *, runs: int, warmup: bool = True) -> list[Measure]:
+    """Every command ``runs`` times, interleaved A B … then … B A, so that whatever drifts
+    during a case (the page cache, a neighbour's load, the clock) falls on each side alike; a
+    verdict must not depend on which side ran first. Each run starts from the same state: its
+    ``prepare``, ``sync``, and for a cold spec an empty page cache."""
+    measures = [Measure(s.name) for s in specs]
+    if warmup:
+        for spec in specs:
+            _once(spec)
+    for n in range(runs):
+        order = list(range(len(specs)))
+        for i in order if n % 2 == 0 else reversed(order):
+            took, rss = _once(specs[i])
+            measures[i].seconds.append(took)
+            if rss is not None:
+                measures[i].rss_kib.append(rss)
+    return measures
+
+
+def _once(spec: Spec) -> tuple[float, int | None]:
+    if spec.prepare:
+        spec.prepare()
+    os.sync()
+    if spec.cold:
+        drop_page_cache()
+    rss_file = f"/tmp/bench-rss-{os.getpid()}"
+    wrapped = f"/usr/bin/time -f %M -o {rss_file} -- bash -c {_quote(spec.command)}"
+    start = time.perf_counter()
+    proc = subprocess.run(
+        wrapped, shell=True, env=spec.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    took = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise RuntimeError(f"{spec.name} failed ({proc.returncode}): {proc.stderr[-800:]!r}")
+    try:
+        return took, int(Path(rss_file).read_text().split()[-1])
+    except (OSError, ValueError, IndexError):
+        return took, None
+
+
+def drop_page_cache() -> bool:
+    """Empty the kernel's page cache (root, and a /proc that allows it); False where it cannot,
+    and the case then says it ran warm."""
+    try:
+        Path("/proc/sys/vm/drop_caches").write_text("3\n")
+    except OSError:
+        return False
+    return True
+
 
 def timed(
     name: str,

@@ -44,7 +44,7 @@ def markdown(comparisons: list[Comparison], header: str) -> str:
     lines = [
         header,
         "",
-        "| case | command | median | runs | peak RSS | vs yardstick |",
+        "| case | command | median (min–max) | runs | peak RSS | vs yardstick |",
         "| --- | --- | ---: | ---: | ---: | ---: |",
     ]
     for c in comparisons:
@@ -57,7 +57,8 @@ def markdown(comparisons: list[Comparison], header: str) -> str:
             elif m in c.extra:
                 ratio = f"{_ratio(c, m):.2f}×"
             lines.append(
-                f"| {c.case if ours else ''} | `{m.name}` | {_fmt_s(m.median)}{rate} | "
+                f"| {c.case if ours else ''} | `{m.name}` | {_fmt_s(m.median)}{rate} "
+                f"({_spread(m)}) | "
                 f"{len(m.seconds)} | {m.peak_mib:.0f} MiB | {ratio} |"
             )
     lines += ["", "| target | measured | |", "| --- | ---: | --- |"]
@@ -74,6 +75,11 @@ def markdown(comparisons: list[Comparison], header: str) -> str:
     if notes:
         lines += ["", *notes]
     return "\n".join(lines) + "\n"
+
+
+def _spread(m: Measure) -> str:
+    low, high = m.spread
+    return f"{low:.3f}–{high:.3f}" if high < 1 else f"{low:.2f}–{high:.2f}"
 
 
 def _ratio(c: Comparison, m: Measure) -> float:

@@ -87,13 +87,15 @@ def run_cases(
             if "download" in chosen:
                 found += cases.download(bench, url)
             if "e2e" in chosen:
-                found += cases.end_to_end(bench, url)
+                for shape in bench.sizes.shapes:
+                    found += cases.end_to_end(bench, url, shape)
     if {"extract", "verify", "startup"} & set(chosen):
-        extracted, tree, env = cases.extraction(bench)
-        if "extract" in chosen:
-            found += extracted
-    if "verify" in chosen and tree is not None and env is not None:
-        found += cases.verify(bench, tree, env)
+        for shape in bench.sizes.shapes:
+            extracted, tree, env = cases.extraction(bench, shape)
+            if "extract" in chosen:
+                found += extracted
+            if "verify" in chosen:
+                found += cases.verify(bench, tree, env, shape)
     if "startup" in chosen and tree is not None and env is not None:
         found += cases.start_up(bench, tree, env)
     if "drive" in chosen:

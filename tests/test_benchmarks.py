@@ -54,3 +54,26 @@ def test_the_quick_benchmark_suite_runs(tmp_path: Path) -> None:
     for step in ("listing", "manifest", "layout check", "quick verify", "no-op re-fetch"):
         assert f"| {step}" in table
     assert not (tmp_path / "work").exists()  # the generated data is removed
+
+
+def test_the_two_sides_of_a_comparison_alternate_and_start_from_the_same_state(
+    tmp_path: Path,
+) -> None:
+    """A verdict must not depend on which side ran first: runs are interleaved A B, B A, …
+    after one warm-up each, and every run is preceded by its own preparation."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        from lib import Spec, timed_abba
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+    log = tmp_path / "order"
+    prepared: list[str] = []
+    specs = [
+        Spec(name, f"echo {name} >> {log}", prepare=lambda name=name: prepared.append(name))
+        for name in ("A", "B")
+    ]
+    measures = timed_abba(specs, runs=4)
+    assert log.read_text().split() == ["A", "B", "A", "B", "B", "A", "A", "B", "B", "A"]
+    assert prepared == log.read_text().split()
+    assert [len(m.seconds) for m in measures] == [4, 4]  # the warm-ups are not counted
+    assert all(m.spread[0] <= m.median <= m.spread[1] for m in measures)
