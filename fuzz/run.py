@@ -65,7 +65,9 @@ def campaign(name: str, seconds: int) -> dict[str, object]:
         capture_output=True, text=True, check=False, env=env,
     )  # fmt: skip
     log = run.stdout + run.stderr
-    subprocess.run([*child, "-merge=1", str(corpus), str(work)], capture_output=True, check=False)
+    subprocess.run(
+        [*child, "-merge=1", str(corpus), str(work)], capture_output=True, check=False, env=env
+    )
     shutil.rmtree(work, ignore_errors=True)
     runs = re.findall(r"stat::number_of_executed_units:\s*(\d+)", log)
     found = sorted(p.name for p in crashes.glob(f"{name}-*"))
