@@ -128,7 +128,7 @@ def test_any_history_is_events_and_damaged_lines_never_an_exception(
 def test_a_register_record_reads_back_under_its_name(
     record: ConsentRecord, name: str | None
 ) -> None:
-    registered = RegisterRecord.of(record.model_copy(update={"name": name}))
+    registered = RegisterRecord.of(record.replace(name=name))
     assume(registered.os_user and registered.host and registered.agreement_version)
     assume(record.tool_version)
     data = registered.to_bytes()

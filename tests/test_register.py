@@ -81,7 +81,7 @@ def test_an_older_text_is_not_the_current_one(
     assert cli("accept", "--yes").code == 0
     record = load_record(Paths.from_env())
     assert record is not None
-    add_to_register(str(shared), record.model_copy(update={"agreement_sha256": "ab" * 32}))
+    add_to_register(str(shared), record.replace(agreement_sha256="ab" * 32))
     code, report, _ = audit(shared)
     assert code == 10 and rows(report) == {"old": "accepted an older text"}
 

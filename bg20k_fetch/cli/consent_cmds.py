@@ -89,7 +89,7 @@ def cmd_status(args: argparse.Namespace, ui: Ui) -> int:
             "version": agreement.version,
             "sha256": agreement.sha256,
         },
-        "record": record.model_dump(mode="json") if record else None,
+        "record": record.to_json() if record else None,
         "files": files,
     }
     if args.json:

@@ -9,21 +9,21 @@ so a later agreement can be shown as a diff and an auditor can read exactly what
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import difflib
 import hashlib
 import json
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from typing import Any, Literal
 
 from bg20k_fetch.consent.agreement import Agreement
-from bg20k_fetch.errors import validation_problem
 from bg20k_fetch.locations import Paths
 from bg20k_fetch.util.fs import read_limited
+from bg20k_fetch.util.strict import build
 from bg20k_fetch.util.yamlio import YamlError, dump_yaml, load_yaml
 
 RECORD_LIMIT = 1 << 20  # a record is a few hundred bytes; anything huge is not one
@@ -33,16 +33,20 @@ CLOCK_SLACK = timedelta(minutes=10)
 Method = Literal["prompt", "flag", "environment"]
 
 
-class ConsentRecord(BaseModel):
-    # Strict: a value of the wrong type (a number for a time, true for a version) is a damaged
-    # record, never coerced into consent.
-    model_config = ConfigDict(extra="forbid", strict=True)
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConsentRecord:
+    """Strict: a value of the wrong type (a number for a time, true for a version) is a
+    damaged record, never coerced into consent. Built by util/strict.py, not pydantic: reading
+    a record is what `bg20k status` does, and pydantic cost more to import than all of it."""
 
     schema_version: Literal[1] = 1
     dataset: str
     agreement_title: str
     agreement_version: str
-    agreement_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    agreement_sha256: str
     status: Literal["accepted", "revoked"]
     accepted_at: datetime
     method: Method
@@ -54,10 +58,11 @@ class ConsentRecord(BaseModel):
     affiliation: str | None = None
     accepted_text: str | None = None
     revoked_at: datetime | None = None
-    datasets: list[str] = Field(default_factory=list)
+    datasets: list[str] = field(default_factory=list)
 
-    @model_validator(mode="after")
-    def _consistent(self) -> ConsentRecord:
+    def __post_init__(self) -> None:
+        if not _SHA256.fullmatch(self.agreement_sha256):
+            raise ValueError("agreement_sha256: must be 64 lower-case hex digits")
         for name in ("accepted_at", "revoked_at"):
             when = getattr(self, name)
             if when is not None and when.utcoffset() is None:
@@ -68,24 +73,37 @@ class ConsentRecord(BaseModel):
             raise ValueError("status is revoked but revoked_at is missing")
         if self.revoked_at is not None and self.revoked_at < self.accepted_at:
             raise ValueError("revoked_at is before accepted_at")
-        return self
 
     @classmethod
     def from_mapping(cls, raw: dict[str, object]) -> ConsentRecord:
-        """Validate what YAML gave: times arrive as text (or as YAML timestamps), nothing else
-        is converted."""
+        """Validate what YAML or JSON gave: times arrive as ISO text (or as YAML timestamps),
+        nothing else is converted. ValueError (util.strict.Invalid) or TypeError says what."""
         version = raw.get("schema_version", 1)
         if isinstance(version, bool):
-            # true equals 1 to pydantic's Literal[1]; a version is a number, never a flag.
+            # true equals 1 to a Literal[1]; a version is a number, never a flag.
             raise TypeError("schema_version: must be the number 1, not a boolean")
         if type(version) is not int:
             # 1.0 equals 1 too; only bg20k writes this file, and it writes the integer.
             raise TypeError("schema_version: must be the whole number 1")
-        # Validated as JSON so that times may be ISO text while every other type stays strict.
-        return cls.model_validate_json(json.dumps(raw, default=_json_default))
+        # Through JSON, so a value JSON cannot hold (a YAML date, a set) is refused by name.
+        data = json.loads(json.dumps(raw, default=_json_default))
+        return build(cls, data)
+
+    def to_json(self) -> dict[str, Any]:
+        """The record as JSON-ready data, fields in schema order, times as ISO text."""
+        return {f.name: _plain_value(getattr(self, f.name)) for f in fields(self)}
+
+    def replace(self, **changes: Any) -> ConsentRecord:
+        return dataclasses.replace(self, **changes)
 
     def to_yaml(self) -> bytes:
-        return dump_yaml(self.model_dump(mode="json")).encode("utf-8")
+        return dump_yaml(self.to_json()).encode("utf-8")
+
+
+def _plain_value(value: object) -> object:
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    return list(value) if isinstance(value, list) else value
 
 
 def _json_default(value: object) -> str:
@@ -124,9 +142,8 @@ def parse_record(raw_text: str) -> ConsentRecord:
         raise ValueError("is empty or not a mapping")
     try:
         return ConsentRecord.from_mapping(raw)
-    except (ValidationError, TypeError) as exc:
-        problem = validation_problem(exc) if isinstance(exc, ValidationError) else str(exc)
-        raise ValueError(f"is invalid: {problem}") from exc
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"is invalid: {exc}") from exc
 
 
 def load_record(paths: Paths) -> ConsentRecord | None:

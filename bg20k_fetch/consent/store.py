@@ -206,9 +206,10 @@ def revoke(paths: Paths, agreement: Agreement) -> ConsentRecord | None:
         status = read_status(paths, agreement)
         if status.record is None or status.record.status == "revoked":
             return None
-        record = status.record.model_copy(
-            update={"status": "revoked", "revoked_at": datetime.now(UTC).replace(microsecond=0)}
-        )
+        # Never before the acceptance, which a clock behind the accepting node's may place
+        # a few minutes ahead (read_status allows it): that record would read as damaged.
+        now = max(datetime.now(UTC).replace(microsecond=0), status.record.accepted_at)
+        record = status.record.replace(status="revoked", revoked_at=now)
         _write_record(paths, record, "revoked", "consent is still in force")
         return record
 
@@ -237,7 +238,7 @@ def consent_held(
         def note(location: Path) -> None:
             where = str(location.absolute())
             if where not in current.datasets:
-                noted = current.model_copy(update={"datasets": [*current.datasets, where]})
+                noted = current.replace(datasets=[*current.datasets, where])
                 atomic_write(paths.consent_file, noted.to_yaml(), mode=PRIVATE_FILE)
 
         yield current, note

@@ -23,10 +23,9 @@ import re
 from typing import Literal
 
 from filelock import FileLock, Timeout
-from pydantic import ValidationError
 
 from bg20k_fetch.consent.record import ConsentRecord, load_record
-from bg20k_fetch.errors import StorageError, validation_problem
+from bg20k_fetch.errors import StorageError
 from bg20k_fetch.locations import Paths
 from bg20k_fetch.util.fs import append_line, read_limited
 
@@ -53,7 +52,7 @@ def line_for(
     line["id"] = txn
     if reconciled:
         line["reconciled"] = True
-    line |= record.model_dump(mode="json")
+    line |= record.to_json()
     return json.dumps(line, sort_keys=False)
 
 
@@ -102,9 +101,7 @@ def _problem(raw: bytes) -> str | None:
     record = {k: v for k, v in item.items() if k not in _LINE_FIELDS}
     try:
         ConsentRecord.from_mapping(record)
-    except ValidationError as exc:
-        return f"its record is invalid: {validation_problem(exc)}"
-    except TypeError as exc:
+    except (ValueError, TypeError) as exc:
         return f"its record is invalid: {exc}"
     return None
 
@@ -131,8 +128,7 @@ def took_effect(intent: Event, current: ConsentRecord | None) -> bool:
     went may have been noted since; nothing else may differ)."""
     if current is None:
         return False
-    wanted = record_of(intent).model_dump(exclude={"datasets"})
-    return bool(current.model_dump(exclude={"datasets"}) == wanted)
+    return current.replace(datasets=[]) == record_of(intent).replace(datasets=[])
 
 
 def resolve(lines: list[Event], current: ConsentRecord | None, *, writing: bool) -> list[Event]:
