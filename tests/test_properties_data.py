@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import pytest
 import yaml
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -330,3 +331,21 @@ def test_text_without_a_credential_shape_is_unchanged(text: str) -> None:
 
     if "@" not in text and "=" not in text:
         assert redact(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("https://u:pw@host/p?key=abc&id=1", "https://***@host/p?key=***&id=1"),
+        ('Invalid bucket name "AKIA:s3cr3t@lab-data"', 'Invalid bucket name "***@lab-data"'),
+        ("GET /x?X-Amz-Signature=f00&X-Amz-Date=1", "GET /x?X-Amz-Signature=***&X-Amz-Date=***"),
+        ("mail ada@example.org, not a credential", "mail ada@example.org, not a credential"),
+    ],
+    ids=["url", "bare-userinfo-in-a-message", "signed-url", "an-address-is-kept"],
+)  # fmt: skip
+def test_redaction_masks_the_secret_in_place_and_keeps_the_rest(text: str, masked: str) -> None:
+    """The mask stands where the secret was, so a message still reads (and the parameter's
+    name still says what was hidden)."""
+    from bg20k_fetch.redact import redact
+
+    assert redact(text) == masked
