@@ -13,7 +13,7 @@ from pathlib import Path
 
 import bibtexparser
 import yaml
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from pybtex.database import parse_string
 
@@ -24,6 +24,14 @@ from bg20k_fetch.citing.tex_scan import scan_project
 from bg20k_fetch.release import Person, Reference, Release, load_release
 
 RELEASE = load_release()
+
+
+def fewer(examples: int) -> settings:
+    """Fewer examples in CI for the properties that run an ecosystem parser per example (the
+    fast layer's budget); the explore profile keeps its own, larger number."""
+    default = settings.default.max_examples
+    return settings(max_examples=examples if default <= 120 else default)
+
 REQUIRED = next(r for r in RELEASE.references if r.role == "required")
 
 # Words as titles and names hold them: letters of any script, digits, the characters LaTeX
@@ -73,6 +81,7 @@ def _with(refs: list[Reference]) -> Release:
     return dataclasses.replace(RELEASE, references=tuple(refs))
 
 
+@fewer(40)
 @given(references())
 def test_every_bibtex_and_biblatex_entry_parses_back(ref: Reference) -> None:
     for fmt in ("bibtex", "biblatex"):
@@ -85,6 +94,7 @@ def test_every_bibtex_and_biblatex_entry_parses_back(ref: Reference) -> None:
         assert not library.failed_blocks and [e.key for e in library.entries] == [ref.key]
 
 
+@fewer(60)
 @given(references())
 def test_every_csl_json_item_and_text_line_reads_back(ref: Reference) -> None:
     [item] = json.loads(render([ref], _with([ref]), "csl-json"))
@@ -95,6 +105,7 @@ def test_every_csl_json_item_and_text_line_reads_back(ref: Reference) -> None:
     assert line.endswith(f"https://doi.org/{ref.doi}")
 
 
+@fewer(20)
 @given(st.lists(references(), min_size=1, max_size=3, unique_by=lambda r: r.key.lower()))
 @example(  # YAML 1.2 (cffconvert's ruamel) reads 0o10 and 1e3 as numbers; PyYAML left them bare
     [dataclasses.replace(REQUIRED, type="inproceedings", title="1e3", booktitle="0o10")]
@@ -124,6 +135,7 @@ BIB_FILE = st.lists(st.tuples(BETWEEN, ENTRY), max_size=4).map(
 ) | st.text(st.characters(exclude_categories=("Cs",)), max_size=200)
 
 
+@fewer(60)
 @given(BIB_FILE, st.booleans())
 @example("@article{open,\n  title = {never closed}\n", True)
 @example("@article{li2022bridging,\n title={Same key, other case}}", False)
@@ -191,7 +203,7 @@ BIB = (
 )
 
 
-@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@fewer(40)
 @given(FILLER, FILLER, st.booleans())
 def test_the_paper_check_follows_the_one_uncommented_cite(
     before: str, after: str, cites: bool
