@@ -94,6 +94,13 @@ def _adoptable(run: Run, real: Path) -> tuple[dict[str, FileInfo], dict[str, Fil
             hint="Move those files out of the split folders, or fetch into another --dest.",
         )
     clashes = [n for n in receipt_names(release) if (real / n).exists()]
+    # A release file bg20k may write (a split list) where the user has a link or a folder:
+    # writing it would replace the link, or fail halfway with a file of ours left behind.
+    clashes += [
+        n
+        for n in release.layout.root_files
+        if (real / n).is_symlink() or ((real / n).exists() and not (real / n).is_file())
+    ]
     if clashes:
         raise UsageError(
             f"{target.root} cannot be adopted in place: it already holds {', '.join(clashes)}, "
