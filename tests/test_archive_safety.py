@@ -286,3 +286,19 @@ def test_a_zip_whose_metadata_zipfile_cannot_read_is_damaged_data_not_a_crash(
     with pytest.raises(DamagedData), open_members(archive, list_members(archive)) as stream:
         for _, handle in stream:
             handle.read()
+
+
+def test_a_zip_member_without_a_name_is_refused_as_unsafe(
+    tmp_path: Path, small_release: Path
+) -> None:
+    """zipfile's own ZipInfo.is_dir() raised IndexError on it: an internal error (fuzzing)."""
+
+    def nameless(raw: bytearray, entry: int) -> None:
+        length = int.from_bytes(raw[entry + 28 : entry + 30], "little")
+        raw[entry + 28 : entry + 30] = (0).to_bytes(2, "little")  # the name's length: none
+        raw[entry + 32 : entry + 34] = (length).to_bytes(2, "little")  # its bytes: a comment
+
+    archive = _patched_zip(tmp_path, nameless)
+    result = run_bg20k("fetch", "--accept", "--from", str(archive), "--dest", str(tmp_path / "d"))
+    assert result.code == 6 and "a member without a name" in result.err, result.err
+    assert not (tmp_path / "d" / "BG-20k").exists()

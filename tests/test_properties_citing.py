@@ -32,6 +32,7 @@ def fewer(examples: int) -> settings:
     default = settings.default.max_examples
     return settings(max_examples=examples if default <= 120 else default)
 
+
 REQUIRED = next(r for r in RELEASE.references if r.role == "required")
 
 # Words as titles and names hold them: letters of any script, digits, the characters LaTeX

@@ -155,3 +155,16 @@ def test_any_register_file_is_a_record_or_named_damaged(data: bytes) -> None:
         assert str(exc)
     with pytest.raises(Damaged, match="altered"):  # the same bytes under another name
         parse("0" * 64 + ".json", data)
+
+
+def test_a_register_record_with_a_naive_time_is_damaged_not_a_crash() -> None:
+    """fromisoformat("2025-12-06+00:00") gives a time without a zone, which cannot be compared
+    with now: a TypeError out of the register's reader (found by fuzz/targets.py)."""
+    data = (
+        b'{"agreement_sha256":"' + b"c" * 64 + b'","agreement_version":"v1.0",'
+        b'"at":"2026-12-01T09:30:00+00:00","event":"accepted","host":"node1",'
+        b'"method":"prompt","os_user":"root","registered_at":"2025-12-06T10:00:00",'
+        b'"schema":1,"tool_version":"1.0"}\n'
+    )
+    with pytest.raises(Damaged, match="its event or time is not one bg20k writes"):
+        parse(hashlib.sha256(data).hexdigest() + ".json", data)

@@ -121,6 +121,8 @@ def _zip_members(zf: zipfile.ZipFile, archive: Path, limits: Limits) -> list[Mem
     checker, members = _Checker(limits, archive), []
     infos = zf.infolist()
     for info in infos:
+        if not info.filename:  # zipfile's own is_dir() fails on it (fuzzing)
+            raise UnsafeArchiveError(f"{archive.name} holds a member without a name; refused.")
         mode = info.external_attr >> 16
         kind = stat.S_IFMT(mode)
         if info.is_dir() and kind in (0, stat.S_IFDIR):
