@@ -4,4 +4,5 @@ from __future__ import annotations
 
 from bg20k_fetch.entry import main
 
-main()
+if __name__ == "__main__":  # never again when a worker process imports it
+    main()

@@ -123,8 +123,8 @@ def _expected(root: Path, provenance: Provenance, manifest: dict[str, str]) -> d
     return expected
 
 
-def _hashed(root: Path, paths: list[str], workers: int) -> Iterator[tuple[str, str]]:
-    """Each path with its SHA-256 (transfer/rehash.py: processes for a large tree);
+def _hashed(root: Path, paths: list[str], workers: int | None) -> Iterator[tuple[str, str]]:
+    """Each path with its SHA-256 (transfer/rehash.py: raw reads on many threads);
     IntegrityError naming the first file that cannot be read."""
     for path, digest, problem in sha256_many(root, paths, workers):
         if digest is None and problem == NOT_REGULAR:
@@ -164,7 +164,7 @@ def verify_tree(
     if deep:
         differ = set(report.changed)
         todo = [p for p in present if p not in differ]
-        for path, digest in _hashed(root, todo, workers or os.cpu_count() or 2):
+        for path, digest in _hashed(root, todo, workers):
             if digest != expected[path]:
                 report.changed.append(path)
         report.changed.sort()
