@@ -302,3 +302,26 @@ def test_a_zip_member_without_a_name_is_refused_as_unsafe(
     result = run_bg20k("fetch", "--accept", "--from", str(archive), "--dest", str(tmp_path / "d"))
     assert result.code == 6 and "a member without a name" in result.err, result.err
     assert not (tmp_path / "d" / "BG-20k").exists()
+
+
+def test_a_tar_that_passes_the_check_but_not_the_stream_read_is_damaged_data(
+    tmp_path: Path,
+) -> None:
+    """The check reads a tar at random, extraction front to back; a truncated header showed in
+    the second only, as a raw tarfile.ReadError from opening the stream (found by fuzzing; the
+    input is the fuzzer's own, kept in its corpus)."""
+    from bg20k_fetch.errors import DamagedData
+    from bg20k_fetch.transfer.archive import list_members, open_members
+
+    corpus = Path(__file__).resolve().parent.parent / "fuzz" / "corpus" / "archive"
+    archive = tmp_path / "a.tar"
+    archive.write_bytes(
+        (corpus / "archive-crash-e23e3fac7dd4cb1e0f87af726a21ea2e2c594fec").read_bytes()
+    )
+    approved = list_members(archive)
+    with (
+        pytest.raises(DamagedData, match=r"a\.tar is damaged"),
+        open_members(archive, approved) as s,
+    ):
+        for _, handle in s:
+            handle.read()
