@@ -62,6 +62,7 @@ _DATASET = [
     "tests/test_fuzz_corpus.py",
 ]
 _FETCH = [
+    "tests/test_install_rules.py",
     "tests/test_adopt_rules.py",
     "tests/test_decision_rules.py",
     "tests/test_safety_dataset.py",

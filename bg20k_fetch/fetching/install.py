@@ -39,6 +39,7 @@ class Kept:
     beside: list[str] = field(default_factory=list)
     beside_dir: Path | None = None
     adopted: Path | None = None  # where a replaced copy of the user's (adopted) went, whole
+    unfinished: str | None = None  # what could not be moved or removed, and what happens next
 
     def notes(self, root: Path) -> list[str]:
         lines = []
@@ -52,6 +53,8 @@ class Kept:
                 f"Kept {len(self.into_tree)} file(s) bg20k did not make in {root}: "
                 + _some(self.into_tree)
             )
+        if self.unfinished:
+            lines.append(self.unfinished)
         if self.beside:
             lines.append(
                 f"Moved {len(self.beside)} file(s) bg20k did not make out of the split folders "
@@ -115,12 +118,26 @@ def retire(old: Path, new: Path, target: Target, release: Release) -> Kept:
     """What becomes of a replaced tree. A copy bg20k adopted in place is the user's: it moves
     aside whole, receipts and all. bg20k's own is emptied of the user's files (into ``new`` or
     beside it) and then removed, since all that is left in it is provably bg20k's."""
+    # The new dataset is in place whatever happens here: a tree that cannot be moved aside or
+    # removed now stays, whole or in part, under its working name, and the next fetch into this
+    # destination finishes the job (clean_leftovers) -- never an internal error, never a loss.
     if was_adopted(old):
         aside = target.kept_dir()
-        os.rename(old, aside)
+        try:
+            os.rename(old, aside)
+        except OSError as exc:
+            return Kept(unfinished=f"The copy bg20k had adopted in place is yours; it could not "
+                        f"be moved aside ({exc.strerror}) and is intact at {old}; the next fetch "
+                        f"into {target.dest_dir} moves it.")  # fmt: skip
         return Kept(adopted=aside)
     kept = keep_unowned(old, new, target, release)
-    shutil.rmtree(old)
+    try:
+        shutil.rmtree(old)
+    except OSError as exc:
+        kept.unfinished = (
+            f"The replaced dataset at {old} could not be removed ({exc.strerror}); it holds "
+            f"only files bg20k made, and the next fetch into {target.dest_dir} removes it."
+        )
     return kept
 
 
@@ -137,26 +154,35 @@ def _move_out(path: Path, destination: Path, old: Path) -> None:
         ) from exc
 
 
-def _made_here(old: Path) -> tuple[set[str], dict[str, int], float] | None:
+Made = tuple[set[str], dict[str, int], dict[str, float]]  # listed, sizes, written by (time)
+
+
+def _made_here(old: Path) -> Made | None:
     """What the old tree's receipts say bg20k wrote: the paths its manifests list (images,
-    optional splits, the release's root files), their sizes, and when; None when they cannot
-    be read (then nothing in it is provably bg20k's by listing)."""
+    optional splits, the release's root files), their sizes, and when each was written (an
+    optional split when it was fetched, which may be long after the dataset); None when they
+    cannot be read (then nothing in it is provably bg20k's by listing)."""
     try:
         provenance = read_provenance(old)
         listed = set(read_manifest(old))
-        for name in provenance.components:
-            listed |= set(read_manifest(old, component_manifest(name)))
+        made_at = provenance.created_at.timestamp()
+        when = dict.fromkeys(listed, made_at)
+        for name, component in provenance.components.items():
+            split = set(read_manifest(old, component_manifest(name)))
+            listed |= split
+            when |= dict.fromkeys(split, component.created_at.timestamp())
     except IntegrityError:
         return None
     listed |= set(provenance.release_files)
+    when |= dict.fromkeys(provenance.release_files, made_at)
     sizes = provenance.sizes | {n: f.size for n, f in provenance.release_files.items()}
-    return listed, sizes, provenance.created_at.timestamp()
+    return listed, sizes, when
 
 
-def _pristine(path: Path, rel: str, made: tuple[set[str], dict[str, int], float]) -> bool:
+def _pristine(path: Path, rel: str, made: Made) -> bool:
     """Listed, the recorded size, and not modified since bg20k wrote it (1 s of slack for the
     record's whole-second time): anything else may hold the user's edits, so it is kept."""
-    listed, sizes, made_at = made
+    listed, sizes, when = made
     try:
         info = path.lstat()
     except OSError:
@@ -165,7 +191,7 @@ def _pristine(path: Path, rel: str, made: tuple[set[str], dict[str, int], float]
         rel in listed
         and stat.S_ISREG(info.st_mode)
         and sizes.get(rel) == info.st_size
-        and info.st_mtime <= made_at + 1
+        and info.st_mtime <= when[rel] + 1
     )
 
 
