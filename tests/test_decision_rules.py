@@ -166,14 +166,16 @@ def test_a_link_into_nothing_is_refused(tmp_path: Path, release: Release) -> Non
 def test_an_optional_split_that_differs_leaves_the_dataset_reused_and_names_the_repair(
     built: Path, release: Release
 ) -> None:
-    denoise = built / "BG-20k" / "train_denoise"
-    denoise.mkdir()
+    denoise = built / "BG-20k" / "train_denoise" / "extra"  # nested: the split is the top
+    denoise.mkdir(parents=True)
     (denoise / "h_stray.jpg").write_bytes(jpeg(3))
     d = decide(target(built, release), release)
+    digest = read_provenance(built / "BG-20k").digest
     assert d.action is Action.REUSE and d.owner is Owner.BG20K
-    assert d.reason.endswith(
-        "; but train_denoise/ differs from its manifest (1 added (e.g. train_denoise/h_stray.jpg)):"
-        " `bg20k fetch --with train_denoise` repairs it"
+    assert d.reason == (
+        f"9 files, digest {digest[:16]}…; but train_denoise/ differs from its manifest "
+        "(1 added (e.g. train_denoise/extra/h_stray.jpg)): `bg20k fetch --with train_denoise` "
+        "repairs it"
     )
     # A difference in a required split as well is the dataset's: rebuilt.
     shutil.rmtree(built / "BG-20k" / "testval")
