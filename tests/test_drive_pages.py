@@ -109,3 +109,45 @@ def test_text_before_the_first_title_is_not_part_of_it() -> None:
         '<div class="flip-entry-title">a.jpg</div></div>'
     )
     assert folder_entries(page) == [Entry("A", "a.jpg", False)]
+
+
+def test_a_form_whose_action_has_a_query_keeps_it_blank_values_and_all() -> None:
+    """Drive's newer forms post to ``download?usp=sharing&authuser=``: the action's own query
+    travels with the inputs (blank values too), and an input of the same name wins."""
+    from bg20k_fetch.gdrive.pages import Form
+
+    form = Form(
+        "https://drive.usercontent.google.com/download?usp=sharing&authuser=&id=old",
+        {"id": "abc", "confirm": "t"},
+    )
+    assert form.url() == (
+        "https://drive.usercontent.google.com/download?usp=sharing&authuser=&id=abc&confirm=t"
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "accounts", "page", "kind"),
+    [
+        # Google's "sorry" page is throttling by where it was served, whatever it says ...
+        ("https://www.google.com/sorry/index?continue=x", "", "<html>Bitte warten</html>",
+         PageKind.AUTOMATED),
+        # ... or by its markup, wherever it came from.
+        ("https://drive.google.com/uc", "", '<form id="captcha-form">', PageKind.AUTOMATED),
+        # A sign-in page on the accounts host bg20k was told about (an emulator, a proxy) ...
+        ("http://127.0.0.1:9/ServiceLogin?continue=x", "http://127.0.0.1:9", "<html>Anmelden",
+         PageKind.NEEDS_SIGN_IN),
+        # ... or on any of Google's accounts hosts, whichever country.
+        ("https://accounts.google.co.uk/v3/signin/identifier", "http://127.0.0.1:9", "<p>x",
+         PageKind.NEEDS_SIGN_IN),
+        # The same path on Drive's own host is not a sign-in page.
+        ("https://drive.google.com/ServiceLogin", "http://127.0.0.1:9", "<p>x", PageKind.OTHER),
+        ("https://drive.google.com/uc", "", "<p>Our systems have detected automated queries",
+         PageKind.AUTOMATED),
+    ],
+    ids=["sorry-url", "captcha-markup", "own-accounts-host", "google-accounts-host",
+         "drive-host", "automated-words"],
+)  # fmt: skip
+def test_pages_are_told_apart_by_where_they_came_from(
+    url: str, accounts: str, page: str, kind: PageKind
+) -> None:
+    assert classify(page, url, accounts or "https://accounts.google.com") is kind
