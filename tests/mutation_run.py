@@ -36,6 +36,8 @@ _CONSENT = [
     "tests/test_hostile_inputs.py::test_damaged_consent_record_is_never_consent",
     "tests/test_hostile_inputs.py::test_damaged_history_is_shown_or_refused",
     "tests/test_hostile_inputs.py::test_an_unreadable_consent_record",
+    "tests/test_properties_consent.py",
+    "tests/test_r2_consent.py",
 ]
 _NETWORK = [
     "tests/test_download_rules.py",
