@@ -26,7 +26,7 @@ MAX_ENTRIES, MAX_FOLDERS = 1_000_000, 10_000  # BG-20k has 20,000 files in a few
 _DATASET = "BG-20k"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per file: 20,000 of them
 class RemoteFile:
     id: str
     path: str  # POSIX path relative to the listed folder

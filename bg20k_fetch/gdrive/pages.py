@@ -37,7 +37,7 @@ class Form:
         return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per file: 20,000 of them
 class Entry:
     id: str
     name: str

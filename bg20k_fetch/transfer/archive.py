@@ -31,7 +31,7 @@ class Limits:
     max_ratio: float = 200.0  # JPEGs barely compress; a bomb compresses thousands to one
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per file: 20,000 of them
 class Member:
     name: str  # the safe, normalised POSIX path inside the archive
     size: int

@@ -24,7 +24,7 @@ from bg20k_fetch.transfer.hashing import FileInfo, consume
 BIG_ENOUGH = 64 << 20  # below this, one thread: starting more costs more than it saves
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per file: 20,000 of them
 class Item:
     member: Member
     rel: str  # where it lands, relative to the staging root

@@ -24,7 +24,7 @@ JPEG_HEAD = b"\xff\xd8\xff"
 JPEG_TAIL = b"\xff\xd9"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per file: 20,000 of them
 class FileInfo:
     sha256: str
     size: int
