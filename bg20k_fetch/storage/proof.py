@@ -8,7 +8,7 @@ import hashlib
 from collections.abc import Collection
 from pathlib import Path
 
-from bg20k_fetch.dataset.manifest import MANIFEST_NAME, parse_manifest
+from bg20k_fetch.dataset.manifest import MANIFEST_NAME, dataset_digest, parse_manifest
 from bg20k_fetch.dataset.provenance import (
     PROVENANCE_NAME,
     RELEASE_FILES_NAME,
@@ -34,17 +34,50 @@ def owned_keys(
     store: Store, committed: dict[str, object] | None, present: Collection[str], release: Release
 ) -> set[str]:
     """Keys provably written by bg20k: a committed copy's receipts and what its manifests list,
-    and what the journal of a publish that did not finish names."""
+    and what the journal of a publish that did not finish names. A manifest proves something
+    only while it still gives the digest the completion marker committed (directly, or through
+    the committed provenance for an optional split and the release's files): an edited one
+    names no key, so ``publish --force`` never deletes what someone listed in it afterwards."""
     ours = ours_by_journal(store)
-    if committed is not None:
-        receipts = set(receipt_names(release))
-        ours |= receipts & set(present)
-        for name in sorted(k for k in receipts & set(present) if k.endswith(".sha256")):
-            # Lines end in "\n" only (a key may hold "\u2028"); a damaged manifest's bytes
-            # prove nothing, so what does not decode names no key of ours.
-            text = (store.read(name) or b"").decode("utf-8", "replace")
-            ours |= {line.split("  ", 1)[1] for line in text.split("\n") if "  " in line}
+    if committed is None:
+        return ours
+    receipts = set(receipt_names(release))
+    ours |= receipts & set(present)
+    for listed in _proven_manifests(store, committed, receipts & set(present)):
+        ours |= set(listed)
     return ours
+
+
+def _proven_manifests(
+    store: Store, committed: dict[str, object], names: Collection[str]
+) -> list[dict[str, str]]:
+    raw = store.read(MANIFEST_NAME) if MANIFEST_NAME in names else None
+    if raw is None or hashlib.sha256(raw).hexdigest() != committed.get("digest"):
+        return []  # without the main manifest the marker proves nothing else either
+    proven = [_lenient(raw)]
+    try:
+        provenance = parse_provenance(store.read(PROVENANCE_NAME) or b"", lambda: b'{"sizes": {}}')
+    except ValueError:
+        return proven
+    if provenance.digest != committed.get("digest"):
+        return proven
+    for name, component in provenance.components.items():
+        listed = _lenient(store.read(component_manifest(name)) or b"")
+        if dataset_digest(listed) == component.digest:
+            proven.append(listed)
+    released = _lenient(store.read(RELEASE_FILES_NAME) or b"")
+    if released and released == {n: f.sha256 for n, f in provenance.release_files.items()}:
+        proven.append(released)
+    return proven
+
+
+def _lenient(raw: bytes) -> dict[str, str]:
+    """A manifest's path -> digest, lines ending in "\n" only (a key may hold "\u2028");
+    bytes that do not decode name nothing of ours."""
+    text = raw.decode("utf-8", "replace")
+    return {
+        line.split("  ", 1)[1]: line.split("  ", 1)[0] for line in text.split("\n") if "  " in line
+    }
 
 
 def data_files(
@@ -93,8 +126,22 @@ def read_published(store: Store) -> tuple[dict[str, str], Provenance]:
             hint="Publish it again, or fetch from another source.",
         ) from exc
     expected = parse_manifest(manifest_bytes.decode())
-    for name in provenance.components:
-        expected |= parse_manifest((store.read(component_manifest(name)) or b"").decode())
+    for name, component in provenance.components.items():
+        listed = parse_manifest((store.read(component_manifest(name)) or b"").decode())
+        if dataset_digest(listed) != component.digest:
+            raise _changed(store, component_manifest(name))
+        expected |= listed
     if provenance.release_files:
-        expected |= parse_manifest((store.read(RELEASE_FILES_NAME) or b"").decode())
+        released = parse_manifest((store.read(RELEASE_FILES_NAME) or b"").decode())
+        if released != {n: f.sha256 for n, f in provenance.release_files.items()}:
+            raise _changed(store, RELEASE_FILES_NAME)
+        expected |= released
     return expected, provenance
+
+
+def _changed(store: Store, name: str) -> IntegrityError:
+    return IntegrityError(
+        f"{redact(store.url)}/{name} does not match what {PROVENANCE_NAME} recorded; the "
+        "published dataset was changed afterwards.",
+        hint="Publish it again, or fetch from another source.",
+    )
