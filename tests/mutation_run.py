@@ -78,8 +78,12 @@ _FETCH = [
     "tests/test_verify_lock.py",
     "tests/test_safety_consent.py",
 ]
-_STORE = ["tests/test_s2_store.py", "tests/test_proof_rules.py"]  # test_object_store.py is left out of every run (pyproject)
+_STORE = [
+    "tests/test_s2_store.py",
+    "tests/test_proof_rules.py",
+]  # test_object_store.py is left out of every run (pyproject)
 _OUTPUTS = [
+    "tests/test_fs_rules.py",
     "tests/test_safety_outputs.py",
     "tests/test_r2_outputs.py",
     "tests/test_durability.py",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 import tempfile
@@ -70,7 +71,9 @@ def atomic_write(
     try:
         fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=path.parent)
     except OSError as exc:
-        raise StorageError(f"Cannot write in {path.parent}: {exc.strerror}.", hint=hint) from exc
+        raise StorageError(
+            f"Cannot write in {path.parent}: {exc.strerror or exc}.", hint=hint
+        ) from exc
     if mode is None:
         try:
             mode = path.stat().st_mode & 0o7777
@@ -88,7 +91,7 @@ def atomic_write(
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise StorageError(
-            f"Cannot write {path}: {exc.strerror}.", hint="Check permissions and free space."
+            f"Cannot write {path}: {exc.strerror or exc}.", hint="Check permissions and free space."
         ) from exc
 
 
@@ -102,17 +105,28 @@ def append_line(path: Path, line: str, *, mode: int = 0o644) -> None:
     try:
         fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, mode)
     except OSError as exc:
-        raise StorageError(f"Cannot append to {path}: {exc.strerror}.") from exc
+        raise StorageError(f"Cannot append to {path}: {exc.strerror or exc}.") from exc
     try:
         size = os.fstat(fd).st_size
         if size and os.pread(fd, 1, size - 1) != b"\n":
             data = b"\n" + data
-        os.write(fd, data)
+        _write_all(fd, data)
         os.fsync(fd)
     except OSError as exc:
-        raise StorageError(f"Cannot append to {path}: {exc.strerror}.") from exc
+        raise StorageError(f"Cannot append to {path}: {exc.strerror or exc}.") from exc
     finally:
         os.close(fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """os.write may write less than asked (a disk filling part-way, a signal) without an
+    error: the rest is written too, or the failure raised -- never a line silently cut."""
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        if written <= 0:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        view = view[written:]
 
 
 def set_aside(path: Path, what: str, consequence: str) -> Path:
@@ -128,7 +142,7 @@ def set_aside(path: Path, what: str, consequence: str) -> Path:
         os.rename(path, aside)
     except OSError as exc:
         raise StorageError(
-            f"Cannot set {what} {path} aside: {exc.strerror}; {consequence}."
+            f"Cannot set {what} {path} aside: {exc.strerror or exc}; {consequence}."
         ) from exc
     return aside
 
@@ -157,7 +171,7 @@ def output_target(path: Path, *, replace: bool) -> int | None:
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise StorageError(f"Cannot write {path}: {exc.strerror}.") from exc
+        raise StorageError(f"Cannot write {path}: {exc.strerror or exc}.") from exc
     if not stat.S_ISREG(info.st_mode):
         raise StorageError(f"Cannot write {path}: it exists and is not a regular file.")
     if not info.st_mode & 0o222 or not os.access(path, os.W_OK):
