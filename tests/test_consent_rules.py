@@ -493,3 +493,54 @@ def test_a_renewed_acceptance_keeps_the_places_the_data_went(
         note(tmp_path / "data" / "BG-20k")
     renewed = record_acceptance(paths, shipped, "flag", name="Ada")
     assert renewed.datasets == [str((tmp_path / "data" / "BG-20k").absolute())]
+
+
+# -- the record as a strict dataclass (no pydantic since 2026-12-06): the same rules, in words -----
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "reason"),
+    [
+        ("agreement_sha256: ", "agreement_sha256: ABC\nx_: ", "is invalid: agreement_sha256: must "
+         "be 64 lower-case hex digits"),
+        ("revoked_at: null", "revoked_at: '2100-01-01T00:00:00Z'",
+         "is invalid: status is accepted but revoked_at is set"),
+    ],
+    ids=["digest", "accepted-yet-revoked"],
+)  # fmt: skip
+def test_a_record_that_breaks_a_rule_names_the_rule(
+    paths: Paths, shipped: Agreement, old: str, new: str, reason: str
+) -> None:
+    record_acceptance(paths, shipped, "flag")
+    _edit_record(paths, old, new)
+    if "x_: " in new:  # drop the original value, keep the YAML valid
+        lines = paths.consent_file.read_text().splitlines()
+        paths.consent_file.write_text("\n".join(x for x in lines if not x.startswith("x_:")) + "\n")
+    status = read_status(paths, shipped)
+    assert (status.state, status.reason) == (State.DAMAGED, reason)
+
+
+def test_a_record_without_a_schema_version_is_version_1(paths: Paths, shipped: Agreement) -> None:
+    record_acceptance(paths, shipped, "flag")
+    _edit_record(paths, "schema_version: 1\n", "")
+    assert read_status(paths, shipped).in_force
+
+
+def test_a_contradicting_record_is_still_shown_with_its_damage(
+    paths: Paths, shipped: Agreement
+) -> None:
+    """`status --json` shows the record it found beside why it is not consent."""
+    record_acceptance(paths, shipped, "flag")
+    _edit_record(paths, "agreement_version: v1.0", "agreement_version: v9")
+    status = read_status(paths, shipped)
+    assert status.state is State.DAMAGED and status.record is not None
+    assert status.record.agreement_version == "v9"
+
+
+def test_a_records_json_is_a_copy_that_cannot_change_the_record(
+    paths: Paths, shipped: Agreement
+) -> None:
+    record = record_acceptance(paths, shipped, "flag")
+    data = record.to_json()
+    data["datasets"].append("/elsewhere")
+    assert record.datasets == [] and record.to_json()["datasets"] == []
