@@ -246,3 +246,58 @@ def test_verify_tree_is_quick_unless_asked_and_checks_every_split_its_receipts_n
     (root / "train_denoise").mkdir()
     (root / "train_denoise" / "stray.jpg").write_bytes(jpeg(90))
     assert verify_tree(root, release).added == ["train_denoise/stray.jpg"]
+
+
+def test_what_to_do_about_a_changed_copy_depends_on_where_it_lies(tmp_path: Path) -> None:
+    """A local tree is restored by fetching it again; a published copy (its root is a URL) only
+    by the publisher, from the verified copy."""
+    from bg20k_fetch.dataset.verification import VerifyReport
+    from bg20k_fetch.errors import IntegrityError
+
+    for root, hint in (
+        (tmp_path, "Run `bg20k fetch --force` to restore it."),
+        (
+            "s3://lab/BG-20k",
+            "Run `bg20k publish --repair` from the publisher's verified copy to restore it.",
+        ),
+    ):
+        report = VerifyReport(root, "d" * 64, {}, True, changed=["train/x.jpg"])  # type: ignore[arg-type]
+        with pytest.raises(IntegrityError) as caught:
+            report.require_ok()
+        assert caught.value.hint == hint
+        assert (
+            caught.value.message
+            == f"{root} differs from its manifest: 1 changed (e.g. train/x.jpg)."
+        )
+
+
+def test_a_split_folder_that_cannot_be_read_is_named_and_nothing_is_judged(
+    fetched: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    from bg20k_fetch.dataset.verification import _listed_images
+    from bg20k_fetch.errors import StorageError
+
+    real = os.scandir
+
+    def denied(path: object) -> object:
+        if str(path).endswith("testval"):
+            raise PermissionError(13, "Permission denied")  # root is never denied for real
+        return real(path)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "scandir", denied)
+    with pytest.raises(StorageError) as caught:
+        _listed_images(fetched / "BG-20k", {"train", "testval"})
+    folder = fetched / "BG-20k" / "testval"
+    assert caught.value.message == f"Cannot read {folder}: Permission denied; it was not checked."
+    assert caught.value.hint == "Make it readable (bg20k reads every split folder), then run again."
+
+
+def test_an_image_that_cannot_be_read_says_what_to_check(fetched: Path) -> None:
+    from bg20k_fetch.dataset.verification import _hashed
+    from bg20k_fetch.errors import IntegrityError
+
+    with pytest.raises(IntegrityError) as caught:
+        list(_hashed(fetched / "BG-20k", ["train/gone.jpg"], workers=2))
+    assert caught.value.hint == "Check its permissions, or fetch the dataset again."
