@@ -422,3 +422,36 @@ def test_an_optional_split_or_release_files_changed_after_the_commit_are_refused
         read_published(open_store(f"s3://{bucket}/p/BG-20k"))
     result = cli("verify", f"s3://{bucket}/p/BG-20k", "--deep")
     assert result.code == 5 and "changed afterwards" in result.err, result.err
+
+
+def test_a_committed_copys_split_and_release_files_are_bg20ks_while_their_lists_hold(
+    bucket: str, s3: Any
+) -> None:
+    """An optional split's images and the release's files are proven bg20k's through the
+    committed provenance; a split manifest changed afterwards (or not even text) proves
+    nothing, and never makes a publish fail."""
+    split = {"train_denoise/d  0.jpg": jpeg(10), "train_denoise/d_1.jpg": jpeg(11)}
+    objects = copy_objects(split=split, released=RELEASED)
+    put(s3, bucket, "p/BG-20k", objects)
+    store = open_store(f"s3://{bucket}/p/BG-20k")
+    present = {k.removeprefix("p/BG-20k/") for k in keys(s3, bucket, "p/BG-20k/")}
+    owned = owned_keys(store, committed_marker(store), present, load_release())
+    assert set(split) | set(RELEASED) | set(IMAGES) <= owned
+    for damaged in (objects[component_manifest("train_denoise")][:-20], b"\xff\xfe  x\n"):
+        put(s3, bucket, "p/BG-20k", {component_manifest("train_denoise"): damaged})
+        owned = owned_keys(store, committed_marker(store), present, load_release())
+        assert not set(split) & owned and set(IMAGES) <= owned
+
+
+@pytest.mark.parametrize("edit", ["split", "release files"])
+def test_the_changed_list_is_named_with_what_to_do(bucket: str, s3: Any, edit: str) -> None:
+    objects = copy_objects(split=SPLIT, released=RELEASED)
+    name = component_manifest("train_denoise") if edit == "split" else "RELEASE-FILES.sha256"
+    put(s3, bucket, "p/BG-20k", objects | {name: b""})
+    with pytest.raises(IntegrityError) as caught:
+        read_published(open_store(f"s3://{bucket}/p/BG-20k"))
+    assert caught.value.message == (
+        f"s3://{bucket}/p/BG-20k/{name} does not match what PROVENANCE.yaml recorded; the "
+        "published dataset was changed afterwards."
+    )
+    assert caught.value.hint == "Publish it again, or fetch from another source."
