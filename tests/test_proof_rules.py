@@ -441,6 +441,10 @@ def test_a_committed_copys_split_and_release_files_are_bg20ks_while_their_lists_
         put(s3, bucket, "p/BG-20k", {component_manifest("train_denoise"): damaged})
         owned = owned_keys(store, committed_marker(store), present, load_release())
         assert not set(split) & owned and set(IMAGES) <= owned
+    listed = objects["RELEASE-FILES.sha256"] + f"{'0' * 64}  theirs.txt\n".encode()
+    put(s3, bucket, "p/BG-20k", {"RELEASE-FILES.sha256": listed})
+    owned = owned_keys(store, committed_marker(store), present | {"theirs.txt"}, load_release())
+    assert "theirs.txt" not in owned and not set(RELEASED) & owned
 
 
 @pytest.mark.parametrize("edit", ["split", "release files"])
