@@ -45,7 +45,7 @@ try:  # Hypothesis is a test extra; its profiles are set once for every property
     # fuzz targets in fuzz/ are where new inputs are searched for. "explore": a fresh search.
     _CHECKS = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
     settings.register_profile(
-        "ci", max_examples=120, deadline=None, derandomize=True, suppress_health_check=_CHECKS
+        "ci", max_examples=50, deadline=None, derandomize=True, suppress_health_check=_CHECKS
     )
     settings.register_profile(
         "explore", max_examples=5_000, deadline=None, suppress_health_check=_CHECKS

@@ -152,3 +152,31 @@ def cache_contents(cache: Path) -> list[str]:
     if not cache.exists():
         return []
     return sorted(p.name for p in cache.iterdir() if p.name != ".locks")
+
+
+_FETCHED: dict[tuple[str, str, int], Path] = {}
+
+
+def fetched_copy(where: Path, name: str, zip_name: str, start: int = 0) -> Path:
+    """``where/name``: a verified small dataset as ``bg20k fetch --accept --from ZIP`` leaves
+    it, with ``where/ZIP`` beside it. The fetch runs once per test process for each kind of
+    tree and is then copied (timestamps and all): the object-store tests need a publisher's
+    tree each, and a fetch cost them a third of a second of CPU every time. The agreement is
+    accepted in this test's own config, as the fetch would have."""
+    import shutil
+    import tempfile
+
+    from tests.data import SMALL, make_tree, zip_bytes
+
+    release = Path(os.environ.get("BG20K_RELEASE_FILE", "")).read_bytes()
+    key = (hashlib.sha256(release).hexdigest(), zip_name, start)
+    files = make_tree(where / f"{name}-orig", SMALL, start=start)
+    (where / zip_name).write_bytes(zip_bytes(files))
+    if key not in _FETCHED:
+        built = Path(tempfile.mkdtemp(prefix="bg20k-fetched-")) / name
+        result = cli("fetch", "--accept", "--from", str(where / zip_name), "--dest", str(built))
+        assert result.code == 0, result.err
+        _FETCHED[key] = built
+    shutil.copytree(_FETCHED[key], where / name, symlinks=True)
+    assert cli("accept", "--yes").code == 0
+    return where / name

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from tests.data import SMALL, jpeg, make_tree, zip_bytes
-from tests.helpers import cli
+from tests.helpers import cli, fetched_copy
 from tests.s3server import moto_server, s3_env
 
 # Found, not imported: importing s3fs and moto here would cost every test worker a second.
@@ -54,12 +54,7 @@ def s3(endpoint: str, bucket: str) -> Any:
 @pytest.fixture
 def local(tmp_path: Path, small_release: Path) -> Path:
     """A verified dataset on this machine, the publisher's."""
-    files = make_tree(tmp_path / "orig", SMALL)
-    (tmp_path / "a.zip").write_bytes(zip_bytes(files))
-    dest = tmp_path / "publisher"
-    result = cli("fetch", "--accept", "--from", str(tmp_path / "a.zip"), "--dest", str(dest))
-    assert result.code == 0, result.err
-    return dest
+    return fetched_copy(tmp_path, "publisher", "a.zip")
 
 
 def digest(dest: Path) -> str:

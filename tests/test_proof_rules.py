@@ -34,15 +34,21 @@ from bg20k_fetch.release import load_release
 from bg20k_fetch.storage.lease import JOURNAL
 from bg20k_fetch.storage.proof import committed_marker, data_files, owned_keys, read_published
 from bg20k_fetch.storage.store import PUBLISHED_MARKER, open_store
-from tests.data import SMALL, jpeg, make_tree, zip_bytes
-from tests.helpers import Result, cli
+from tests.data import jpeg
+from tests.helpers import Result, cli, fetched_copy
 from tests.s3server import moto_server, s3_env
 
 # Found, not imported: importing s3fs and moto here would cost every test worker a second.
-pytestmark = pytest.mark.skipif(
-    not all(importlib.util.find_spec(m) for m in ("s3fs", "moto")),
-    reason="the object-store extra and moto are not installed",
-)
+# Slow: every rule here drives moto's S3 server and s3fs, a second of CPU a publish; the fast
+# layer keeps its budget (docs/testing.md) and the mutation runs select these by `store_rules`.
+pytestmark = [
+    pytest.mark.skipif(
+        not all(importlib.util.find_spec(m) for m in ("s3fs", "moto")),
+        reason="the object-store extra and moto are not installed",
+    ),
+    pytest.mark.slow,
+    pytest.mark.store_rules,
+]
 
 
 @pytest.fixture(scope="module")
@@ -70,12 +76,7 @@ def s3(endpoint: str, bucket: str) -> Any:
 
 
 def dataset(tmp_path: Path, name: str, start: int = 0) -> Path:
-    files = make_tree(tmp_path / f"{name}-orig", SMALL, start=start)
-    (tmp_path / f"{name}.zip").write_bytes(zip_bytes(files))
-    dest = tmp_path / name
-    result = cli("fetch", "--accept", "--from", str(tmp_path / f"{name}.zip"), "--dest", str(dest))
-    assert result.code == 0, result.err
-    return dest
+    return fetched_copy(tmp_path, name, f"{name}.zip", start)
 
 
 @pytest.fixture

@@ -28,15 +28,21 @@ from typing import Any
 import pytest
 
 from bg20k_fetch.errors import StorageError
-from tests.data import SMALL, jpeg, make_tree, zip_bytes
-from tests.helpers import cli
+from tests.data import SMALL, jpeg, zip_bytes
+from tests.helpers import cli, fetched_copy
 from tests.s3server import moto_server, s3_env
 
 # Found, not imported: importing s3fs and moto here would cost every test worker a second.
-pytestmark = pytest.mark.skipif(
-    not all(importlib.util.find_spec(m) for m in ("s3fs", "moto")),
-    reason="the object-store extra and moto are not installed",
-)
+# Slow: every rule here drives moto's S3 server and s3fs, a second of CPU a publish; the fast
+# layer keeps its budget (docs/testing.md) and the mutation runs select these by `store_rules`.
+pytestmark = [
+    pytest.mark.skipif(
+        not all(importlib.util.find_spec(m) for m in ("s3fs", "moto")),
+        reason="the object-store extra and moto are not installed",
+    ),
+    pytest.mark.slow,
+    pytest.mark.store_rules,
+]
 
 
 @pytest.fixture(scope="module")
@@ -64,12 +70,7 @@ def s3(endpoint: str, bucket: str) -> Any:
 
 
 def dataset(tmp_path: Path, name: str, start: int = 0) -> Path:
-    files = make_tree(tmp_path / f"{name}-orig", SMALL, start=start)
-    (tmp_path / f"{name}.zip").write_bytes(zip_bytes(files))
-    dest = tmp_path / name
-    result = cli("fetch", "--accept", "--from", str(tmp_path / f"{name}.zip"), "--dest", str(dest))
-    assert result.code == 0, result.err
-    return dest
+    return fetched_copy(tmp_path, name, f"{name}.zip", start)
 
 
 @pytest.fixture

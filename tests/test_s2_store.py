@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 
 from tests.data import SMALL, jpeg, make_tree, zip_bytes
-from tests.helpers import cli
+from tests.helpers import cli, fetched_copy
 from tests.s3server import moto_server, s3_env
 
 # Found, not imported: importing s3fs and moto here would cost every test worker a second.
@@ -60,12 +60,7 @@ def s3(endpoint: str, bucket: str) -> Any:
 
 
 def dataset(tmp_path: Path, name: str, start: int = 0) -> Path:
-    files = make_tree(tmp_path / f"{name}-orig", SMALL, start=start)
-    (tmp_path / f"{name}.zip").write_bytes(zip_bytes(files))
-    dest = tmp_path / name
-    result = cli("fetch", "--accept", "--from", str(tmp_path / f"{name}.zip"), "--dest", str(dest))
-    assert result.code == 0, result.err
-    return dest
+    return fetched_copy(tmp_path, name, f"{name}.zip", start)
 
 
 @pytest.fixture
