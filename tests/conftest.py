@@ -13,6 +13,9 @@ import pytest
 
 from tests.fileserver import FileServer
 
+# The object-store fixtures (endpoint, bucket, s3), shared by every file that needs a bucket.
+pytest_plugins = ["tests.s3server"]
+
 if TYPE_CHECKING:
     from bg20k_fetch.consent.agreement import Agreement
     from bg20k_fetch.locations import Paths

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import logging
 import os
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
+
+import pytest
 
 
 def s3_env(endpoint: str) -> dict[str, str]:
@@ -35,3 +39,37 @@ def moto_server() -> Iterator[str]:
         yield f"http://{host}:{port}"
     finally:
         server.stop()
+
+
+# The fixtures every object-store test file uses (a pytest plugin: tests/conftest.py loads it):
+# moto's server once per test module, a fresh bucket per test with the AWS variables set.
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[str]:
+    with moto_server() as url:
+        yield url
+
+
+@pytest.fixture
+def bucket(endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    import boto3
+
+    for name, value in s3_env(endpoint).items():
+        monkeypatch.setenv(name, value)
+    name = f"lab-{uuid.uuid4().hex[:10]}"
+    boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket=name)
+    return name
+
+
+@pytest.fixture
+def s3(endpoint: str, bucket: str) -> Any:
+    import boto3
+
+    return boto3.client("s3", endpoint_url=endpoint)
+
+
+def keys(s3: Any, bucket: str, prefix: str = "") -> dict[str, bytes]:
+    """Every object under ``prefix``: key -> bytes."""
+    found = s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
+    return {o["Key"]: s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read() for o in found}

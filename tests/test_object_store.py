@@ -7,9 +7,7 @@ import importlib.util
 import json
 import subprocess
 import sys
-import uuid
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,37 +16,12 @@ import yaml
 
 from tests.data import SMALL, jpeg, make_tree, zip_bytes
 from tests.helpers import cli, fetched_copy
-from tests.s3server import moto_server, s3_env
 
 # Found, not imported: importing s3fs and moto here would cost every test worker a second.
 pytestmark = pytest.mark.skipif(
     not all(importlib.util.find_spec(m) for m in ("s3fs", "moto")),
     reason="the object-store extra and moto are not installed",
 )
-
-
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    with moto_server() as url:
-        yield url
-
-
-@pytest.fixture
-def bucket(endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    import boto3
-
-    for name, value in s3_env(endpoint).items():
-        monkeypatch.setenv(name, value)
-    name = f"lab-{uuid.uuid4().hex[:10]}"
-    boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket=name)
-    return name
-
-
-@pytest.fixture
-def s3(endpoint: str, bucket: str) -> Any:
-    import boto3
-
-    return boto3.client("s3", endpoint_url=endpoint)
 
 
 @pytest.fixture

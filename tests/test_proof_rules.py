@@ -13,8 +13,6 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -36,7 +34,7 @@ from bg20k_fetch.storage.proof import committed_marker, data_files, owned_keys, 
 from bg20k_fetch.storage.store import PUBLISHED_MARKER, open_store
 from tests.data import jpeg
 from tests.helpers import Result, cli, fetched_copy
-from tests.s3server import moto_server, s3_env
+from tests.s3server import keys
 
 # Found, not imported: importing s3fs and moto here would cost every test worker a second.
 # Slow: every rule here drives moto's S3 server and s3fs, a second of CPU a publish; the fast
@@ -51,30 +49,6 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    with moto_server() as url:
-        yield url
-
-
-@pytest.fixture
-def bucket(endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    import boto3
-
-    for name, value in s3_env(endpoint).items():
-        monkeypatch.setenv(name, value)
-    name = f"lab-{uuid.uuid4().hex[:10]}"
-    boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket=name)
-    return name
-
-
-@pytest.fixture
-def s3(endpoint: str, bucket: str) -> Any:
-    import boto3
-
-    return boto3.client("s3", endpoint_url=endpoint)
-
-
 def dataset(tmp_path: Path, name: str, start: int = 0) -> Path:
     return fetched_copy(tmp_path, name, f"{name}.zip", start)
 
@@ -82,11 +56,6 @@ def dataset(tmp_path: Path, name: str, start: int = 0) -> Path:
 @pytest.fixture
 def local(tmp_path: Path, small_release: Path) -> Path:
     return dataset(tmp_path, "publisher")
-
-
-def keys(s3: Any, bucket: str, prefix: str = "") -> dict[str, bytes]:
-    found = s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
-    return {o["Key"]: s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read() for o in found}
 
 
 def error_line(result: Result) -> str:

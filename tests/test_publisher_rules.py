@@ -18,7 +18,6 @@ import json
 import re
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -30,7 +29,7 @@ import pytest
 from bg20k_fetch.errors import StorageError
 from tests.data import SMALL, jpeg, zip_bytes
 from tests.helpers import cli, fetched_copy
-from tests.s3server import moto_server, s3_env
+from tests.s3server import keys
 
 # Found, not imported: importing s3fs and moto here would cost every test worker a second.
 # Slow: every rule here drives moto's S3 server and s3fs, a second of CPU a publish; the fast
@@ -45,30 +44,6 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    with moto_server() as url:
-        yield url
-
-
-@pytest.fixture
-def bucket(endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    import boto3
-
-    for name, value in s3_env(endpoint).items():
-        monkeypatch.setenv(name, value)
-    name = f"lab-{uuid.uuid4().hex[:10]}"
-    boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket=name)
-    return name
-
-
-@pytest.fixture
-def s3(endpoint: str, bucket: str) -> Any:
-    import boto3
-
-    return boto3.client("s3", endpoint_url=endpoint)
-
-
 def dataset(tmp_path: Path, name: str, start: int = 0) -> Path:
     return fetched_copy(tmp_path, name, f"{name}.zip", start)
 
@@ -76,11 +51,6 @@ def dataset(tmp_path: Path, name: str, start: int = 0) -> Path:
 @pytest.fixture
 def local(tmp_path: Path, small_release: Path) -> Path:
     return dataset(tmp_path, "publisher")
-
-
-def keys(s3: Any, bucket: str, prefix: str = "") -> dict[str, bytes]:
-    found = s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
-    return {o["Key"]: s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read() for o in found}
 
 
 # -- helpers: what publish_tree takes, and what a publish should leave -------------------------

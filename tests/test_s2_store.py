@@ -17,7 +17,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,37 +25,13 @@ import pytest
 
 from tests.data import SMALL, jpeg, make_tree, zip_bytes
 from tests.helpers import cli, fetched_copy
-from tests.s3server import moto_server, s3_env
+from tests.s3server import keys, s3_env
 
 # Found, not imported: importing s3fs and moto here would cost every test worker a second.
 pytestmark = pytest.mark.skipif(
     not all(importlib.util.find_spec(m) for m in ("s3fs", "moto")),
     reason="the object-store extra and moto are not installed",
 )
-
-
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    with moto_server() as url:
-        yield url
-
-
-@pytest.fixture
-def bucket(endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    import boto3
-
-    for name, value in s3_env(endpoint).items():
-        monkeypatch.setenv(name, value)
-    name = f"lab-{uuid.uuid4().hex[:10]}"
-    boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket=name)
-    return name
-
-
-@pytest.fixture
-def s3(endpoint: str, bucket: str) -> Any:
-    import boto3
-
-    return boto3.client("s3", endpoint_url=endpoint)
 
 
 def dataset(tmp_path: Path, name: str, start: int = 0) -> Path:
@@ -66,11 +41,6 @@ def dataset(tmp_path: Path, name: str, start: int = 0) -> Path:
 @pytest.fixture
 def local(tmp_path: Path, small_release: Path) -> Path:
     return dataset(tmp_path, "publisher")
-
-
-def keys(s3: Any, bucket: str, prefix: str = "") -> dict[str, bytes]:
-    found = s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
-    return {o["Key"]: s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read() for o in found}
 
 
 # -- item 1: a silent endpoint -------------------------------------------------------------------
