@@ -8,12 +8,20 @@ from __future__ import annotations
 
 import logging
 import os
+import subprocess
+import sys
+import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+# Where the shared server's URL appears (set by the run's controller, read by every worker).
+_URL_FILE = "BG20K_TEST_S3_URL_FILE"
 
 
 def s3_env(endpoint: str) -> dict[str, str]:
@@ -42,13 +50,64 @@ def moto_server() -> Iterator[str]:
 
 
 # The fixtures every object-store test file uses (a pytest plugin: tests/conftest.py loads it):
-# moto's server once per test module, a fresh bucket per test with the AWS variables set.
+# one moto server for the whole run, a fresh bucket per test with the AWS variables set.
+#
+# The server is a process of its own, started by the run's controller as the run begins: every
+# xdist worker shares it (moto and its S3 backend load once, not once per worker and module),
+# and its work runs beside the client's instead of under the same GIL as the test.
 
 
-@pytest.fixture(scope="module")
+def pytest_configure(config: pytest.Config) -> None:
+    if hasattr(config, "workerinput") or _URL_FILE in os.environ:
+        return  # a worker (the controller started it), or an outer run's server
+    where = Path(tempfile.mkdtemp(prefix="bg20k-moto-"))
+    url_file = where / "url"
+    # Its stdin is a pipe from this process: when the run ends, however it ends, the server
+    # reads end-of-file and stops (see _serve).
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.s3server", str(url_file)],
+        stdin=subprocess.PIPE,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    os.environ[_URL_FILE] = str(url_file)
+    config.stash[_SERVER] = proc
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    proc = config.stash.get(_SERVER, None)
+    if proc is not None:
+        proc.stdin.close()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        os.environ.pop(_URL_FILE, None)
+
+
+_SERVER = pytest.StashKey[subprocess.Popen]()  # type: ignore[type-arg]
+
+
+@pytest.fixture(scope="session")
 def endpoint() -> Iterator[str]:
+    url_file = os.environ.get(_URL_FILE)
+    if not url_file:  # loaded without the controller's hook (e.g. -p no:tests.s3server)
+        with moto_server() as url:
+            yield url
+        return
+    deadline = time.monotonic() + 60
+    while not os.path.exists(url_file):
+        if time.monotonic() > deadline:
+            pytest.fail(f"moto's server did not start within 60 s ({url_file} never appeared)")
+        time.sleep(0.02)
+    yield Path(url_file).read_text()
+
+
+def _serve(url_file: Path) -> None:
     with moto_server() as url:
-        yield url
+        tmp = url_file.with_suffix(".tmp")
+        tmp.write_text(url)
+        tmp.rename(url_file)  # whole, or not there: a reader never sees half a URL
+        sys.stdin.read()  # until the test run closes the pipe (or dies)
 
 
 @pytest.fixture
@@ -73,3 +132,7 @@ def keys(s3: Any, bucket: str, prefix: str = "") -> dict[str, bytes]:
     """Every object under ``prefix``: key -> bytes."""
     found = s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
     return {o["Key"]: s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read() for o in found}
+
+
+if __name__ == "__main__":
+    _serve(Path(sys.argv[1]))

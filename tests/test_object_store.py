@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import yaml
 
 from tests.data import SMALL, jpeg, make_tree, zip_bytes
 from tests.helpers import cli, fetched_copy
+from tests.s3server import moto_server, s3_env
 
 # Found, not imported: importing s3fs and moto here would cost every test worker a second.
 pytestmark = pytest.mark.skipif(
@@ -318,10 +320,25 @@ def _requests_during(run: Any) -> Counter[str]:
     return seen
 
 
-def test_a_fetch_asks_the_store_once_per_image(bucket: str, local: Path, tmp_path: Path) -> None:
+@pytest.fixture
+def bucket_here(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A bucket on a server in this process, whose requests _requests_during can count (the
+    shared server is a process of its own, serving other tests at the same time)."""
+    import boto3
+
+    with moto_server() as url:
+        for name, value in s3_env(url).items():
+            monkeypatch.setenv(name, value)
+        boto3.client("s3", endpoint_url=url).create_bucket(Bucket="counted")
+        yield "counted"
+
+
+def test_a_fetch_asks_the_store_once_per_image(
+    bucket_here: str, local: Path, tmp_path: Path
+) -> None:
     """Each image is one GET (its size is in the provenance): streaming it would HEAD it first,
     20,000 requests more for BG-20k against a lab's bucket. Receipts are one GET each too."""
-    url = f"s3://{bucket}/x"
+    url = f"s3://{bucket_here}/x"
     assert cli("publish", url, "--dest", str(local)).code == 0
     images = sum(1 for p in (local / "BG-20k").rglob("*.jpg"))
     results: list[Any] = []
