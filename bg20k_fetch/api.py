@@ -20,8 +20,8 @@ from bg20k_fetch.release import load_release
 from bg20k_fetch.storage.store import is_store_url, require_store_url
 
 if TYPE_CHECKING:
+    from bg20k_fetch.citing import Format
     from bg20k_fetch.citing.paper_check import PaperReport
-    from bg20k_fetch.citing.references import Format
     from bg20k_fetch.consent.gate import Asker
     from bg20k_fetch.consent.record import ConsentStatus
     from bg20k_fetch.progress import Reporter

@@ -12,12 +12,10 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Literal
 
+from bg20k_fetch.citing import FORMATS, Format
 from bg20k_fetch.errors import UsageError
 from bg20k_fetch.release import Person, Reference, Release
 from bg20k_fetch.util.fs import OUTPUT_HINT, atomic_write, read_limited
-
-Format = Literal["bibtex", "biblatex", "csl-json", "text", "cff"]
-FORMATS: tuple[Format, ...] = ("bibtex", "biblatex", "csl-json", "text", "cff")
 
 _KEY_RE = re.compile(r"@\s*([A-Za-z]+)\s*[{(]\s*([^,\s]+)\s*,")
 _NOT_ENTRIES = {"comment", "string", "preamble"}

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import traceback
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from bg20k_fetch._version import __version__
-from bg20k_fetch.citing.references import FORMATS
+from bg20k_fetch.citing import FORMATS
 from bg20k_fetch.cli.bom_cmd import add_parser as add_bom_parser
 from bg20k_fetch.cli.check_paper_cmd import add_parser as add_paper_parser
 from bg20k_fetch.cli.fetch_args import add_fetch_parsers, lazy
@@ -159,6 +158,8 @@ def _run(handler: Handler, args: argparse.Namespace, ui: Ui) -> int:
 
 
 def _traceback(ui: Ui) -> None:
+    import traceback  # only under --debug
+
     # Libraries quote the URLs they failed on, keys and signatures included: masked here too.
     ui.stderr.write(redact(traceback.format_exc()))
 

@@ -11,11 +11,10 @@ import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO
 
-from bg20k_fetch.consent.agreement import Agreement
-
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from bg20k_fetch.consent.agreement import Agreement
     from bg20k_fetch.consent.record import ConsentStatus
 
 ACCEPT_PHRASE = "i agree"

@@ -6,13 +6,15 @@ import contextlib
 import errno
 import os
 import stat
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
+from typing import TYPE_CHECKING
 
 from bg20k_fetch.errors import StorageError
 from bg20k_fetch.util.procs import owner_tag, tag_is_dead
+
+if TYPE_CHECKING:
+    from typing import IO
 
 
 def make_dirs(path: Path, *, mode: int = 0o777, hint: str | None = None) -> None:
@@ -68,6 +70,8 @@ def atomic_write(
         make_dirs(path.parent, hint=hint)
     prefix = f".{path.name}.{owner_tag()}."
     remove_dead_temporaries(path)
+    import tempfile  # on a write only: reading commands start faster without it
+
     try:
         fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=path.parent)
     except OSError as exc:

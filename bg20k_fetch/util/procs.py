@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 
-HOST = re.sub(r"[^A-Za-z0-9.-]", "_", socket.gethostname())[:64] or "localhost"
+# os.uname().nodename is what socket.gethostname() returns on POSIX, without importing socket
+# (a few milliseconds of every `bg20k cite`).
+HOST = re.sub(r"[^A-Za-z0-9.-]", "_", os.uname().nodename)[:64] or "localhost"
 
 
 def owner_tag() -> str:

@@ -32,8 +32,7 @@ def build(cls: type[T], raw: object, where: str = "") -> T:
     """An instance of the dataclass ``cls`` from a mapping; Invalid names the first problem."""
     if not isinstance(raw, dict):
         raise Invalid(where, f"expected a mapping, got {type(raw).__name__}")
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    hints, fields = _shape(cls)
     unknown = sorted(str(k) for k in set(raw) - set(fields))
     if unknown and not getattr(cls, "STRICT_IGNORES_UNKNOWN", False):
         raise Invalid(_join(where, unknown[0]), "unknown field")
@@ -48,6 +47,20 @@ def build(cls: type[T], raw: object, where: str = "") -> T:
         return cls(**values)
     except ValueError as exc:  # the dataclass's own __post_init__ checks
         raise Invalid(where, str(exc)) from exc
+
+
+_Shape = tuple[dict[str, Any], dict[str, "dataclasses.Field[Any]"]]
+_SHAPES: dict[type, _Shape] = {}
+
+
+def _shape(cls: type) -> _Shape:
+    # Evaluating the annotations is most of a build's time; a description holds a dozen
+    # people and sources of the same few classes.
+    shape = _SHAPES.get(cls)
+    if shape is None:
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        shape = _SHAPES[cls] = (typing.get_type_hints(cls), fields)
+    return shape
 
 
 def _join(where: str, name: str) -> str:
