@@ -29,6 +29,7 @@ REPO = Path(__file__).resolve().parent.parent
 _CONSENT = [
     "tests/test_consent.py",
     "tests/test_consent_rules.py",
+    "tests/test_consent_store_rules.py",
     "tests/test_gate_rules.py",
     "tests/test_safety_consent.py",
     "tests/test_guards.py",
@@ -84,6 +85,7 @@ _STORE = [
 ]  # test_object_store.py is left out of every run (pyproject)
 _OUTPUTS = [
     "tests/test_fs_rules.py",
+    "tests/test_fs_failure_rules.py",
     "tests/test_safety_outputs.py",
     "tests/test_r2_outputs.py",
     "tests/test_durability.py",
