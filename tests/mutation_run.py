@@ -17,11 +17,15 @@ so a scoped score is a lower bound on the suite's.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -80,8 +84,9 @@ _FETCH = [
     "tests/test_safety_consent.py",
 ]
 _STORE = [
-    "tests/test_s2_store.py",
+    "tests/test_publisher_rules.py",
     "tests/test_proof_rules.py",
+    "tests/test_s2_store.py",
 ]  # test_object_store.py is left out of every run (pyproject)
 _OUTPUTS = [
     "tests/test_fs_rules.py",
@@ -204,8 +209,28 @@ def main() -> int:
         _scope(work / "pyproject.toml", module, MODULE_TESTS[module])
         print(f"== {module}: {len(names) or 'all'} mutants", flush=True)
         command = [sys.executable, "-m", "mutmut", "run", "--max-children", "2", *names]
-        subprocess.run(command, cwd=work, check=False, stdout=subprocess.DEVNULL)
+        with _shared_s3() as env:
+            subprocess.run(command, cwd=work, env=env, check=False, stdout=subprocess.DEVNULL)
     return 0
+
+
+@contextlib.contextmanager
+def _shared_s3() -> Iterator[dict[str, str]]:
+    """One moto server for the whole mutmut run: each mutant's pytest would otherwise start
+    its own (tests/s3server.py), a second or two of every object-store mutant."""
+    with tempfile.TemporaryDirectory(prefix="bg20k-mutation-moto-") as where:
+        url_file = Path(where) / "url"
+        server = subprocess.Popen(
+            [sys.executable, "-m", "tests.s3server", str(url_file)],
+            cwd=REPO,
+            stdin=subprocess.PIPE,
+        )
+        try:
+            yield {**os.environ, "BG20K_TEST_S3_URL_FILE": str(url_file)}
+        finally:
+            assert server.stdin is not None
+            server.stdin.close()  # the server stops at end of file
+            server.wait(timeout=30)
 
 
 if __name__ == "__main__":
