@@ -163,6 +163,7 @@ def fetched_copy(where: Path, name: str, zip_name: str, start: int = 0) -> Path:
     tree and is then copied (timestamps and all): the object-store tests need a publisher's
     tree each, and a fetch cost them a third of a second of CPU every time. The agreement is
     accepted in this test's own config, as the fetch would have."""
+    import atexit
     import shutil
     import tempfile
 
@@ -173,7 +174,9 @@ def fetched_copy(where: Path, name: str, zip_name: str, start: int = 0) -> Path:
     files = make_tree(where / f"{name}-orig", SMALL, start=start)
     (where / zip_name).write_bytes(zip_bytes(files))
     if key not in _FETCHED:
-        built = Path(tempfile.mkdtemp(prefix="bg20k-fetched-")) / name
+        made = tempfile.mkdtemp(prefix="bg20k-fetched-")
+        atexit.register(shutil.rmtree, made, True)  # a test process leaves nothing in /tmp
+        built = Path(made) / name
         result = cli("fetch", "--accept", "--from", str(where / zip_name), "--dest", str(built))
         assert result.code == 0, result.err
         _FETCHED[key] = built
