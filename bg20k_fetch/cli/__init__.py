@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import sys
 from collections.abc import Callable, Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from bg20k_fetch._version import __version__
 from bg20k_fetch.citing import FORMATS
 from bg20k_fetch.cli.bom_cmd import add_parser as add_bom_parser
 from bg20k_fetch.cli.check_paper_cmd import add_parser as add_paper_parser
 from bg20k_fetch.cli.fetch_args import add_fetch_parsers, lazy
+from bg20k_fetch.cli.one_command import OneCommand, command_word
 from bg20k_fetch.cli.register_cmds import add_parsers as add_register_parsers
 from bg20k_fetch.cli.ui import Ui
 from bg20k_fetch.errors import Bg20kError, ExitCode, Terminated, UsageError
@@ -33,8 +35,10 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message}.", hint=f"See `{self.prog} --help`.")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     # size: one declaration per command and option, read top to bottom like --help
+    """The whole command line, or (``only``) the one command being run in full and the others
+    by name and help line (see one_command.py)."""
     parser = _Parser(
         prog="bg20k",
         description="Get the BG-20k dataset the right way: agreement, consent, verified data, "
@@ -45,9 +49,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"bg20k {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
-    sub = parser.add_subparsers(
+    commands = parser.add_subparsers(
         dest="command", metavar="COMMAND", required=True, parser_class=_Parser
     )
+    sub: Any = commands if only is None else OneCommand(commands, only)
 
     p = sub.add_parser("agreement", help="show the release agreement")
     group = p.add_mutually_exclusive_group()
@@ -100,6 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_paper_parser(sub)
     add_register_parsers(sub)
     add_bom_parser(sub)
+    if isinstance(sub, OneCommand) and only not in sub.declared:
+        return build_parser()  # not a command: argparse says so, with the full list
     return parser
 
 
@@ -122,7 +129,7 @@ def _add_pin(p: argparse.ArgumentParser) -> None:
 
 def main(argv: Sequence[str] | None = None, ui: Ui | None = None) -> int:
     ui = ui or Ui()
-    parser = build_parser()
+    parser = build_parser(command_word(sys.argv[1:] if argv is None else argv))
     try:
         # --help and --version write through the guarded stream too, so a full disk under
         # them is seen (argparse itself ignores a failed write).
