@@ -20,7 +20,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from filelock import FileLock
 
 from bg20k_fetch.consent import identity as consent_identity
 from bg20k_fetch.consent import store as consent_store
@@ -36,6 +35,7 @@ from bg20k_fetch.consent.record import (
 from bg20k_fetch.consent.store import read_history, record_acceptance, revoke
 from bg20k_fetch.errors import StorageError, UsageError
 from bg20k_fetch.locations import Paths
+from bg20k_fetch.util.oslock import FileLock
 
 
 def _changed(agreement: Agreement) -> Agreement:

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from filelock import FileLock
 
 from bg20k_fetch.consent import store as consent_store
 from bg20k_fetch.consent.agreement import Agreement
@@ -25,6 +24,7 @@ from bg20k_fetch.consent.record import read_status
 from bg20k_fetch.consent.store import record_acceptance
 from bg20k_fetch.errors import StorageError
 from bg20k_fetch.locations import Paths
+from bg20k_fetch.util.oslock import FileLock
 
 LOCK_HINT = "Point BG20K_CONFIG_DIR at a writable directory of your own."
 

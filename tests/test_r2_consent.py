@@ -153,7 +153,7 @@ def test_r2_03_a_kill_at_the_records_rename_is_read_back_as_it_is_on_disk(
 def test_r2_03_a_write_in_progress_is_shown_as_pending(
     paths: Paths, shipped: Agreement, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from filelock import FileLock
+    from bg20k_fetch.util.oslock import FileLock
 
     consent_store.record_acceptance(paths, shipped, "flag")
     with monkeypatch.context() as patch:
@@ -182,7 +182,7 @@ def test_r2_03_a_lost_outcome_line_is_rebuilt_from_the_record(
 def test_r2_03_temporary_files_of_a_writer_still_running_are_left_alone(
     paths: Paths, shipped: Agreement
 ) -> None:
-    from filelock import FileLock
+    from bg20k_fetch.util.oslock import FileLock
 
     consent_store.record_acceptance(paths, shipped, "flag")
     busy = paths.config_dir / ".consent.yaml.1@h.abcdefgh.tmp"

@@ -20,8 +20,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from filelock import FileLock, Timeout
-
 from bg20k_fetch._version import __version__
 from bg20k_fetch.consent import trail as consent_log
 from bg20k_fetch.consent.agreement import Agreement
@@ -38,6 +36,7 @@ from bg20k_fetch.consent.trail import read_history
 from bg20k_fetch.errors import ConsentError, StorageError
 from bg20k_fetch.locations import Paths
 from bg20k_fetch.util.fs import append_line, atomic_write, make_dirs, read_limited, set_aside
+from bg20k_fetch.util.oslock import FileLock, LockBusy
 
 # The record and history hold personal data (name, e-mail, host, OS user): owner only.
 PRIVATE_FILE, PRIVATE_DIR = 0o600, 0o700
@@ -47,7 +46,7 @@ def _store_lock(paths: Paths) -> FileLock:
     """One writer of the record at a time (many nodes may share one home directory)."""
     make_dirs(paths.config_dir, mode=PRIVATE_DIR)
     path = paths.consent_lock
-    try:  # filelock retries some open() failures for ever (a folder, /proc): find out once
+    try:  # one open first, so a failure (a folder, /proc, a link) is worded for the store
         os.close(os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600))
     except OSError as exc:
         raise StorageError(
@@ -117,7 +116,7 @@ def tidy(paths: Paths) -> None:
     try:
         lock = _store_lock(paths)
         lock.acquire(timeout=0)
-    except (StorageError, Timeout, OSError):
+    except (StorageError, LockBusy, OSError):
         return
     try:
         with contextlib.suppress(StorageError):

@@ -22,12 +22,11 @@ import os
 import re
 from typing import Literal
 
-from filelock import FileLock, Timeout
-
 from bg20k_fetch.consent.record import ConsentRecord, load_record
 from bg20k_fetch.errors import StorageError
 from bg20k_fetch.locations import Paths
 from bg20k_fetch.util.fs import append_line, read_limited
+from bg20k_fetch.util.oslock import FileLock, LockBusy
 
 HISTORY_LIMIT = 256 << 20
 PRIVATE_FILE = 0o600
@@ -211,7 +210,7 @@ def _someone_writes(paths: Paths) -> bool:
     lock = FileLock(str(lock_path))
     try:
         lock.acquire(timeout=0)
-    except Timeout:
+    except LockBusy:
         return True
     except OSError:
         return False

@@ -1,6 +1,6 @@
 """One fetch per destination at a time.
 
-filelock takes an OS lock (fcntl/flock), which the kernel drops when the holding process dies,
+The lock is flock(2) (util/oslock.py), which the kernel drops when the holding process dies,
 so a crashed fetch never leaves a lock that blocks forever.
 """
 
@@ -12,11 +12,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from filelock import FileLock, Timeout
-
 from bg20k_fetch.errors import StorageError
 from bg20k_fetch.progress import Reporter
 from bg20k_fetch.util.fs import read_limited
+from bg20k_fetch.util.oslock import FileLock, LockBusy
 
 LOCK_NAME = ".bg20k-fetch.lock"
 
@@ -28,7 +27,7 @@ def destination_lock(dest_dir: Path, *, wait: bool, reporter: Reporter) -> Itera
     except OSError as exc:
         raise StorageError(f"Cannot create {dest_dir}: {exc.strerror}.") from exc
     path = dest_dir / LOCK_NAME
-    try:  # filelock retries some open() failures for ever; find out first, once
+    try:  # one open first, so a failure is worded for the destination
         os.close(os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644))
     except OSError as exc:
         raise StorageError(
@@ -38,7 +37,7 @@ def destination_lock(dest_dir: Path, *, wait: bool, reporter: Reporter) -> Itera
     lock = FileLock(str(path))
     try:
         lock.acquire(timeout=0)
-    except Timeout:
+    except LockBusy:
         holder = _holder(path)
         if not wait:
             raise StorageError(
@@ -47,7 +46,7 @@ def destination_lock(dest_dir: Path, *, wait: bool, reporter: Reporter) -> Itera
             ) from None
         reporter.note(f"Another bg20k fetch{holder} is writing to {dest_dir}; waiting for it.")
         lock.acquire()
-    except OSError as exc:  # after Timeout, which is an OSError too
+    except OSError as exc:  # after LockBusy, which is an OSError too
         raise StorageError(
             f"Cannot lock {dest_dir} for writing ({path}: {exc.strerror or exc}).",
             hint="Check that the destination is writable, or choose another --dest.",

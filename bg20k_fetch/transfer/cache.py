@@ -17,11 +17,10 @@ import json
 import shutil
 from pathlib import Path
 
-from filelock import FileLock, Timeout
-
 from bg20k_fetch.errors import StorageError
 from bg20k_fetch.progress import Reporter
 from bg20k_fetch.util.fs import atomic_write, make_dirs, read_limited
+from bg20k_fetch.util.oslock import FileLock, LockBusy
 from bg20k_fetch.util.procs import owner_tag, tag_is_dead
 
 FAILED_MARK = ".failed-for.json"  # the destinations this entry's source failed for
@@ -48,7 +47,7 @@ class CacheEntry:
         self._lock = FileLock(str(lock_path))
         try:
             self._lock.acquire(timeout=0)
-        except Timeout:
+        except LockBusy:
             reporter.note(f"Another bg20k process is using {path}; waiting for it to finish.")
             marker = lock_path.with_name(f"{lock_path.name}.waiting-{owner_tag()}")
             marker.touch()
@@ -79,7 +78,7 @@ def remove_if_unused(path: Path) -> bool:
     lock = FileLock(str(lock_path))
     try:
         lock.acquire(timeout=0)
-    except Timeout:
+    except LockBusy:
         return False
     if _someone_waits(lock_path):
         lock.release()
