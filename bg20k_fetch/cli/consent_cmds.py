@@ -95,24 +95,23 @@ def cmd_status(args: argparse.Namespace, ui: Ui) -> int:
     if args.json:
         ui.json(data)
         return 0
-    ui.out.print(f"Agreement: {agreement.title} {agreement.version}", markup=False)
-    ui.out.print(f"  SHA-256: {agreement.sha256}", markup=False)
+    ui.say(f"Agreement: {agreement.title} {agreement.version}")
+    ui.say(f"  SHA-256: {agreement.sha256}")
     verdict = "in force" if status.in_force else f"NOT in force: {describe(status)}"
-    ui.out.print(f"Consent:   {verdict}", markup=False, style="green" if status.in_force else "red")
+    ui.say(f"Consent:   {verdict}", style="green" if status.in_force else "red")
     if record is not None:
-        ui.out.print(
+        ui.say(
             f"  {record.status} {record.accepted_at:%Y-%m-%d %H:%M:%S UTC} by "
             f"{record.method}, user {record.os_user} on {record.host}, "
-            f"bg20k {record.tool_version}",
-            markup=False,
+            f"bg20k {record.tool_version}"
         )
         if record.revoked_at:
-            ui.out.print(f"  revoked {record.revoked_at:%Y-%m-%d %H:%M:%S UTC}", markup=False)
+            ui.say(f"  revoked {record.revoked_at:%Y-%m-%d %H:%M:%S UTC}")
         for location in record.datasets:
-            ui.out.print(f"  data fetched under it: {location}", markup=False)
-    ui.out.print("Files:", markup=False)
+            ui.say(f"  data fetched under it: {location}")
+    ui.say("Files:")
     for name, path in files.items():
-        ui.out.print(f"  {name:20} {path}", markup=False)
+        ui.say(f"  {name:20} {path}")
     return 0
 
 
@@ -127,20 +126,18 @@ def cmd_history(args: argparse.Namespace, ui: Ui) -> int:
         ui.info("No consent has been given or revoked yet.")
     for event in events:
         if event.get("event") == "damaged":
-            ui.out.print(
-                f"damaged line {event.get('line')} ({event.get('reason')}): {event.get('text')!r}",
-                markup=False,
+            ui.say(
+                f"damaged line {event.get('line')} ({event.get('reason')}): {event.get('text')!r}"
             )
             continue
         kind = str(event.get("event"))
         recovered = event.get("reconciled") is True
         when = event.get("revoked_at") if kind == "revoked" else event.get("accepted_at")
-        ui.out.print(
+        ui.say(
             f"{when}  {kind:9} {event.get('agreement_version')} "
             f"{str(event.get('agreement_sha256'))[:12]}  by {event.get('method')}  "
             f"{event.get('os_user')}@{event.get('host')}"
-            + ("  (its writer was stopped; read back from the record)" if recovered else ""),
-            markup=False,
+            + ("  (its writer was stopped; read back from the record)" if recovered else "")
         )
     return 0
 

@@ -128,6 +128,14 @@ class Ui:
         else:  # a log or a pipe: the text as it is, without loading rich
             self.stderr.write(message + "\n")
 
+    def say(self, line: str, style: str | None = None) -> None:
+        """A line of a report on stdout (`status`, `history`): in colour on a terminal, as
+        plain text in a pipe or a log, where rich would cost more than the whole command."""
+        if _isatty(self.stdout):
+            self.out.print(line, markup=False, style=style)
+        else:
+            self.stdout.write(line + "\n")
+
     def error(self, message: str) -> None:
         # One line, always: a log reader greps for it and a script reads the last line.
         line = " ".join(one_line(message).split())
