@@ -383,7 +383,9 @@ def test_a_host_name_that_is_not_utf8_is_kept_readable(
     paths: Paths, shipped: Agreement, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # What Python gives for a host name with byte 0xff: a surrogate escape.
-    monkeypatch.setattr(consent_store.socket, "gethostname", lambda: "lab-\udcff-node")
+    real = consent_store.os.uname()
+    named = (real.sysname, "lab-\udcff-node", real.release, real.version, real.machine)
+    monkeypatch.setattr(consent_store.os, "uname", lambda: consent_store.os.uname_result(named))
     record = record_acceptance(paths, shipped, "flag")
     assert record.host == "lab-\\xff-node"
     status = read_status(paths, shipped)

@@ -13,8 +13,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import socket
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -87,6 +85,8 @@ def _write_record(
     without its intent line, and an outcome is logged only for a record that is on disk and
     passes ``check`` (which returns what is wrong, or None). A kill anywhere in between is
     resolved by the next reader (consent_log)."""
+    import uuid  # here, not at the top: `status` and `history` only read
+
     txn = uuid.uuid4().hex
     try:
         _log(paths, "intent", record, txn, intent=event)
@@ -161,7 +161,7 @@ def _record_acceptance(
         accepted_at=datetime.now(UTC).replace(microsecond=0),
         method=method,
         os_user=os_user(),
-        host=printable(socket.gethostname()),
+        host=printable(os.uname().nodename),  # socket.gethostname(), without socket's import
         tool_version=__version__,
         name=name,
         email=email,
