@@ -8,7 +8,6 @@ expected counts small without touching the shipped one).
 from __future__ import annotations
 
 import json
-import os
 import re
 import zlib
 from dataclasses import dataclass, field
@@ -18,11 +17,9 @@ from typing import Literal
 
 from bg20k_fetch.errors import ReleaseDescriptionError
 from bg20k_fetch.util.fs import read_limited
+from bg20k_fetch.util.shipped import LIMIT, compiled_copy, release_file
 from bg20k_fetch.util.strict import Invalid, build
-from bg20k_fetch.util.userpath import user_path
 
-RELEASE_FILE_NAME = "bg20k.yaml"
-COMPILED_NAME = "bg20k.json"  # the same, precompiled: JSON loads without importing PyYAML
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_:-]*$")
 
@@ -138,47 +135,19 @@ class Release:
         return tuple(s.name for s in self.layout.optional_splits)
 
 
-def _shipped_dir() -> Path:
-    # In a wheel the directory is copied into the package; in a source checkout (editable
-    # install, or running from the tree) it sits beside the package at the repository top.
-    packaged = Path(__file__).resolve().parent / "agreement"
-    if (packaged / RELEASE_FILE_NAME).is_file():
-        return packaged
-    return Path(__file__).resolve().parent.parent / "agreement"
-
-
-def release_file() -> Path:
-    override = os.environ.get("BG20K_RELEASE_FILE")
-    if override:
-        return user_path(override, "BG20K_RELEASE_FILE")
-    return _shipped_dir() / RELEASE_FILE_NAME
-
-
 def _description(path: Path) -> object:
-    data = read_limited(path, 1 << 20)
-    compiled = _compiled(path, data)
+    data = read_limited(path, LIMIT)
+    compiled = compiled_copy(path, data)
     if compiled is not None:
-        return compiled
+        return compiled.get("description")
     from bg20k_fetch.util.yamlio import load_yaml  # PyYAML: a third of `bg20k cite`'s start
 
     return load_yaml(data.decode("utf-8"), max_nodes=100_000)
 
 
-def _compiled(path: Path, data: bytes) -> object | None:
-    """The description precompiled beside it (``bg20k.json``), when it was compiled from these
-    very bytes: an edited YAML is read as YAML, never through a stale copy."""
-    try:
-        packed = json.loads(read_limited(path.with_name(COMPILED_NAME), 1 << 20))
-    except (OSError, ValueError, RecursionError):
-        return None
-    if not isinstance(packed, dict) or packed.get("source_crc32") != zlib.crc32(data):
-        return None
-    return packed.get("description") if packed.get("source_size") == len(data) else None
-
-
-def compiled_text(path: Path) -> str:
-    """What ``bg20k.json`` holds for the YAML at ``path`` (tests/test_agreement.py checks the
-    shipped one is current; it says how to write it again)."""
+def compiled_text(path: Path, answers: dict[str, object] | None = None) -> str:
+    """What ``bg20k.json`` holds for the YAML at ``path``, with ``answers`` precompiled from it
+    (citing/precompiled.py writes it; tests/test_agreement.py checks the shipped one)."""
     from bg20k_fetch.util.yamlio import load_yaml
 
     data = path.read_bytes()
@@ -187,6 +156,7 @@ def compiled_text(path: Path) -> str:
         "source_size": len(data),
         "source_crc32": zlib.crc32(data),
         "description": load_yaml(data.decode("utf-8")),
+        **({"answers": answers} if answers else {}),
     }
     return json.dumps(packed, indent=1, ensure_ascii=False) + "\n"
 
@@ -217,6 +187,11 @@ def _load(path: Path) -> Release:
 
 def load_release() -> Release:
     return _load(release_file().resolve())
+
+
+def release_at(path: Path) -> Release:
+    """The description in the file ``path`` (not the one in use), validated."""
+    return _load(path.resolve())
 
 
 def release_dir() -> Path:

@@ -127,14 +127,14 @@ def test_a_text_edited_without_its_digest_is_refused(
 
 
 def test_the_precompiled_release_description_is_the_shipped_yaml() -> None:
-    """agreement/bg20k.json lets `cite` and `agreement` start without PyYAML; it must say
-    exactly what the YAML says. After editing the YAML, write it again with:
-    python -c "from pathlib import Path; from bg20k_fetch.release import compiled_text as c;
-    Path('agreement/bg20k.json').write_text(c(Path('agreement/bg20k.yaml')))" """
-    from bg20k_fetch.release import compiled_text
+    """agreement/bg20k.json lets `cite` and `agreement` start without PyYAML and answers `cite`
+    without rendering; it must say exactly what the YAML and the renderers say. After editing
+    either, write it again with: python -m bg20k_fetch.citing.precompiled agreement/bg20k.yaml"""
+    from bg20k_fetch.citing.precompiled import compiled_with_answers
 
     shipped = REPO / "agreement" / "bg20k.yaml"
-    assert (REPO / "agreement" / "bg20k.json").read_text(encoding="utf-8") == compiled_text(shipped)
+    written = (REPO / "agreement" / "bg20k.json").read_text(encoding="utf-8")
+    assert written == compiled_with_answers(shipped)
 
 
 def test_an_edited_description_is_read_as_yaml_never_through_a_stale_compiled_copy(
@@ -158,3 +158,44 @@ def test_an_edited_description_is_read_as_yaml_never_through_a_stale_compiled_co
     release_module._load.cache_clear()
     assert release_module.load_release() == edited
     release_module._load.cache_clear()
+
+
+def _description_copy(where: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    import shutil
+
+    for name in ("bg20k.yaml", "bg20k.json", "BG-20k_Dataset_v1.0_Release_Agreement.md"):
+        shutil.copy(REPO / "agreement" / name, where / name)
+    monkeypatch.setenv("BG20K_RELEASE_FILE", str(where / "bg20k.yaml"))
+    return where / "bg20k.yaml"
+
+
+def test_cite_is_answered_from_the_precompiled_copy_only_while_it_is_current(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.helpers import cli
+
+    shipped = cli("cite", "--all", "--format", "text").out
+    yaml_file = _description_copy(tmp_path, monkeypatch)
+    assert cli("cite", "--all", "--format", "text").out == shipped
+    text = yaml_file.read_text(encoding="utf-8")
+    assert "Bridging Composite and Real" in text
+    yaml_file.write_text(text.replace("Bridging Composite and Real", "Bridging Edited"))
+    edited = cli("cite", "--all", "--format", "text")
+    assert edited.code == 0 and "Bridging Edited" in edited.out  # rendered, not the stale copy
+    assert "Bridging Composite and Real" not in edited.out
+
+
+def test_agreement_sha256_is_never_printed_for_a_text_the_description_does_not_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.helpers import cli
+
+    _description_copy(tmp_path, monkeypatch)
+    assert (
+        cli("agreement", "--sha256").out == hashlib.sha256(SHIPPED.read_bytes()).hexdigest() + "\n"
+    )
+    text = tmp_path / "BG-20k_Dataset_v1.0_Release_Agreement.md"
+    text.write_bytes(text.read_bytes().replace(b"agree", b"AGREE", 1))
+    altered = cli("agreement", "--sha256")
+    assert altered.code == 5 and altered.out == ""
+    assert "but the dataset description says" in altered.err

@@ -70,3 +70,24 @@ def test_verify_loads_nothing_heavy(
     line = next(ln for ln in proc.stderr.splitlines() if ln.startswith("LOADED "))
     assert json.loads(line[len("LOADED ") :]) == [], line
     assert f"{dest}/BG-20k: 9 files OK" in proc.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "args", [["cite"], ["cite", "--all", "--format", "cff"], ["agreement", "--sha256"]]
+)
+def test_cite_and_the_digest_are_answered_without_validating_the_description(
+    args: list[str],
+) -> None:
+    """Precompiled answers (citing/precompiled.py): no dataclasses, PyYAML or release model."""
+    probe = PROBE.replace(
+        'loaded = sorted({m.split(".")[0] for m in sys.modules} & heavy)',
+        "loaded = sorted({'bg20k_fetch.release', 'dataclasses', 'yaml'} & set(sys.modules))",
+    )
+    assert probe != PROBE
+    proc = subprocess.run(
+        [sys.executable, "-c", probe, *args], capture_output=True, text=True, timeout=60
+    )
+    line = next(ln for ln in proc.stderr.splitlines() if ln.startswith("LOADED "))
+    assert json.loads(line[len("LOADED ") :]) == [], line
+    assert proc.returncode == 0 and proc.stdout

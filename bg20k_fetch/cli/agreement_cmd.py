@@ -5,10 +5,16 @@ from __future__ import annotations
 import argparse
 
 from bg20k_fetch.cli.ui import Ui
-from bg20k_fetch.consent.agreement import load_agreement
+from bg20k_fetch.util.shipped import quick_agreement_sha256
 
 
 def cmd_agreement(args: argparse.Namespace, ui: Ui) -> int:
+    digest = quick_agreement_sha256() if args.sha256 else None
+    if digest is not None:  # the text on disk is the one the current description names
+        ui.raw(digest + "\n")
+        return 0
+    from bg20k_fetch.consent.agreement import load_agreement
+
     agreement = load_agreement()
     if args.sha256:
         ui.raw(agreement.sha256 + "\n")

@@ -4,18 +4,28 @@ from __future__ import annotations
 
 import argparse
 
-from bg20k_fetch.citing.references import merge_into_bib, render, select
 from bg20k_fetch.cli.ui import Ui
 from bg20k_fetch.errors import StorageError
-from bg20k_fetch.release import load_release
 from bg20k_fetch.util.fs import OUTPUT_HINT, atomic_write, output_target
+from bg20k_fetch.util.shipped import quick_citation
 from bg20k_fetch.util.userpath import user_path
 
 
 def cmd_cite(args: argparse.Namespace, ui: Ui) -> int:
+    to_stdout = args.output in (None, "-")
+    if to_stdout:
+        # Precompiled from the description in use (citing/precompiled.py): no validation or
+        # rendering to load for what a script asks for most.
+        quick = quick_citation(args.format, args.all, args.explain)
+        if quick is not None:
+            ui.raw(quick)
+            return 0
+    from bg20k_fetch.citing.references import merge_into_bib, render, select
+    from bg20k_fetch.release import load_release
+
     release = load_release()
     refs = select(release, include_encouraged=args.all)
-    if args.output in (None, "-"):
+    if to_stdout:
         ui.raw(render(refs, release, args.format, explain=args.explain))
         return 0
     path = user_path(args.output, "-o")

@@ -11,7 +11,7 @@ from bg20k_fetch.consent.record import State, accepted_line, describe, read_stat
 from bg20k_fetch.consent.store import read_history, revoke, tidy
 from bg20k_fetch.errors import ConsentError
 from bg20k_fetch.locations import Paths
-from bg20k_fetch.release import release_file
+from bg20k_fetch.util.shipped import release_file
 
 
 def cmd_accept(args: argparse.Namespace, ui: Ui) -> int:

@@ -8,7 +8,6 @@ import io
 import json
 import os
 import sys
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
@@ -86,16 +85,19 @@ class GuardedStream:
         return getattr(self.inner, name)
 
 
-@dataclass
 class Ui:
-    stdout: TextIO = field(default_factory=lambda: sys.stdout)
-    stderr: TextIO = field(default_factory=lambda: sys.stderr)
-    stdin: TextIO = field(default_factory=lambda: sys.stdin)
-    quiet: bool = False
-
-    def __post_init__(self) -> None:
-        self.stdout = GuardedStream(self.stdout)  # type: ignore[assignment]
-        self.stderr = GuardedStream(self.stderr)  # type: ignore[assignment]
+    # A plain class, not a dataclass: `bg20k cite` then never imports dataclasses (and inspect).
+    def __init__(
+        self,
+        stdout: TextIO | None = None,
+        stderr: TextIO | None = None,
+        stdin: TextIO | None = None,
+        quiet: bool = False,
+    ) -> None:
+        self.stdout: TextIO = GuardedStream(sys.stdout if stdout is None else stdout)  # type: ignore[assignment]
+        self.stderr: TextIO = GuardedStream(sys.stderr if stderr is None else stderr)  # type: ignore[assignment]
+        self.stdin: TextIO = sys.stdin if stdin is None else stdin
+        self.quiet = quiet
         self._out: Console | None = None
         self._err: Console | None = None
 

@@ -1,0 +1,95 @@
+"""Where the shipped dataset description lives, and its precompiled copy.
+
+Kept apart from release.py (which validates the description into dataclasses) so that the
+commands answered from the precompiled copy (`cite`, `agreement --sha256`) can find and read it
+without loading the validation machinery.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zlib
+from pathlib import Path
+
+from bg20k_fetch.util.fs import read_limited
+from bg20k_fetch.util.userpath import user_path
+
+RELEASE_FILE_NAME = "bg20k.yaml"
+COMPILED_NAME = "bg20k.json"  # the same, precompiled: JSON loads without importing PyYAML
+LIMIT = 1 << 20
+
+
+def shipped_dir() -> Path:
+    # In a wheel the directory is copied into the package; in a source checkout (editable
+    # install, or running from the tree) it sits beside the package at the repository top.
+    packaged = Path(__file__).resolve().parent.parent / "agreement"
+    if (packaged / RELEASE_FILE_NAME).is_file():
+        return packaged
+    return Path(__file__).resolve().parent.parent.parent / "agreement"
+
+
+def release_file() -> Path:
+    override = os.environ.get("BG20K_RELEASE_FILE")
+    if override:
+        return user_path(override, "BG20K_RELEASE_FILE")
+    return shipped_dir() / RELEASE_FILE_NAME
+
+
+def compiled_copy(path: Path, data: bytes) -> dict[str, object] | None:
+    """The precompiled copy beside the description (``bg20k.json``), when it was compiled from
+    these very bytes: an edited YAML is read as YAML, never through a stale copy."""
+    try:
+        packed = json.loads(read_limited(path.with_name(COMPILED_NAME), 4 * LIMIT))
+    except (OSError, ValueError, RecursionError):
+        return None
+    if not isinstance(packed, dict) or packed.get("source_crc32") != zlib.crc32(data):
+        return None
+    return packed if packed.get("source_size") == len(data) else None
+
+
+def current_compiled_copy() -> dict[str, object] | None:
+    """The compiled copy of the description in use, if it is current; None otherwise (and
+    for any problem reading it: the caller then takes the full path, which words errors)."""
+    try:
+        path = release_file().resolve()
+        return compiled_copy(path, read_limited(path, LIMIT))
+    except Exception:
+        return None
+
+
+def citation_key(fmt: str, include_encouraged: bool, explain: bool) -> str:
+    return fmt + ("+all" if include_encouraged else "") + ("+explain" if explain else "")
+
+
+def quick_citation(fmt: str, include_encouraged: bool, explain: bool) -> str | None:
+    """`bg20k cite`'s output as precompiled from the description in use (citing/precompiled.py),
+    or None when there is no current copy: then it is rendered."""
+    packed = current_compiled_copy()
+    answers = packed.get("answers") if packed else None
+    cite = answers.get("cite") if isinstance(answers, dict) else None
+    text = (
+        cite.get(citation_key(fmt, include_encouraged, explain)) if isinstance(cite, dict) else None
+    )
+    return text if isinstance(text, str) else None
+
+
+def quick_agreement_sha256() -> str | None:
+    """The agreement text's SHA-256, when the text on disk is the one the current compiled
+    description names; None otherwise (the full path then says what is wrong)."""
+    import hashlib
+
+    packed = current_compiled_copy()
+    description = packed.get("description") if packed else None
+    agreement = description.get("agreement") if isinstance(description, dict) else None
+    if not isinstance(agreement, dict):
+        return None
+    name, pinned = agreement.get("file"), agreement.get("sha256")
+    if not isinstance(name, str) or not isinstance(pinned, str):
+        return None
+    try:
+        data = read_limited(release_file().resolve().parent / name, LIMIT)
+    except (OSError, ValueError):
+        return None
+    digest = hashlib.sha256(data).hexdigest()
+    return digest if digest == pinned else None
