@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import TYPE_CHECKING
 
 from bg20k_fetch.redact import redact
-
-if TYPE_CHECKING:
-    from pydantic import ValidationError
 
 
 class ExitCode(IntEnum):
@@ -121,14 +117,6 @@ class StorageError(Bg20kError):
 
 class ReleaseDescriptionError(UsageError):
     """The dataset description (shipped, or named by BG20K_RELEASE_FILE) cannot be used."""
-
-
-def validation_problem(exc: ValidationError) -> str:
-    """pydantic's first complaint as one clause: ``where: what``."""
-    first = exc.errors()[0]
-    where = ".".join(str(p) for p in first["loc"])
-    message = str(first["msg"]).removeprefix("Value error, ")
-    return f"{where}: {message}" if where else message
 
 
 class Interrupted(Bg20kError):

@@ -26,6 +26,7 @@ class Invalid(ValueError):
 
     def __init__(self, where: str, message: str) -> None:
         super().__init__(f"{where}: {message}" if where else message)
+        self.where, self.message = where, message
 
 
 def build(cls: type[T], raw: object, where: str = "") -> T:
@@ -45,6 +46,8 @@ def build(cls: type[T], raw: object, where: str = "") -> T:
             raise Invalid(at, "missing")
     try:
         return cls(**values)
+    except Invalid as exc:  # a check that names its field: the path goes on through it
+        raise Invalid(_join(where, exc.where), exc.message) from exc
     except ValueError as exc:  # the dataclass's own __post_init__ checks
         raise Invalid(where, str(exc)) from exc
 
