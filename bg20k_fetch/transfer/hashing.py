@@ -87,8 +87,8 @@ def consume(stream: IO[bytes], out: IO[bytes] | None, origin: str = "") -> FileI
         if not block:
             break
         if len(head) < 3:
-            head = (head + block)[:3]
-        tail = (tail + block)[-64:]
+            head = (head + block[:3])[:3]
+        tail = (tail + block[-64:])[-64:]  # never a copy of the whole block
         hasher.update(block)
         size += len(block)
         if out is not None:
