@@ -115,6 +115,7 @@ MODULE_TESTS: dict[str, list[str]] = {
     ],
     "bg20k_fetch/consent/record.py": _CONSENT,
     "bg20k_fetch/consent/store.py": _CONSENT,
+    "bg20k_fetch/consent/trail.py": _CONSENT,
     "bg20k_fetch/consent/gate.py": _CONSENT,
     "bg20k_fetch/transfer/download.py": _NETWORK,
     "bg20k_fetch/transfer/resume.py": _NETWORK,
