@@ -285,7 +285,10 @@ def end_to_end(b: Bench, url_base: str, shape: int) -> list[Comparison]:
 def start_up(b: Bench, tree: Path, env: dict[str, str]) -> list[Comparison]:
     """Case 6: the commands that should answer at once, against the interpreter's own start,
     all interleaved (ABBA) so a busy moment falls on each alike."""
-    env = {**env, "BG20K_DATA_DIR": str(tree.parent)}  # status reports this tree
+    # The shipped description, as a user runs these (the generated one the fetch cases use,
+    # with small counts, has no precompiled copy beside it); status reports this tree.
+    env = {k: v for k, v in env.items() if k != "BG20K_RELEASE_FILE"}
+    env["BG20K_DATA_DIR"] = str(tree.parent)
     commands = (("--version", 3.0), ("cite", 3.0), ("agreement --sha256", 3.0), ("status", 5.0))
     bare, *ours = timed_abba(
         [

@@ -79,10 +79,12 @@ def test_verify_loads_nothing_heavy(
 def test_cite_and_the_digest_are_answered_without_validating_the_description(
     args: list[str],
 ) -> None:
-    """Precompiled answers (citing/precompiled.py): no dataclasses, PyYAML or release model."""
+    """Precompiled answers (citing/precompiled.py): no dataclasses, PyYAML, release model or
+    typing."""
     probe = PROBE.replace(
         'loaded = sorted({m.split(".")[0] for m in sys.modules} & heavy)',
-        "loaded = sorted({'bg20k_fetch.release', 'dataclasses', 'yaml'} & set(sys.modules))",
+        "loaded = sorted({'bg20k_fetch.release', 'dataclasses', 'yaml', 'typing'}"
+        " & set(sys.modules))",
     )
     assert probe != PROBE
     proc = subprocess.run(

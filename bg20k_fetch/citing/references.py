@@ -10,12 +10,15 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from bg20k_fetch.citing import FORMATS, Format
+from bg20k_fetch.citing import FORMATS
 from bg20k_fetch.errors import UsageError
 from bg20k_fetch.release import Person, Reference, Release
 from bg20k_fetch.util.fs import OUTPUT_HINT, atomic_write, read_limited
+
+if TYPE_CHECKING:
+    from bg20k_fetch.citing import Format
 
 _KEY_RE = re.compile(r"@\s*([A-Za-z]+)\s*[{(]\s*([^,\s]+)\s*,")
 _NOT_ENTRIES = {"comment", "string", "preamble"}

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from bg20k_fetch.cli.ui import Ui
 from bg20k_fetch.errors import Bg20kError, ExitCode
+
+TYPE_CHECKING = False  # not typing's: importing typing is a tenth of `bg20k cite`'s start
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class NotCited(Bg20kError):

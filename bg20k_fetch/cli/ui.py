@@ -8,9 +8,11 @@ import io
 import json
 import os
 import sys
-from typing import TYPE_CHECKING, Any, TextIO
 
+TYPE_CHECKING = False  # not typing's: importing typing is a tenth of `bg20k cite`'s start
 if TYPE_CHECKING:
+    from typing import Any, TextIO
+
     from rich.console import Console
 
     from bg20k_fetch.consent.agreement import Agreement
