@@ -34,6 +34,7 @@ _CONSENT = [
     "tests/test_consent.py",
     "tests/test_consent_rules.py",
     "tests/test_consent_store_rules.py",
+    "tests/test_trail_rules.py",
     "tests/test_gate_rules.py",
     "tests/test_safety_consent.py",
     "tests/test_guards.py",
