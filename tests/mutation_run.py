@@ -104,6 +104,7 @@ _DRIVE = [
     "tests/test_drive_pages.py",
     "tests/test_drive_concurrency.py",
     "tests/test_drive_scale.py",
+    "tests/test_throttle_rules.py",
     "tests/test_gdrive.py",
     "tests/test_guards.py",
     "tests/test_properties_data.py",
