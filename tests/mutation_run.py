@@ -122,6 +122,7 @@ MODULE_TESTS: dict[str, list[str]] = {
     "bg20k_fetch/consent/gate.py": _CONSENT,
     "bg20k_fetch/transfer/download.py": _NETWORK,
     "bg20k_fetch/transfer/resume.py": _NETWORK,
+    "bg20k_fetch/transfer/stream.py": _NETWORK,
     "bg20k_fetch/transfer/retry.py": _NETWORK,
     "bg20k_fetch/transfer/archive.py": [*_DATASET, "tests/test_security.py"],
     "bg20k_fetch/transfer/hashing.py": [
