@@ -183,3 +183,33 @@ def fetched_copy(where: Path, name: str, zip_name: str, start: int = 0) -> Path:
     shutil.copytree(_FETCHED[key], where / name, symlinks=True)
     assert cli("accept", "--yes").code == 0
     return where / name
+
+
+class Clock:
+    """A monotonic clock the test moves by hand; sleeping records the pause and moves it."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def full_disk_for(path: Path, monkeypatch: Any) -> None:
+    """Every os.write to the file ``path`` fails with ENOSPC, every other file is written: a
+    full disk, which root cannot make for real in a test, for the one file concerned."""
+    import errno
+
+    target, real_write = path.stat(), os.write
+
+    def write(fd: int, data: Any) -> int:
+        if os.path.samestat(os.fstat(fd), target):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_write(fd, data)
+
+    monkeypatch.setattr(os, "write", write)

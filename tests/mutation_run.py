@@ -223,19 +223,16 @@ def main() -> int:
 def _shared_s3() -> Iterator[dict[str, str]]:
     """One moto server for the whole mutmut run: each mutant's pytest would otherwise start
     its own (tests/s3server.py), a second or two of every object-store mutant."""
+    sys.path.insert(0, str(REPO))
+    from tests.s3server import start_server, stop_server
+
     with tempfile.TemporaryDirectory(prefix="bg20k-mutation-moto-") as where:
         url_file = Path(where) / "url"
-        server = subprocess.Popen(
-            [sys.executable, "-m", "tests.s3server", str(url_file)],
-            cwd=REPO,
-            stdin=subprocess.PIPE,
-        )
+        server = start_server(url_file)
         try:
             yield {**os.environ, "BG20K_TEST_S3_URL_FILE": str(url_file)}
         finally:
-            assert server.stdin is not None
-            server.stdin.close()  # the server stops at end of file
-            server.wait(timeout=30)
+            stop_server(server)
 
 
 if __name__ == "__main__":

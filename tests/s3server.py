@@ -57,49 +57,53 @@ def moto_server() -> Iterator[str]:
 # and its work runs beside the client's instead of under the same GIL as the test.
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    if hasattr(config, "workerinput") or _URL_FILE in os.environ:
-        return  # a worker (the controller started it), or an outer run's server
-    where = Path(tempfile.mkdtemp(prefix="bg20k-moto-"))
-    url_file = where / "url"
-    # Its stdin is a pipe from this process: when the run ends, however it ends, the server
-    # reads end-of-file and stops (see _serve).
-    proc = subprocess.Popen(
+def start_server(url_file: Path) -> subprocess.Popen[bytes]:
+    """moto's server in a process of its own; its URL appears in ``url_file``. Its stdin is a
+    pipe from the caller: when the caller stops it (stop_server) or ends, however it ends, the
+    server reads end-of-file and stops (see _serve)."""
+    return subprocess.Popen(
         [sys.executable, "-m", "tests.s3server", str(url_file)],
         stdin=subprocess.PIPE,
         cwd=Path(__file__).resolve().parent.parent,
     )
+
+
+def stop_server(proc: subprocess.Popen[bytes]) -> None:
+    assert proc.stdin is not None
+    proc.stdin.close()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if hasattr(config, "workerinput") or _URL_FILE in os.environ:
+        return  # a worker (the controller started it), or an outer run's server
+    url_file = Path(tempfile.mkdtemp(prefix="bg20k-moto-")) / "url"
+    config.stash[_SERVER] = start_server(url_file)
     os.environ[_URL_FILE] = str(url_file)
-    config.stash[_SERVER] = proc
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     proc = config.stash.get(_SERVER, None)
     if proc is not None:
-        proc.stdin.close()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_server(proc)
         os.environ.pop(_URL_FILE, None)
 
 
-_SERVER = pytest.StashKey[subprocess.Popen]()  # type: ignore[type-arg]
+_SERVER = pytest.StashKey[subprocess.Popen[bytes]]()
 
 
 @pytest.fixture(scope="session")
-def endpoint() -> Iterator[str]:
-    url_file = os.environ.get(_URL_FILE)
-    if not url_file:  # loaded without the controller's hook (e.g. -p no:tests.s3server)
-        with moto_server() as url:
-            yield url
-        return
+def endpoint() -> str:
+    url_file = os.environ[_URL_FILE]  # set by pytest_configure, in the controller
     deadline = time.monotonic() + 60
     while not os.path.exists(url_file):
         if time.monotonic() > deadline:
             pytest.fail(f"moto's server did not start within 60 s ({url_file} never appeared)")
         time.sleep(0.02)
-    yield Path(url_file).read_text()
+    return Path(url_file).read_text()
 
 
 def _serve(url_file: Path) -> None:

@@ -12,7 +12,6 @@ import os
 import stat
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,18 +24,9 @@ from bg20k_fetch.consent.store import record_acceptance
 from bg20k_fetch.errors import StorageError
 from bg20k_fetch.locations import Paths
 from bg20k_fetch.util.oslock import FileLock
+from tests.helpers import full_disk_for
 
 LOCK_HINT = "Point BG20K_CONFIG_DIR at a writable directory of your own."
-
-
-@pytest.fixture
-def umask_022() -> Iterator[None]:
-    """Modes of created files depend on the umask; pin the usual one."""
-    old = os.umask(0o022)
-    try:
-        yield
-    finally:
-        os.umask(old)
 
 
 def _lock_message(paths: Paths, code: int) -> str:
@@ -124,15 +114,7 @@ def test_tidying_a_history_that_cannot_be_written_leaves_it_as_it_was(
     record_acceptance(paths, shipped, "flag")
     intent = paths.history_file.read_text().splitlines()[0]
     paths.history_file.write_text(intent + "\n")  # a writer killed before its outcome line
-    history = paths.history_file.stat()
-    real_write = os.write
-
-    def full_disk(fd: int, data: Any) -> int:
-        if os.path.samestat(os.fstat(fd), history):
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        return real_write(fd, data)
-
-    monkeypatch.setattr(os, "write", full_disk)
+    full_disk_for(paths.history_file, monkeypatch)
     consent_store.tidy(paths)  # what `status` and `history` do first: never a crash
     monkeypatch.undo()
     assert paths.history_file.read_text() == intent + "\n"

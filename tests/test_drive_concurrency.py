@@ -13,7 +13,7 @@ from bg20k_fetch.errors import UsageError
 from bg20k_fetch.gdrive.throttle import Concurrency, Throttle
 from tests.data import jpeg
 from tests.gdrive_emulator import DriveEmulator, Options
-from tests.helpers import run_bg20k, write_release
+from tests.helpers import Clock, run_bg20k, write_release
 
 
 def test_adaptive_limit_grows_by_one_per_window_and_halves_once_per_window() -> None:
@@ -145,21 +145,6 @@ def test_default_backs_off_where_drive_limits_concurrency(folder_of, tmp_path: P
     assert result.code == 0, result.err
     assert len(emulator.throttled_at) < files // 5
     assert sum(emulator.downloads.values()) == files
-
-
-class Clock:
-    """A monotonic clock the test moves by hand; sleeping records the pause and moves it."""
-
-    def __init__(self) -> None:
-        self.now = 100.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 def test_a_throttling_answer_pauses_every_worker_until_its_retry_after() -> None:

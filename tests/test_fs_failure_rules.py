@@ -16,6 +16,7 @@ import pytest
 
 from bg20k_fetch.errors import StorageError
 from bg20k_fetch.util.fs import OUTPUT_HINT, append_line, atomic_write
+from tests.helpers import full_disk_for
 
 
 class _Spinning(BaseException):
@@ -41,15 +42,7 @@ def test_a_full_disk_while_appending_a_line_says_which_file_and_why(
 ) -> None:
     path = tmp_path / "history.jsonl"
     path.write_bytes(b'{"ok": 1}\n')
-    history = path.stat()
-    real_write = os.write
-
-    def full(fd: int, data: Any) -> int:
-        if os.path.samestat(os.fstat(fd), history):
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        return real_write(fd, data)
-
-    monkeypatch.setattr(os, "write", full)
+    full_disk_for(path, monkeypatch)
     with pytest.raises(StorageError) as caught:
         append_line(path, '{"ok": 2}')
     monkeypatch.undo()

@@ -50,16 +50,6 @@ def _oserror(code: int) -> OSError:
     return OSError(code, os.strerror(code))
 
 
-@pytest.fixture
-def umask_022() -> Iterator[None]:
-    """Modes of created files depend on the umask; pin the usual one."""
-    old = os.umask(0o022)
-    try:
-        yield
-    finally:
-        os.umask(old)
-
-
 @contextlib.contextmanager
 def no_hang(seconds: float = 1.0) -> Iterator[None]:
     """Turn a call that would block for ever (a FIFO without a writer) into a failure."""

@@ -9,21 +9,7 @@ import pytest
 
 from bg20k_fetch.gdrive.throttle import Concurrency, Throttle
 from bg20k_fetch.transfer import policy
-
-
-class Clock:
-    """A monotonic clock the test moves by hand; sleeping records the pause and moves it."""
-
-    def __init__(self) -> None:
-        self.now = 100.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
+from tests.helpers import Clock
 
 
 @pytest.fixture
