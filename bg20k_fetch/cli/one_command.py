@@ -8,7 +8,6 @@ name and a help line, for `bg20k --help` and for the check that the name is a co
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
 
 TYPE_CHECKING = False  # not typing's: importing typing is a tenth of `bg20k cite`'s start
@@ -38,7 +37,7 @@ class OneCommand:
         # asked for, since argparse will pick `only`.
         sub = self._sub
         sub._choices_actions.append(sub._ChoicesPseudoAction(name, (), kwargs.get("help")))
-        sub._name_parser_map[name] = _NOT_BUILT
+        sub._name_parser_map[name] = None
         return _Unbuilt()
 
 
@@ -50,6 +49,3 @@ class _Unbuilt:
 
     def _ignore(self, *args: object, **kwargs: object) -> _Unbuilt:
         return self
-
-
-_NOT_BUILT = argparse.ArgumentParser(prog="not built", add_help=False)

@@ -12,6 +12,7 @@ import os
 import zlib
 from pathlib import Path
 
+from bg20k_fetch.errors import Bg20kError
 from bg20k_fetch.util.fs import read_limited
 from bg20k_fetch.util.userpath import user_path
 
@@ -54,7 +55,7 @@ def current_compiled_copy() -> dict[str, object] | None:
     try:
         path = release_file().resolve()
         return compiled_copy(path, read_limited(path, LIMIT))
-    except Exception:
+    except (OSError, ValueError, RuntimeError, Bg20kError):  # the full path words the error
         return None
 
 
