@@ -6,6 +6,7 @@ dummies; AWS_ENDPOINT_URL points every AWS client at the server.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import subprocess
@@ -19,6 +20,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+# Found, not imported: importing s3fs and moto in a test module would cost every worker a second.
+NEEDS_STORE = pytest.mark.skipif(
+    not all(importlib.util.find_spec(m) for m in ("s3fs", "moto")),
+    reason="the object-store extra and moto are not installed",
+)
 
 # Where the shared server's URL appears (set by the run's controller, read by every worker).
 _URL_FILE = "BG20K_TEST_S3_URL_FILE"
@@ -136,6 +143,18 @@ def keys(s3: Any, bucket: str, prefix: str = "") -> dict[str, bytes]:
     """Every object under ``prefix``: key -> bytes."""
     found = s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
     return {o["Key"]: s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read() for o in found}
+
+
+def dataset(tmp_path: Path, name: str, start: int = 0) -> Path:
+    """A publisher's verified tree ``tmp_path/name`` (see helpers.fetched_copy)."""
+    from tests.helpers import fetched_copy
+
+    return fetched_copy(tmp_path, name, f"{name}.zip", start)
+
+
+@pytest.fixture
+def local(tmp_path: Path, small_release: Path) -> Path:
+    return dataset(tmp_path, "publisher")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@ against a real S3 API on 127.0.0.1 (moto's server), a bucket per test."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -17,13 +16,9 @@ import yaml
 
 from tests.data import SMALL, jpeg, make_tree, zip_bytes
 from tests.helpers import cli, fetched_copy
-from tests.s3server import moto_server, s3_env
+from tests.s3server import NEEDS_STORE, moto_server, s3_env
 
-# Found, not imported: importing s3fs and moto here would cost every test worker a second.
-pytestmark = pytest.mark.skipif(
-    not all(importlib.util.find_spec(m) for m in ("s3fs", "moto")),
-    reason="the object-store extra and moto are not installed",
-)
+pytestmark = NEEDS_STORE
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ boto3 and ask proof.py, or `bg20k verify`, about it (a full publish costs a seco
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,29 +32,16 @@ from bg20k_fetch.storage.lease import JOURNAL
 from bg20k_fetch.storage.proof import committed_marker, data_files, owned_keys, read_published
 from bg20k_fetch.storage.store import PUBLISHED_MARKER, open_store
 from tests.data import jpeg
-from tests.helpers import Result, cli, fetched_copy
-from tests.s3server import keys
+from tests.helpers import Result, cli
+from tests.s3server import NEEDS_STORE, keys
 
-# Found, not imported: importing s3fs and moto here would cost every test worker a second.
 # Slow: every rule here drives moto's S3 server and s3fs, a second of CPU a publish; the fast
 # layer keeps its budget (docs/testing.md) and the mutation runs select these by `store_rules`.
 pytestmark = [
-    pytest.mark.skipif(
-        not all(importlib.util.find_spec(m) for m in ("s3fs", "moto")),
-        reason="the object-store extra and moto are not installed",
-    ),
+    NEEDS_STORE,
     pytest.mark.slow,
     pytest.mark.store_rules,
 ]
-
-
-def dataset(tmp_path: Path, name: str, start: int = 0) -> Path:
-    return fetched_copy(tmp_path, name, f"{name}.zip", start)
-
-
-@pytest.fixture
-def local(tmp_path: Path, small_release: Path) -> Path:
-    return dataset(tmp_path, "publisher")
 
 
 def error_line(result: Result) -> str:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import dataclasses
 import hashlib
-import importlib.util
 import json
 import re
 import threading
@@ -28,29 +27,16 @@ import pytest
 
 from bg20k_fetch.errors import StorageError
 from tests.data import SMALL, jpeg, zip_bytes
-from tests.helpers import cli, fetched_copy
-from tests.s3server import keys
+from tests.helpers import cli
+from tests.s3server import NEEDS_STORE, dataset, keys
 
-# Found, not imported: importing s3fs and moto here would cost every test worker a second.
 # Slow: every rule here drives moto's S3 server and s3fs, a second of CPU a publish; the fast
 # layer keeps its budget (docs/testing.md) and the mutation runs select these by `store_rules`.
 pytestmark = [
-    pytest.mark.skipif(
-        not all(importlib.util.find_spec(m) for m in ("s3fs", "moto")),
-        reason="the object-store extra and moto are not installed",
-    ),
+    NEEDS_STORE,
     pytest.mark.slow,
     pytest.mark.store_rules,
 ]
-
-
-def dataset(tmp_path: Path, name: str, start: int = 0) -> Path:
-    return fetched_copy(tmp_path, name, f"{name}.zip", start)
-
-
-@pytest.fixture
-def local(tmp_path: Path, small_release: Path) -> Path:
-    return dataset(tmp_path, "publisher")
 
 
 # -- helpers: what publish_tree takes, and what a publish should leave -------------------------

@@ -8,7 +8,6 @@ copy can be repaired. 6: a lock is checked before the download. 7: the optional 
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import signal
@@ -24,23 +23,10 @@ from typing import Any
 import pytest
 
 from tests.data import SMALL, jpeg, make_tree, zip_bytes
-from tests.helpers import cli, fetched_copy
-from tests.s3server import keys, s3_env
+from tests.helpers import cli
+from tests.s3server import NEEDS_STORE, dataset, keys, s3_env
 
-# Found, not imported: importing s3fs and moto here would cost every test worker a second.
-pytestmark = pytest.mark.skipif(
-    not all(importlib.util.find_spec(m) for m in ("s3fs", "moto")),
-    reason="the object-store extra and moto are not installed",
-)
-
-
-def dataset(tmp_path: Path, name: str, start: int = 0) -> Path:
-    return fetched_copy(tmp_path, name, f"{name}.zip", start)
-
-
-@pytest.fixture
-def local(tmp_path: Path, small_release: Path) -> Path:
-    return dataset(tmp_path, "publisher")
+pytestmark = NEEDS_STORE
 
 
 # -- item 1: a silent endpoint -------------------------------------------------------------------
