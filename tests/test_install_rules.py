@@ -116,9 +116,9 @@ def test_an_optional_split_bg20k_fetched_is_bg20ks_on_a_rebuild(
 ) -> None:
     """An optional split's own manifest proves its files bg20k's, and does not stop the main
     manifest from proving the images: a rebuild keeps none of either as the user's."""
-    from tests.test_s2_store import _with_denoise
+    from tests.s3server import with_denoise
 
-    _with_denoise(tmp_path, built, monkeypatch)
+    with_denoise(tmp_path, built, monkeypatch)
     assert (built / "BG-20k" / "MANIFEST.train_denoise.sha256").is_file()
     # Fetched within the dataset's own second (a split fetched later: the test below).
     for image in (built / "BG-20k" / "train_denoise").iterdir():
@@ -137,9 +137,9 @@ def test_an_optional_split_fetched_later_is_still_bg20ks_on_a_rebuild(
     bg20k's, and a rebuild should not move them aside as files bg20k did not make."""
     import yaml
 
-    from tests.test_s2_store import _with_denoise
+    from tests.s3server import with_denoise
 
-    _with_denoise(tmp_path, built, monkeypatch)
+    with_denoise(tmp_path, built, monkeypatch)
     # As if `--with` ran a minute after the dataset: its receipt and its files say so.
     receipt = built / "BG-20k" / "PROVENANCE.yaml"
     data = yaml.safe_load(receipt.read_text())

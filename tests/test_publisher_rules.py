@@ -26,9 +26,9 @@ from typing import Any
 import pytest
 
 from bg20k_fetch.errors import StorageError
-from tests.data import SMALL, jpeg, zip_bytes
+from tests.data import SMALL
 from tests.helpers import cli
-from tests.s3server import NEEDS_STORE, dataset, keys
+from tests.s3server import NEEDS_STORE, dataset, keys, with_denoise
 
 # Slow: every rule here drives moto's S3 server and s3fs, a second of CPU a publish; the fast
 # layer keeps its budget (docs/testing.md) and the mutation runs select these by `store_rules`.
@@ -450,30 +450,6 @@ def test_uploads_run_as_many_at_a_time_as_jobs_says(
 # -- the optional split ---------------------------------------------------------------------------
 
 
-def _with_denoise(tmp_path: Path, local: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Add train_denoise/ to the publisher's tree from its (emulated) official Drive file."""
-    import yaml
-
-    from tests.gdrive_emulator import DriveEmulator, Options
-    from tests.helpers import write_release
-
-    train = sorted(p.name for p in (local / "BG-20k" / "train").iterdir())
-    denoised = {f"train_denoise/{name}": jpeg(900 + n) for n, name in enumerate(train)}
-    with DriveEmulator(Options(warn_size=10**9)) as drive, monkeypatch.context() as patch:
-        for name, value in drive.env().items():
-            patch.setenv(name, value)
-        file_id = drive.add_file("train_denoise.zip", zip_bytes(denoised))
-        release = write_release(tmp_path / "rel-denoise", counts=SMALL)
-        data = yaml.safe_load(release.read_text())
-        for source in data["sources"]:
-            if source.get("component") == "train_denoise":
-                source["id"] = file_id
-        release.write_text(yaml.safe_dump(data))
-        patch.setenv("BG20K_RELEASE_FILE", str(release))
-        result = cli("fetch", "--accept", "--dest", str(local), "--with", "train_denoise")
-        assert result.code == 0, result.err
-
-
 def test_a_copy_with_the_optional_split_published_again_is_unchanged(
     bucket: str, local: Path, tmp_path: Path, s3: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -482,7 +458,7 @@ def test_a_copy_with_the_optional_split_published_again_is_unchanged(
     and the copy is never uncommitted."""
     from bg20k_fetch.api import publish
 
-    _with_denoise(tmp_path, local, monkeypatch)
+    with_denoise(tmp_path, local, monkeypatch)
     url = f"s3://{bucket}/dn"
     first = publish(url, dest=local, accept=True)
     assert first.state == "published"

@@ -98,7 +98,7 @@ def test_s2_08_mlcroissant_and_load_dataset_load_every_image(mixed: Path, tmp_pa
 def test_s2_08_the_optional_split_joins_the_metadata_when_fetched(
     tmp_path: Path, small_release: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tests.test_s2_store import _with_denoise
+    from tests.s3server import with_denoise
 
     files = make_tree(tmp_path / "orig", SMALL)
     (tmp_path / "a.zip").write_bytes(zip_bytes(files))
@@ -106,7 +106,7 @@ def test_s2_08_the_optional_split_joins_the_metadata_when_fetched(
     assert (
         cli("fetch", "--accept", "--from", str(tmp_path / "a.zip"), "--dest", str(dest)).code == 0
     )
-    _with_denoise(tmp_path, dest, monkeypatch)
+    with_denoise(tmp_path, dest, monkeypatch)
     root = dest / "BG-20k"
     doc = json.loads((root / "croissant.json").read_text())
     assert "train_denoise" in [r["@id"] for r in doc["recordSet"]]

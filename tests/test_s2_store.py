@@ -24,7 +24,7 @@ import pytest
 
 from tests.data import SMALL, jpeg, make_tree, zip_bytes
 from tests.helpers import cli
-from tests.s3server import NEEDS_STORE, dataset, keys, s3_env
+from tests.s3server import NEEDS_STORE, dataset, keys, s3_env, with_denoise
 
 pytestmark = NEEDS_STORE
 
@@ -350,37 +350,13 @@ def test_s2_06_a_lock_is_checked_against_the_published_manifest_first(
 # -- item 7: the optional split in a lab ----------------------------------------------------------
 
 
-def _with_denoise(tmp_path: Path, local: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Add train_denoise/ to the publisher's tree from its (emulated) official Drive file."""
-    import yaml
-
-    from tests.gdrive_emulator import DriveEmulator, Options
-    from tests.helpers import write_release
-
-    train = sorted(p.name for p in (local / "BG-20k" / "train").iterdir())
-    denoised = {f"train_denoise/{name}": jpeg(900 + n) for n, name in enumerate(train)}
-    with DriveEmulator(Options(warn_size=10**9)) as drive, monkeypatch.context() as patch:
-        for name, value in drive.env().items():
-            patch.setenv(name, value)
-        file_id = drive.add_file("train_denoise.zip", zip_bytes(denoised))
-        release = write_release(tmp_path / "rel-denoise", counts=SMALL)
-        data = yaml.safe_load(release.read_text())
-        for source in data["sources"]:
-            if source.get("component") == "train_denoise":
-                source["id"] = file_id
-        release.write_text(yaml.safe_dump(data))
-        patch.setenv("BG20K_RELEASE_FILE", str(release))
-        result = cli("fetch", "--accept", "--dest", str(local), "--with", "train_denoise")
-        assert result.code == 0, result.err
-
-
 @pytest.mark.slow
 def test_s2_07_the_optional_split_in_a_lab(
     bucket: str, local: Path, tmp_path: Path, s3: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url = f"s3://{bucket}/dn"
     assert cli("publish", url, "--dest", str(local)).code == 0
-    _with_denoise(tmp_path, local, monkeypatch)
+    with_denoise(tmp_path, local, monkeypatch)
     added = cli("publish", url, "--dest", str(local))  # the split added since: uploaded
     assert added.code == 0 and "6 uploaded" in added.out, added.out + added.err
     assert sum("train_denoise/" in k for k in keys(s3, bucket, "dn/")) == 6
