@@ -11,8 +11,12 @@ import hashlib
 from dataclasses import dataclass
 
 from bg20k_fetch.errors import IntegrityError, ReleaseDescriptionError, UsageError
-from bg20k_fetch.release import Release, load_release, release_dir
 from bg20k_fetch.util.fs import read_limited
+from bg20k_fetch.util.shipped import agreement_facts, release_file
+
+TYPE_CHECKING = False  # not typing's: `bg20k status` imports this module
+if TYPE_CHECKING:
+    from bg20k_fetch.release import Release
 
 
 @dataclass(frozen=True)
@@ -38,8 +42,24 @@ def sha256_hex(data: bytes) -> str:
 
 
 def load_agreement(release: Release | None = None) -> Agreement:
-    release = release or load_release()
-    path = release_dir() / release.agreement.file
+    """The agreement ``release`` names (by default the description in use), its text checked
+    against the digest the description pins."""
+    # The description in use is read from its compiled copy when that is current: `bg20k
+    # status` then never loads the release model, a tenth of its start-up.
+    facts = agreement_facts() if release is None else None
+    if facts is None:
+        if release is None:
+            from bg20k_fetch.release import load_release
+
+            release = load_release()
+        facts = {
+            "title": release.agreement.title,
+            "version": release.agreement.version,
+            "file": release.agreement.file,
+            "sha256": release.agreement.sha256,
+            "dataset": release.dataset,
+        }
+    path = release_file().resolve().parent / facts["file"]
     try:
         data = read_limited(path, 1 << 20)
     except (OSError, ValueError) as exc:
@@ -48,18 +68,18 @@ def load_agreement(release: Release | None = None) -> Agreement:
             f"Cannot read the agreement text {path}: {reason}.", hint="Reinstall bg20k."
         ) from exc
     digest = sha256_hex(data)
-    if digest != release.agreement.sha256:
+    if digest != facts["sha256"]:
         # The description and the text must travel together; a mismatch means one was edited
         # without the other, and we must not ask anyone to accept an unidentified text.
         raise IntegrityError(
             f"The shipped agreement {path.name} has SHA-256 {digest}, "
-            f"but the dataset description says {release.agreement.sha256}.",
+            f"but the dataset description says {facts['sha256']}.",
             hint="Update agreement/bg20k.yaml together with the text, or reinstall bg20k.",
         )
     return Agreement(
-        title=release.agreement.title,
-        version=release.agreement.version,
-        dataset=release.dataset,
+        title=facts["title"],
+        version=facts["version"],
+        dataset=facts["dataset"],
         text=data.decode("utf-8"),
         sha256=digest,
     )

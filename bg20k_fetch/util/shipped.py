@@ -75,22 +75,33 @@ def quick_citation(fmt: str, include_encouraged: bool, explain: bool) -> str | N
     return text if isinstance(text, str) else None
 
 
-def quick_agreement_sha256() -> str | None:
-    """The agreement text's SHA-256, when the text on disk is the one the current compiled
-    description names; None otherwise (the full path then says what is wrong)."""
-    import hashlib
-
+def agreement_facts() -> dict[str, str] | None:
+    """The agreement's title, version, file and SHA-256, and the dataset's name, from the
+    current compiled copy of the description in use; None when there is none (the caller then
+    validates the description itself)."""
     packed = current_compiled_copy()
     description = packed.get("description") if packed else None
     agreement = description.get("agreement") if isinstance(description, dict) else None
-    if not isinstance(agreement, dict):
+    if not isinstance(agreement, dict) or not isinstance(description, dict):
         return None
-    name, pinned = agreement.get("file"), agreement.get("sha256")
-    if not isinstance(name, str) or not isinstance(pinned, str):
+    facts = {key: agreement.get(key) for key in ("title", "version", "file", "sha256")}
+    facts["dataset"] = description.get("dataset")
+    strings = {key: value for key, value in facts.items() if isinstance(value, str)}
+    return strings if len(strings) == len(facts) else None
+
+
+def quick_agreement_sha256() -> str | None:
+    """The agreement text's SHA-256, when the text on disk is the one the current compiled
+    description names; None otherwise (consent/agreement.py's load_agreement then says what is
+    wrong, in words). Apart from it only so that `agreement --sha256` needs no dataclasses."""
+    import hashlib
+
+    facts = agreement_facts()
+    if facts is None:
         return None
     try:
-        data = read_limited(release_file().resolve().parent / name, LIMIT)
+        data = read_limited(release_file().resolve().parent / facts["file"], LIMIT)
     except (OSError, ValueError):
         return None
     digest = hashlib.sha256(data).hexdigest()
-    return digest if digest == pinned else None
+    return digest if digest == facts["sha256"] else None
