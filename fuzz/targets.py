@@ -26,7 +26,8 @@ from bg20k_fetch.gdrive.pages import classify, download_form, folder_entries, le
 from bg20k_fetch.locations import Paths
 from bg20k_fetch.register.records import Damaged, parse
 from bg20k_fetch.release import Release
-from bg20k_fetch.transfer.archive import list_members, open_members
+from bg20k_fetch.transfer.archive import list_members
+from bg20k_fetch.transfer.members import open_members
 from bg20k_fetch.transfer.resume import parse_content_range
 from bg20k_fetch.util.strict import Invalid, build
 from bg20k_fetch.util.yamlio import YamlError, load_yaml

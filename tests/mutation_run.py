@@ -125,6 +125,7 @@ MODULE_TESTS: dict[str, list[str]] = {
     "bg20k_fetch/transfer/stream.py": _NETWORK,
     "bg20k_fetch/transfer/retry.py": _NETWORK,
     "bg20k_fetch/transfer/archive.py": [*_DATASET, "tests/test_security.py"],
+    "bg20k_fetch/transfer/members.py": [*_DATASET, "tests/test_members.py"],
     "bg20k_fetch/transfer/hashing.py": [
         *_DATASET,
         "tests/test_hashing_rules.py",

@@ -281,7 +281,8 @@ def test_a_zip_whose_metadata_zipfile_cannot_read_is_damaged_data_not_a_crash(
     assert not (tmp_path / "d" / "BG-20k").exists()
     # The library says so in its typed error too, whoever reads the archive (check-paper does).
     from bg20k_fetch.errors import DamagedData
-    from bg20k_fetch.transfer.archive import list_members, open_members
+    from bg20k_fetch.transfer.archive import list_members
+    from bg20k_fetch.transfer.members import open_members
 
     with pytest.raises(DamagedData) as caught, open_members(archive, list_members(archive)) as st:
         for _, handle in st:
@@ -318,7 +319,8 @@ def test_a_tar_that_passes_the_check_but_not_the_stream_read_is_damaged_data(
     the second only, as a raw tarfile.ReadError from opening the stream (found by fuzzing; the
     input is the fuzzer's own, kept in its corpus)."""
     from bg20k_fetch.errors import DamagedData
-    from bg20k_fetch.transfer.archive import list_members, open_members
+    from bg20k_fetch.transfer.archive import list_members
+    from bg20k_fetch.transfer.members import open_members
 
     corpus = Path(__file__).resolve().parent.parent / "fuzz" / "corpus" / "archive"
     archive = tmp_path / "a.tar"

@@ -29,7 +29,7 @@ def many(n: int) -> dict[str, bytes]:
 
 
 def items_for(archive: Path, root: Path) -> list[Item]:
-    return [Item(m, m.name, root / m.name) for m in list_members(archive)]
+    return [Item(m, m.name, str(root / m.name)) for m in list_members(archive)]
 
 
 @pytest.mark.parametrize("method", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])

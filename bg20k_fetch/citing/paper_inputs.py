@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from bg20k_fetch.errors import Bg20kError, UsageError
-from bg20k_fetch.transfer.archive import Limits, archive_kind, list_members, open_members
+from bg20k_fetch.transfer.archive import Limits, archive_kind, list_members
+from bg20k_fetch.transfer.members import open_members
 
 KINDS = (".tex", ".bib", ".aux", ".bbl", ".bcf", ".pdf")
 MAX_FILE = 256 << 20  # a paper's PDF with figures; anything larger is not a paper

@@ -24,10 +24,10 @@ from bg20k_fetch.transfer.archive import (
     archive_kind,
     kind_of,
     list_members,
-    open_members,
 )
 from bg20k_fetch.transfer.extract import Item, copy_members, workers_for
 from bg20k_fetch.transfer.hashing import FileInfo, consume
+from bg20k_fetch.transfer.members import open_members
 from bg20k_fetch.util.fs import open_regular
 
 # Image types BG-20k does not hold: a file of one of them in a split folder is reported by
@@ -102,11 +102,11 @@ class Staging:
                     self._store(rel, handle, f"{path.name}:{member.name}", member.size)
 
     def _copy_zip(self, path: Path, placed: list[tuple[Member, str]], total: int) -> None:
-        items, seen = [], set()
+        items, seen, root = [], set(), str(self.root)
         for member, rel in placed:
             fresh = rel not in self._bucket(rel) and rel not in seen
             seen.add(rel)
-            items.append(Item(member, rel, self.root / rel if fresh else None))
+            items.append(Item(member, rel, os.path.join(root, rel) if fresh else None))
         copied = copy_members(
             path, items, workers=workers_for(total, len(items)), advance=self.reporter.advance
         )

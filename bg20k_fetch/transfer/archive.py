@@ -14,12 +14,8 @@ import stat
 import struct
 import tarfile
 import zipfile
-import zlib
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePath, PurePosixPath
-from typing import IO
 
 from bg20k_fetch.errors import DamagedData, UnsafeArchiveError
 
@@ -36,6 +32,13 @@ class Member:
     name: str  # the safe, normalised POSIX path inside the archive
     size: int
     raw: str = ""  # the name exactly as the archive spells it, to read the member by
+    # Where a zip member's bytes are, by its central directory (members.py reads them there);
+    # how to read a member, not what it is, so left out of comparisons. -1: not in a zip.
+    offset: int = field(default=-1, compare=False)
+    packed: int = field(default=0, compare=False)
+    method: int = field(default=0, compare=False)
+    crc: int = field(default=0, compare=False)
+    flags: int = field(default=0, compare=False)
 
 
 def archive_kind(path: PurePath) -> str | None:
@@ -93,7 +96,7 @@ class _Checker:
         self.seen: set[str] = set()
         self.total = 0
 
-    def add(self, raw: str, size: int, packed: int | None) -> Member:
+    def add(self, raw: str, size: int, packed: int | None, *where: int) -> Member:
         name = safe_name(raw)
         if name in self.seen:
             raise UnsafeArchiveError(
@@ -114,7 +117,7 @@ class _Checker:
                 f"Archive member {raw!r} expands {size / max(packed, 1):.0f}-fold; "
                 "refused as a decompression bomb."
             )
-        return Member(name, size, raw)
+        return Member(name, size, raw, *where)
 
 
 def _zip_members(zf: zipfile.ZipFile, archive: Path, limits: Limits) -> list[Member]:
@@ -131,7 +134,10 @@ def _zip_members(zf: zipfile.ZipFile, archive: Path, limits: Limits) -> list[Mem
         if kind not in (0, stat.S_IFREG):
             what = "a symbolic link" if kind == stat.S_IFLNK else "a special file"
             raise UnsafeArchiveError(f"Archive member {info.filename!r} is {what}; refused.")
-        members.append(checker.add(info.filename, info.file_size, info.compress_size))
+        where = (info.header_offset, info.compress_size, info.compress_type, info.CRC)
+        members.append(
+            checker.add(info.filename, info.file_size, info.compress_size, *where, info.flag_bits)
+        )
     # Overlapping entries (the zip-bomb trick of many names sharing one body) are refused.
     spans = sorted(
         (i.header_offset, i.header_offset + 30 + len(i.filename) + i.compress_size, i)
@@ -161,7 +167,7 @@ def _tar_members(tf: tarfile.TarFile, archive: Path, limits: Limits, size: int) 
 # What zipfile and tarfile raise on a hostile archive's metadata, besides their own errors: a
 # name that is not the UTF-8 its flag claims (UnicodeDecodeError), an unknown compression
 # method, a struct or a number that does not fit (found by fuzzing, fuzz/targets.py).
-_UNREADABLE = (
+UNREADABLE = (
     zipfile.BadZipFile,
     tarfile.TarError,
     EOFError,
@@ -182,75 +188,9 @@ def list_members(path: Path, limits: Limits | None = None) -> list[Member]:
                 return _zip_members(zf, path, limits)
         with tarfile.open(path, "r:*") as tf:
             return _tar_members(tf, path, limits, max(path.stat().st_size, 1))
-    except _UNREADABLE as exc:
+    except UNREADABLE as exc:
         first_line = (str(exc).splitlines() or [type(exc).__name__])[0].rstrip(":")
         raise DamagedData(
             f"{path.name} is not a readable archive: {first_line}.",
             hint="The download may be damaged; fetch it again.",
-        ) from exc
-
-
-@contextmanager
-def _tar_stream(path: Path) -> Iterator[Iterator[tuple[str, IO[bytes]]]]:
-    # Stream mode reads a compressed tar once, front to back, instead of seeking per member.
-    with tarfile.open(path, "r|*") as tf:
-
-        def members() -> Iterator[tuple[str, IO[bytes]]]:
-            for info in tf:
-                if info.isreg():
-                    handle = tf.extractfile(info)
-                    if handle is not None:
-                        yield safe_name(info.name), handle
-
-        yield members()
-
-
-@contextmanager
-def _zip_stream(path: Path) -> Iterator[Iterator[tuple[str, IO[bytes]]]]:
-    with zipfile.ZipFile(path) as zf:
-
-        def members() -> Iterator[tuple[str, IO[bytes]]]:
-            for info in zf.infolist():
-                if not info.is_dir():
-                    with _open_zip_member(zf, info, path) as handle:  # CRC checked as read
-                        yield safe_name(info.filename), handle
-
-        yield members()
-
-
-def _open_zip_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) -> IO[bytes]:
-    """The member's stream; DamagedData when its local header cannot be reached or read (an
-    offset past the file, an encrypted member, an unknown compression method: fuzzing)."""
-    try:
-        return zf.open(info)
-    except (*_UNREADABLE, RuntimeError) as exc:
-        raise DamagedData(
-            f"{path.name} is damaged: its member {info.filename!r} cannot be read ({exc}).",
-            hint="Delete it and fetch again.",
-        ) from exc
-
-
-@contextmanager
-def open_members(
-    path: Path, approved: list[Member]
-) -> Iterator[Iterator[tuple[Member, IO[bytes]]]]:
-    """Yield (member, stream) for the approved members only, in archive order."""
-    by_name = {m.name: m for m in approved}
-    opener = _zip_stream if kind_of(path) == "zip" else _tar_stream
-
-    def checked(stream: Iterator[tuple[str, IO[bytes]]]) -> Iterator[tuple[Member, IO[bytes]]]:
-        for name, handle in stream:
-            member = by_name.get(name)
-            if member is None:  # the archive changed between the check and the read
-                raise UnsafeArchiveError(f"Archive member {name!r} was not checked; refused.")
-            yield member, handle
-
-    # Opening counts too: a tar whose members the check read at random can still fail in the
-    # front-to-back stream read (a truncated header; found by fuzzing).
-    try:
-        with opener(path) as stream:
-            yield checked(stream)
-    except (zipfile.BadZipFile, tarfile.TarError, EOFError, zlib.error) as exc:
-        raise DamagedData(
-            f"{path.name} is damaged: {exc}.", hint="Delete it and fetch again."
         ) from exc

@@ -1,9 +1,10 @@
 """Copying a checked zip's members out on several threads at once, hashing each as it is written.
 
-Only members ``archive.list_members`` approved are read, by their exact names; the directories
-are made first (parallel ``makedirs`` race), then each worker takes a contiguous run of members
-in archive order, with its own handle on the zip, so reads stay sequential and no lock is
-shared. Reading, CRC, SHA-256 and writing all release the GIL, so the threads use every core.
+Only members ``archive.list_members`` approved are read, from where the checked central
+directory put them (members.py); the directories are made first (parallel ``makedirs`` race),
+then each worker takes a contiguous run of members in archive order, with its own descriptor
+on the zip, so reads stay sequential and no lock is shared. Reading, CRC, SHA-256 and writing
+all release the GIL, so the threads use every core.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from typing import IO
 
 from bg20k_fetch.errors import DamagedData, IntegrityError, StorageError, UnsafeArchiveError
 from bg20k_fetch.transfer.archive import Member
-from bg20k_fetch.transfer.hashing import FileInfo, consume
+from bg20k_fetch.transfer.hashing import FileInfo, Readable, consume
+from bg20k_fetch.transfer.members import MemberStream, readable
 
 BIG_ENOUGH = 64 << 20  # below this, one thread: starting more costs more than it saves
 
@@ -28,7 +30,9 @@ BIG_ENOUGH = 64 << 20  # below this, one thread: starting more costs more than i
 class Item:
     member: Member
     rel: str  # where it lands, relative to the staging root
-    target: Path | None  # None: read and hash only (a second copy of a file already placed)
+    # Where it is written, as text: a Path per file was 8 MiB of 20,000 members' peak memory.
+    # None: read and hash only (a second copy of a file already placed).
+    target: str | None
 
 
 def workers_for(total_bytes: int, members: int) -> int:
@@ -37,15 +41,37 @@ def workers_for(total_bytes: int, members: int) -> int:
     return max(1, min(4, os.cpu_count() or 1, members))
 
 
-def open_stream(zf: zipfile.ZipFile, member: Member) -> IO[bytes]:
+class Source:
+    """One worker's way into the zip: its own descriptor, and zipfile only for a member
+    members.py does not read (compressed with neither store nor deflate)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        self._zip: zipfile.ZipFile | None = None
+
+    def zip(self) -> zipfile.ZipFile:
+        if self._zip is None:
+            self._zip = zipfile.ZipFile(self.path)
+        return self._zip
+
+    def close(self) -> None:
+        os.close(self.fd)
+        if self._zip is not None:
+            self._zip.close()
+
+
+def open_stream(source: Source, member: Member) -> IO[bytes] | MemberStream:
     """The member's bytes (CRC checked as they are read out)."""
+    if readable(member):
+        return MemberStream(source.fd, member)
     try:
-        info = zf.getinfo(member.raw)
+        info = source.zip().getinfo(member.raw)
     except KeyError:  # the archive changed between the check and the read
         raise UnsafeArchiveError(
             f"Archive member {member.raw!r} was not checked; refused."
         ) from None
-    return zf.open(info)
+    return source.zip().open(info)
 
 
 def _runs(items: Sequence[Item], workers: int) -> list[list[Item]]:
@@ -70,7 +96,7 @@ def copy_members(
     """Copy (or just hash) every item; returns each with what it held. The first error stops
     the other workers at their next member (as does setting ``stop``) and is raised; files
     already written stay for the caller to discard with the rest of the staging tree."""
-    for parent in sorted({i.target.parent for i in items if i.target is not None}):
+    for parent in sorted({Path(i.target).parent for i in items if i.target is not None}):
         try:
             parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -83,40 +109,38 @@ def copy_members(
             advance(size)
 
     runs = _runs(items, workers)
-    if not runs:
-        return []
-    try:
-        # One central directory for every worker: zipfile reads members of one ZipFile from
-        # several threads (each read seeks and reads under its lock), and a ZipFile of 20,000
-        # members holds about 12 MiB of it, which each worker would otherwise hold again.
-        zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise DamagedData(
-            f"{path.name} is damaged: {exc}.", hint="Delete it and fetch again."
-        ) from exc
 
     def work(run: list[Item]) -> list[tuple[Item, FileInfo]]:
         try:
-            return _copy_run(zf, path, run, stop, counted)
+            source = Source(path)
+        except OSError as exc:
+            stop.set()
+            raise DamagedData(
+                f"Cannot read {path.name}: {exc.strerror or exc}.",
+                hint="Delete it and fetch again.",
+            ) from exc
+        try:
+            return _copy_run(source, path, run, stop, counted)
         except BaseException:
             stop.set()
             raise
-
-    with zf:
-        if len(runs) == 1:
-            return work(runs[0])
-        pool = ThreadPoolExecutor(max_workers=len(runs), thread_name_prefix="extract")
-        try:
-            futures = [pool.submit(work, run) for run in runs]
-            wait(futures, return_when=FIRST_EXCEPTION)
-            return [pair for future in futures for pair in future.result()]
         finally:
-            stop.set()  # Ctrl-C in the main thread: the workers stop at their next member
-            pool.shutdown(wait=True)
+            source.close()
+
+    if len(runs) <= 1:
+        return work(runs[0]) if runs else []
+    pool = ThreadPoolExecutor(max_workers=len(runs), thread_name_prefix="extract")
+    try:
+        futures = [pool.submit(work, run) for run in runs]
+        wait(futures, return_when=FIRST_EXCEPTION)
+        return [pair for future in futures for pair in future.result()]
+    finally:
+        stop.set()  # Ctrl-C in the main thread: the workers stop at their next member
+        pool.shutdown(wait=True)
 
 
 def _copy_run(
-    zf: zipfile.ZipFile,
+    source: Source,
     path: Path,
     run: list[Item],
     stop: threading.Event,
@@ -128,7 +152,7 @@ def _copy_run(
             break
         origin = f"{path.name}:{item.member.name}"
         try:
-            stream = open_stream(zf, item.member)
+            stream = open_stream(source, item.member)
         except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError) as exc:
             raise DamagedData(
                 f"{path.name} is damaged: {exc}.", hint="Delete it and fetch again."
@@ -144,19 +168,19 @@ def _copy_run(
     return done
 
 
-def _copy_one(stream: IO[bytes], target: Path | None, origin: str) -> FileInfo:
+def _copy_one(stream: Readable, target: str | None, origin: str) -> FileInfo:
     if target is None:
         return consume(stream, None, origin)
     try:
         # An explicit buffer size: open() then skips its isatty() and second fstat(), two
         # system calls of the eight each of 20,000 files costs.
-        with target.open("xb", buffering=1 << 16) as out:
+        with open(target, "xb", buffering=1 << 16) as out:
             return consume(stream, out, origin)
     except OSError as exc:  # reads raise DamagedData inside consume: these are writes
         raise _write_error(target, exc) from exc
 
 
-def _write_error(target: Path, exc: OSError) -> StorageError:
+def _write_error(target: str | Path, exc: OSError) -> StorageError:
     return StorageError(
         f"Cannot write {target}: {exc.strerror or exc}.",
         hint="Check free space and permissions at the destination.",

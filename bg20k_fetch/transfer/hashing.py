@@ -14,7 +14,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 
 from bg20k_fetch.errors import DamagedData, IntegrityError
 from bg20k_fetch.util.fs import open_regular
@@ -22,6 +22,12 @@ from bg20k_fetch.util.fs import open_regular
 CHUNK = 1 << 20
 JPEG_HEAD = b"\xff\xd8\xff"
 JPEG_TAIL = b"\xff\xd9"
+
+
+class Readable(Protocol):
+    """What consume() reads from: a file, a zip member, a response's raw stream."""
+
+    def read(self, size: int, /) -> bytes: ...
 
 
 @dataclass(frozen=True, slots=True)  # one per file: 20,000 of them
@@ -71,7 +77,7 @@ class Sha256Behind:
         return self._hasher.hexdigest()
 
 
-def consume(stream: IO[bytes], out: IO[bytes] | None, origin: str = "") -> FileInfo:
+def consume(stream: Readable, out: IO[bytes] | None, origin: str = "") -> FileInfo:
     """Hash (and copy to ``out``) everything ``stream`` holds. A failure to read is the
     source's fault (IntegrityError); a failure to write is the destination's (OSError)."""
     hasher, size, head, tail = hashlib.sha256(), 0, b"", b""

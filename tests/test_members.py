@@ -1,0 +1,136 @@
+"""Reading zip members from the checked central directory's offsets (transfer/members.py):
+whatever zipfile would refuse when reading a member is refused here too, and a member
+compressed otherwise than stored or deflated still lands, read through zipfile."""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+import zipfile
+import zlib
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from bg20k_fetch.errors import DamagedData
+from bg20k_fetch.transfer.archive import list_members
+from bg20k_fetch.transfer.extract import Item, copy_members
+from bg20k_fetch.transfer.members import MemberStream, readable
+from tests.data import jpeg
+
+NAME = "BG-20k/train/a.jpg"
+
+
+def one_member_zip(path: Path, data: bytes, method: int = zipfile.ZIP_STORED) -> Path:
+    with zipfile.ZipFile(path, "w", method) as zf:
+        zf.writestr(NAME, data)
+    return path
+
+
+def copy_out(archive: Path, out: Path) -> dict[str, bytes]:
+    items = [Item(m, m.name, str(out / m.name)) for m in list_members(archive)]
+    copied = copy_members(archive, items, workers=1, advance=lambda n: None)
+    for item, info in copied:
+        assert info.sha256 == hashlib.sha256((out / item.rel).read_bytes()).hexdigest()
+    return {item.rel: (out / item.rel).read_bytes() for item, _ in copied}
+
+
+def patch(archive: Path, at: int, new: bytes) -> None:
+    raw = bytearray(archive.read_bytes())
+    raw[at : at + len(new)] = new
+    archive.write_bytes(bytes(raw))
+
+
+@pytest.mark.parametrize(
+    "method", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA]
+)
+def test_every_method_zipfile_writes_lands_byte_for_byte(tmp_path: Path, method: int) -> None:
+    data = jpeg(7) * 40  # big enough to take several reads when deflated
+    archive = one_member_zip(tmp_path / "a.zip", data, method)
+    (member,) = list_members(archive)
+    assert readable(member) == (method in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED))
+    assert copy_out(archive, tmp_path / "out") == {NAME: data}
+
+
+def test_small_reads_of_a_deflated_member_give_the_whole_member(tmp_path: Path) -> None:
+    data = bytes(range(256)) * 300
+    archive = one_member_zip(tmp_path / "a.zip", data, zipfile.ZIP_DEFLATED)
+    (member,) = list_members(archive)
+    got = b""
+    with archive.open("rb") as handle:
+        stream = MemberStream(handle.fileno(), member)
+        while block := stream.read(1000):
+            assert len(block) <= 1000
+            got += block
+    assert got == data
+
+
+def test_a_local_header_naming_another_file_is_refused(tmp_path: Path) -> None:
+    archive = one_member_zip(tmp_path / "a.zip", jpeg(1))
+    (member,) = list_members(archive)
+    patch(archive, member.offset + 30, b"BG-20k/train/b.jpg")  # the local name only
+    with pytest.raises(DamagedData, match=r"header .*b\.jpg"):
+        copy_out(archive, tmp_path / "out")
+    assert not (tmp_path / "out" / NAME).exists()
+
+
+def test_a_member_that_is_not_where_the_directory_says_is_refused(tmp_path: Path) -> None:
+    archive = one_member_zip(tmp_path / "a.zip", jpeg(1))
+    (member,) = list_members(archive)
+    patch(archive, member.offset, b"PK\x05\x06")
+    with pytest.raises(DamagedData, match="Bad magic number"):
+        copy_out(archive, tmp_path / "out")
+
+
+@pytest.mark.parametrize("where", ["local", "central"])
+def test_an_encrypted_member_is_refused(tmp_path: Path, where: str) -> None:
+    archive = one_member_zip(tmp_path / "a.zip", jpeg(1))
+    (member,) = list_members(archive)
+    if where == "local":
+        patch(archive, member.offset + 6, struct.pack("<H", 1))
+    else:
+        central = archive.read_bytes().rindex(b"PK\x01\x02")
+        patch(archive, central + 8, struct.pack("<H", 1))
+    with pytest.raises(DamagedData, match="encrypted"):
+        copy_out(archive, tmp_path / "out")
+
+
+def test_a_wrong_crc_is_refused_after_the_last_byte(tmp_path: Path) -> None:
+    data = jpeg(3)
+    archive = one_member_zip(tmp_path / "a.zip", data)
+    (member,) = list_members(archive)
+    at = member.offset + 30 + len(NAME) + 10
+    patch(archive, at, bytes([archive.read_bytes()[at] ^ 0xFF]))  # same length, other bytes
+    with pytest.raises(DamagedData, match="Bad CRC-32"):
+        copy_out(archive, tmp_path / "out")
+
+
+def test_a_deflated_member_holding_more_than_declared_stops_one_byte_past(tmp_path: Path) -> None:
+    """A deflate stream of 50 MiB of zeros where the directory declares 10 bytes: refused
+    after 11 bytes of output, never inflated whole."""
+    packed = zlib.compressobj(9, zlib.DEFLATED, -15)
+    body = packed.compress(bytes(50 << 20)) + packed.flush()
+    archive = one_member_zip(tmp_path / "a.zip", b"0123456789", zipfile.ZIP_DEFLATED)
+    (member,) = list_members(archive)
+    start = member.offset + 30 + len(NAME)
+    raw = archive.read_bytes()
+    bomb = tmp_path / "bomb.bin"
+    bomb.write_bytes(raw[:start] + body)
+    with bomb.open("rb") as handle:
+        stream = MemberStream(handle.fileno(), replace(member, packed=len(body)))
+        assert len(stream.read(6)) == 6  # what a reader asks for, no more
+        with pytest.raises(zipfile.BadZipFile, match="more than its declared size"):
+            stream.read(1 << 20)  # inflates at most 5 + 1 more bytes, then says so
+
+
+def test_a_member_cut_short_is_refused(tmp_path: Path) -> None:
+    archive = one_member_zip(tmp_path / "a.zip", jpeg(5) * 20, zipfile.ZIP_DEFLATED)
+    (member,) = list_members(archive)
+    short = tmp_path / "short.zip"
+    short.write_bytes(archive.read_bytes()[: member.offset + 30 + len(NAME) + member.packed // 2])
+    with short.open("rb") as handle:
+        stream = MemberStream(handle.fileno(), member)
+        with pytest.raises(zipfile.BadZipFile, match="cut short"):
+            while stream.read(1 << 16):
+                pass
