@@ -5,22 +5,16 @@ from __future__ import annotations
 
 import json
 import time
-from types import TracebackType
 from typing import TextIO
 
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
-
 from bg20k_fetch.redact import redact
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from rich.console import Console
+    from rich.progress import Progress, TaskID
 
 
 class _Counting:
@@ -144,6 +138,18 @@ class RichReporter:
             self.progress.stop()
 
     def phase(self, name: str, total: int | None, unit: str = "bytes") -> None:
+        # Imported here: rich's progress machinery is 7 MiB of a fetch's memory, and a fetch
+        # in a pipe, a log or under --quiet never draws a bar.
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+
         if self.progress is not None:
             self.progress.stop()
         counts = (
