@@ -6,8 +6,10 @@ finding. The same functions replay the kept corpus in the fast tests
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -34,6 +36,7 @@ from bg20k_fetch.util.yamlio import YamlError, load_yaml
 
 _SHM = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108 - RAM, for speed
 _SCRATCH = Path(tempfile.mkdtemp(prefix="bg20k-fuzz-", dir=_SHM))
+atexit.register(shutil.rmtree, _SCRATCH, True)  # every process that imports this leaves none
 
 
 def _text(data: bytes) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -96,7 +97,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     proc = config.stash.get(_SERVER, None)
     if proc is not None:
         stop_server(proc)
-        os.environ.pop(_URL_FILE, None)
+        shutil.rmtree(Path(os.environ.pop(_URL_FILE)).parent, ignore_errors=True)
 
 
 _SERVER = pytest.StashKey[subprocess.Popen[bytes]]()
