@@ -26,9 +26,12 @@ import cases
 import report
 from drive_block import drive_block
 from lib import PY, REPO, ensure_tools, machine
+from memory import memory_table, peak_memory
 from paper_check import paper_check
 
-CASES = ("download", "extract", "verify", "drive", "block", "startup", "many", "e2e", "paper")
+CASES = (
+    "download", "extract", "verify", "drive", "block", "startup", "many", "e2e", "paper", "memory"
+)  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,8 +62,11 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     found: list[report.Comparison] = []
     scaling: list[cases.Scaling] = []
+    memory: dict[str, dict[int, float]] = {}
     try:
         found, scaling = run_cases(bench, chosen)
+        if "memory" in chosen:
+            memory = peak_memory(bench)
     finally:
         if not args.keep:
             shutil.rmtree(args.work, ignore_errors=True)
@@ -69,9 +75,10 @@ def main(argv: list[str] | None = None) -> int:
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {machine()}; medians of "
         f"{sizes.runs} run(s) after a warm-up; took {time.monotonic() - started:.0f} s"
     )
-    text = report.markdown(found, header) + scaling_table(scaling)
+    extra = scaling_table(scaling) + memory_table(memory)
+    text = report.markdown(found, header) + extra
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-    report.write(found, header, args.out, stamp, extra=scaling_table(scaling))
+    report.write(found, header, args.out, stamp, extra=extra)
     print(text)
     return 0
 

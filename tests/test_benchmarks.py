@@ -51,6 +51,10 @@ def test_the_quick_benchmark_suite_runs(tmp_path: Path) -> None:
         assert case["ratio"] > 0
     table = (out / "latest.md").read_text()
     assert "| target | measured |" in table and "Many-file scaling" in table
+    assert "Peak memory against the number of files" in table
+    for command in ("bg20k fetch --source FILE.zip", "bg20k fetch (Drive folder)"):
+        row = next(line for line in table.splitlines() if line.startswith(f"| {command} |"))
+        assert row.count(" MiB") == 3  # a peak at each of the three sizes
     for step in ("listing", "manifest", "layout check", "quick verify", "no-op re-fetch"):
         assert f"| {step}" in table
     assert not (tmp_path / "work").exists()  # the generated data is removed
