@@ -29,6 +29,7 @@ from bg20k_fetch.locations import Paths
 from bg20k_fetch.register.records import Damaged, parse
 from bg20k_fetch.release import Release
 from bg20k_fetch.transfer.archive import list_members
+from bg20k_fetch.transfer.extract import Item, copy_members
 from bg20k_fetch.transfer.members import open_members
 from bg20k_fetch.transfer.resume import parse_content_range
 from bg20k_fetch.util.strict import Invalid, build
@@ -130,10 +131,13 @@ def archive(data: bytes) -> None:
     path = _SCRATCH / ("a.zip" if data[:2] == b"PK" else "a.tar")
     path.write_bytes(data)
     approved = list_members(path)
-    with open_members(path, approved) as stream:  # read out as extraction does
+    with open_members(path, approved) as stream:  # read out in archive order
         for _, handle in stream:
             while handle.read(1 << 16):
                 pass
+    if path.suffix == ".zip":  # and as a zip's extraction reads them: from the checked offsets
+        items = [Item(member, member.name, None) for member in approved]  # hashed, not written
+        copy_members(path, items, workers=1, advance=lambda n: None)
 
 
 TARGETS: dict[str, Callable[[bytes], None]] = {

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bg20k_fetch.errors import DamagedData
+from bg20k_fetch.errors import DamagedData, UnsafeArchiveError
 from bg20k_fetch.transfer.archive import list_members
 from bg20k_fetch.transfer.extract import Item, copy_members
 from bg20k_fetch.transfer.members import MemberStream, readable
@@ -118,7 +118,8 @@ def test_a_deflated_member_holding_more_than_declared_stops_one_byte_past(tmp_pa
     bomb = tmp_path / "bomb.bin"
     bomb.write_bytes(raw[:start] + body)
     with bomb.open("rb") as handle:
-        stream = MemberStream(handle.fileno(), replace(member, packed=len(body)))
+        grown = replace(member, packed=len(body), end=len(raw[:start] + body))
+        stream = MemberStream(handle.fileno(), grown)
         assert len(stream.read(6)) == 6  # what a reader asks for, no more
         with pytest.raises(zipfile.BadZipFile, match="more than its declared size"):
             stream.read(1 << 20)  # inflates at most 5 + 1 more bytes, then says so
@@ -134,3 +135,90 @@ def test_a_member_cut_short_is_refused(tmp_path: Path) -> None:
         with pytest.raises(zipfile.BadZipFile, match="cut short"):
             while stream.read(1 << 16):
                 pass
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 7, 64, 255, 257, 258, 259, 4095, 65536])
+def test_a_deflated_member_read_in_any_size_gives_every_byte(tmp_path: Path, size: int) -> None:
+    """Whatever the read size, every byte arrives and none is refused as "cut short": output
+    zlib holds back at a read's limit is asked for even when no input is left."""
+    data = b"".join(b"%d matte background " % (i % 97) for i in range(4000))
+    archive = one_member_zip(tmp_path / "a.zip", data, zipfile.ZIP_DEFLATED)
+    (member,) = list_members(archive)
+    got = []
+    with archive.open("rb") as handle:
+        stream = MemberStream(handle.fileno(), member)
+        while block := stream.read(size):
+            assert len(block) <= size
+            got.append(block)
+    assert b"".join(got) == data
+
+
+def test_an_empty_deflated_member_lands_empty(tmp_path: Path) -> None:
+    archive = one_member_zip(tmp_path / "a.zip", b"", zipfile.ZIP_DEFLATED)
+    assert copy_out(archive, tmp_path / "out") == {NAME: b""}
+
+
+def central(archive: Path) -> int:
+    return archive.read_bytes().rindex(b"PK\x01\x02")
+
+
+def test_a_patched_data_flag_in_the_directory_alone_is_refused(tmp_path: Path) -> None:
+    archive = one_member_zip(tmp_path / "a.zip", jpeg(1))
+    patch(archive, central(archive) + 8, struct.pack("<H", 0x20))
+    with pytest.raises(DamagedData, match="zip feature"):
+        copy_out(archive, tmp_path / "out")
+
+
+def test_a_local_name_that_is_not_the_utf8_it_claims_is_refused(tmp_path: Path) -> None:
+    archive = one_member_zip(tmp_path / "a.zip", jpeg(1))
+    (member,) = list_members(archive)
+    patch(archive, member.offset + 6, struct.pack("<H", 0x800))
+    patch(archive, member.offset + 30 + len(NAME) - 1, b"\xff")
+    with pytest.raises(DamagedData, match="and header"):
+        copy_out(archive, tmp_path / "out")
+
+
+def test_a_name_cut_at_a_nul_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    archive = tmp_path / "a.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("BG-20k/train/a.jpgXevil", jpeg(1))
+    raw = archive.read_bytes().replace(b"a.jpgXevil", b"a.jpg\x00evil")
+    archive.write_bytes(raw)
+    with pytest.raises(UnsafeArchiveError, match="is not a name"):
+        list_members(archive)
+
+
+def test_a_local_extra_field_reaching_the_next_member_is_refused(tmp_path: Path) -> None:
+    archive = tmp_path / "a.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr(NAME, jpeg(1))
+        zf.writestr("BG-20k/train/b.jpg", jpeg(2))
+    first = list_members(archive)[0]
+    patch(archive, first.offset + 28, struct.pack("<H", 40))  # the first body moves 40 on
+    with pytest.raises(DamagedData, match="overlaps the next member"):
+        copy_out(archive, tmp_path / "out")
+
+
+def test_a_member_placed_past_the_archives_data_is_refused(tmp_path: Path) -> None:
+    archive = one_member_zip(tmp_path / "a.zip", jpeg(1))
+    size = archive.stat().st_size
+    patch(archive, central(archive) + 42, struct.pack("<L", size - 40))
+    with pytest.raises(DamagedData, match="lies outside the archive"):
+        list_members(archive)
+
+
+def test_a_stored_member_longer_than_declared_is_refused(tmp_path: Path) -> None:
+    data = jpeg(4)
+    archive = one_member_zip(tmp_path / "a.zip", data)
+    patch(archive, central(archive) + 24, struct.pack("<L", len(data) - 10))
+    with pytest.raises(DamagedData, match="more than its declared size"):
+        copy_out(archive, tmp_path / "out")
+
+
+def test_deflate_data_that_is_not_deflate_is_refused(tmp_path: Path) -> None:
+    archive = one_member_zip(tmp_path / "a.zip", jpeg(6) * 4, zipfile.ZIP_DEFLATED)
+    (member,) = list_members(archive)
+    start = member.offset + 30 + len(NAME)
+    patch(archive, start, b"\xff" * min(16, member.packed))  # reserved block type 3
+    with pytest.raises(DamagedData):
+        copy_out(archive, tmp_path / "out")

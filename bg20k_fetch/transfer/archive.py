@@ -8,7 +8,6 @@ entries). Zip CRCs are checked as members are read.
 
 from __future__ import annotations
 
-import itertools
 import re
 import stat
 import struct
@@ -32,13 +31,15 @@ class Member:
     name: str  # the safe, normalised POSIX path inside the archive
     size: int
     raw: str = ""  # the name exactly as the archive spells it, to read the member by
-    # Where a zip member's bytes are, by its central directory (members.py reads them there);
-    # how to read a member, not what it is, so left out of comparisons. -1: not in a zip.
+    # Where a zip member's bytes are, by its central directory (members.py reads them there),
+    # and where its space ends; how to read a member, not what it is, so left out of
+    # comparisons. -1: not in a zip.
     offset: int = field(default=-1, compare=False)
     packed: int = field(default=0, compare=False)
     method: int = field(default=0, compare=False)
     crc: int = field(default=0, compare=False)
     flags: int = field(default=0, compare=False)
+    end: int = field(default=-1, compare=False)
 
 
 def archive_kind(path: PurePath) -> str | None:
@@ -123,9 +124,12 @@ class _Checker:
 def _zip_members(zf: zipfile.ZipFile, archive: Path, limits: Limits) -> list[Member]:
     checker, members = _Checker(limits, archive), []
     infos = zf.infolist()
+    ends = _zip_spaces(zf, infos, archive)
     for info in infos:
         if not info.filename:  # zipfile's own is_dir() fails on it (fuzzing)
             raise UnsafeArchiveError(f"{archive.name} holds a member without a name; refused.")
+        if info.filename != info.orig_filename:  # zipfile cut it at a NUL
+            raise UnsafeArchiveError(f"Archive member {info.orig_filename!r} is not a name.")
         mode = info.external_attr >> 16
         kind = stat.S_IFMT(mode)
         if info.is_dir() and kind in (0, stat.S_IFDIR):
@@ -136,17 +140,40 @@ def _zip_members(zf: zipfile.ZipFile, archive: Path, limits: Limits) -> list[Mem
             raise UnsafeArchiveError(f"Archive member {info.filename!r} is {what}; refused.")
         where = (info.header_offset, info.compress_size, info.compress_type, info.CRC)
         members.append(
-            checker.add(info.filename, info.file_size, info.compress_size, *where, info.flag_bits)
-        )
-    # Overlapping entries (the zip-bomb trick of many names sharing one body) are refused.
-    spans = sorted(
-        (i.header_offset, i.header_offset + 30 + len(i.filename) + i.compress_size, i)
-        for i in infos
-    )
-    for (_, end, info), (start, _, _) in itertools.pairwise(spans):
-        if start < end:
-            raise UnsafeArchiveError(f"Archive member {info.filename!r} overlaps another; refused.")
+            checker.add(
+                info.filename, info.file_size, info.compress_size,
+                *where, info.flag_bits, ends[info.header_offset],
+            )
+        )  # fmt: skip
     return members
+
+
+def _zip_spaces(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], archive: Path) -> dict[int, int]:
+    """Where each member's space ends (the next member's local header, or the central
+    directory), by its local header's offset. Overlapping entries (the zip-bomb trick of many
+    names sharing one body) are refused as unsafe; an entry outside the archive's data as
+    damage."""
+    spans = sorted(
+        (i.header_offset, i.header_offset + 30 + _name_bytes(i) + i.compress_size, i) for i in infos
+    )
+    ends: dict[int, int] = {}
+    followings = [start for start, _, _ in spans[1:]]
+    for (start, end, info), later in zip(spans, [*followings, None], strict=True):
+        following = zf.start_dir if later is None else later
+        if start < 0 or (later is None and end > following):
+            raise DamagedData(
+                f"{archive.name} is damaged: its member {info.filename!r} cannot be read "
+                "(it lies outside the archive's data).",
+                hint="Delete it and fetch again.",
+            )
+        if end > following:
+            raise UnsafeArchiveError(f"Archive member {info.filename!r} overlaps another; refused.")
+        ends[start] = following
+    return ends
+
+
+def _name_bytes(info: zipfile.ZipInfo) -> int:
+    return len(info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437"))
 
 
 def _tar_members(tf: tarfile.TarFile, archive: Path, limits: Limits, size: int) -> list[Member]:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import IO
 
 from bg20k_fetch.errors import DamagedData, IntegrityError, StorageError, UnsafeArchiveError
-from bg20k_fetch.transfer.archive import Member
+from bg20k_fetch.transfer.archive import UNREADABLE, Member
 from bg20k_fetch.transfer.hashing import FileInfo, Readable, consume
 from bg20k_fetch.transfer.members import MemberStream, readable
 
@@ -153,7 +153,7 @@ def _copy_run(
         origin = f"{path.name}:{item.member.name}"
         try:
             stream = open_stream(source, item.member)
-        except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError) as exc:
+        except (*UNREADABLE, RuntimeError) as exc:
             raise DamagedData(
                 f"{path.name} is damaged: {exc}.", hint="Delete it and fetch again."
             ) from exc

@@ -36,7 +36,7 @@ _ENCRYPTED, _PATCHED, _STRONG, _UTF8 = 0x1, 0x20, 0x40, 0x800
 
 def readable(member: Member) -> bool:
     """Whether this module reads ``member`` (else zipfile does)."""
-    return member.offset >= 0 and member.method in (STORED, DEFLATED)
+    return 0 <= member.offset < member.end and member.method in (STORED, DEFLATED)
 
 
 class MemberStream:
@@ -51,15 +51,21 @@ class MemberStream:
         flags, name_length, extra_length = fields[3], fields[10], fields[11]
         if (member.flags | flags) & _ENCRYPTED:
             raise RuntimeError(f"File {member.raw!r} is encrypted")
-        if flags & (_PATCHED | _STRONG):
+        if (member.flags | flags) & (_PATCHED | _STRONG):
             raise zipfile.BadZipFile(f"{member.raw!r} uses a zip feature bg20k does not read")
         name = os.pread(fd, name_length, member.offset + _LOCAL.size)
-        if name.decode("utf-8" if flags & _UTF8 else "cp437", "replace") != member.raw:
+        try:
+            local: str | None = name.decode("utf-8" if flags & _UTF8 else "cp437")
+        except UnicodeDecodeError:
+            local = None
+        if local != member.raw:
             raise zipfile.BadZipFile(
                 f"File name in directory {member.raw!r} and header {name!r} differ."
             )
         self._fd, self._member = fd, member
         self._at = member.offset + _LOCAL.size + name_length + extra_length
+        if self._at + member.packed > member.end:  # a long extra field reaching the next
+            raise zipfile.BadZipFile(f"{member.raw!r} overlaps the next member")
         self._packed_left = member.packed
         self._out = 0
         self._crc = 0
@@ -72,6 +78,8 @@ class MemberStream:
         pass  # the descriptor is the caller's
 
     def read(self, size: int) -> bytes:
+        if size <= 0:  # zlib would take 0 as "no limit"
+            return b""
         data = self._next(size)
         self._out += len(data)
         if self._out > self._member.size:
@@ -100,16 +108,11 @@ class MemberStream:
             # At most one byte past the declared size: enough to tell a member that holds
             # more than it declares, never a bomb's worth.
             limit = min(size, self._member.size - self._out + 1)
-            if inflate.unconsumed_tail:
-                data = inflate.decompress(inflate.unconsumed_tail, limit)
-            else:
-                packed = self._packed(1 << 20)
-                if not packed:
-                    if not inflate.eof:
-                        raise zipfile.BadZipFile(f"{self._member.raw!r} is cut short")
-                    return b""
-                data = inflate.decompress(packed, limit)
-            if data or inflate.eof:
+            packed = inflate.unconsumed_tail or self._packed(1 << 20)
+            # With no input left zlib may still owe output it held back at the last limit;
+            # past that, a stream that never ended is told by its CRC-32, as zipfile tells it.
+            data = inflate.decompress(packed, limit)
+            if data or not packed:
                 return data
         return b""
 
