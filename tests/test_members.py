@@ -16,7 +16,7 @@ import pytest
 from bg20k_fetch.errors import DamagedData, UnsafeArchiveError
 from bg20k_fetch.transfer.archive import list_members
 from bg20k_fetch.transfer.extract import Item, copy_members
-from bg20k_fetch.transfer.members import MemberStream, readable
+from bg20k_fetch.transfer.members import MemberStream, open_members, readable
 from tests.data import jpeg
 
 NAME = "BG-20k/train/a.jpg"
@@ -222,3 +222,87 @@ def test_deflate_data_that_is_not_deflate_is_refused(tmp_path: Path) -> None:
     patch(archive, start, b"\xff" * min(16, member.packed))  # reserved block type 3
     with pytest.raises(DamagedData):
         copy_out(archive, tmp_path / "out")
+
+
+def test_a_member_with_no_space_of_its_own_is_not_read_by_offset() -> None:
+    from bg20k_fetch.transfer.archive import Member
+
+    assert readable(Member("a", 1, "a", 100, 1, zipfile.ZIP_STORED, 0, 0, 200))
+    assert not readable(Member("a", 1, "a", 100, 1, zipfile.ZIP_STORED, 0, 0, 100))
+    assert not readable(Member("a", 1, "a", 100, 1, zipfile.ZIP_BZIP2, 0, 0, 200))
+
+
+@pytest.mark.parametrize("size", [0, -1])
+def test_a_read_of_nothing_is_nothing_and_the_member_still_reads_whole(
+    tmp_path: Path, size: int
+) -> None:
+    data = jpeg(8)
+    archive = one_member_zip(tmp_path / "a.zip", data)
+    (member,) = list_members(archive)
+    with archive.open("rb") as handle:
+        stream = MemberStream(handle.fileno(), member)
+        assert stream.read(size) == b""
+        assert stream.read(len(data) + 10) == data and stream.read(1) == b""
+
+
+@pytest.mark.parametrize("size", [1, 2, 99, 100, 101])
+def test_a_stored_member_read_in_any_size_gives_every_byte(tmp_path: Path, size: int) -> None:
+    data = bytes(range(256))[:101] * 3  # 303 bytes: reads that leave one byte, and none
+    archive = one_member_zip(tmp_path / "a.zip", data)
+    (member,) = list_members(archive)
+    got = []
+    with archive.open("rb") as handle:
+        stream = MemberStream(handle.fileno(), member)
+        while block := stream.read(size):
+            got.append(block)
+    assert b"".join(got) == data
+
+
+def test_a_name_in_cp437_is_read_as_cp437(tmp_path: Path) -> None:
+    """A name without the UTF-8 flag is code page 437 in both headers (zipfile's rule)."""
+    archive = tmp_path / "a.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("BG-20k/train/\u00e9t\u00e9.jpg", jpeg(1))  # written with the UTF-8 flag
+    raw = bytearray(archive.read_bytes())
+    for signature, flag_at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        at = raw.index(signature)
+        flags = struct.unpack_from("<H", raw, at + flag_at)[0]
+        struct.pack_into("<H", raw, at + flag_at, flags & ~0x800)
+    archive.write_bytes(bytes(raw))
+    (member,) = list_members(archive)
+    assert member.name == "BG-20k/train/\u251c\u2310t\u251c\u2310.jpg"  # é's UTF-8 bytes in cp437
+    assert copy_out(archive, tmp_path / "out") == {member.name: jpeg(1)}
+
+
+def test_a_utf8_name_is_read_as_utf8(tmp_path: Path) -> None:
+    archive = tmp_path / "a.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("BG-20k/train/\u00e9t\u00e9.jpg", jpeg(2))
+    assert copy_out(archive, tmp_path / "out") == {"BG-20k/train/\u00e9t\u00e9.jpg": jpeg(2)}
+
+
+def test_a_deflate_stream_that_never_ends_is_refused_not_waited_on(tmp_path: Path) -> None:
+    """The directory says the body is shorter than the stream: the input runs out before the
+    stream's end, and the CRC-32 of what came out says so."""
+    archive = one_member_zip(tmp_path / "a.zip", jpeg(9) * 8, zipfile.ZIP_DEFLATED)
+    (member,) = list_members(archive)
+    with archive.open("rb") as handle:
+        stream = MemberStream(handle.fileno(), replace(member, packed=member.packed - 3))
+        with pytest.raises(zipfile.BadZipFile, match="Bad CRC-32"):
+            while stream.read(1 << 16):
+                pass
+
+
+def test_a_member_zipfile_cannot_open_is_damaged_data_that_says_what_to_do(
+    tmp_path: Path,
+) -> None:
+    """Read in archive order (open_members, through zipfile): an encrypted member."""
+    archive = one_member_zip(tmp_path / "a.zip", jpeg(1))
+    (member,) = list_members(archive)
+    patch(archive, central(archive) + 8, struct.pack("<H", 1))
+    with pytest.raises(DamagedData) as caught, open_members(archive, [member]) as stream:
+        for _, handle in stream:
+            handle.read()
+    assert "a.zip is damaged: its member" in caught.value.message
+    assert "cannot be read" in caught.value.message
+    assert caught.value.hint == "Delete it and fetch again."
