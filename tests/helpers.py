@@ -76,8 +76,10 @@ def write_release(
     agreement_text: bytes | None = None,
     counts: dict[str, int] | None = None,
     official_folder: str | None = None,
+    denoise_file: str | None = None,
 ) -> Path:
-    """A test-only dataset description: the shipped one with another text and/or small counts."""
+    """A test-only dataset description: the shipped one with another text and/or small counts,
+    and its Drive folder or its optional train_denoise file at an emulator's ids."""
     release = copy.deepcopy(_shipped_release())
     text = (
         agreement_text
@@ -90,10 +92,11 @@ def write_release(
     for split in release["layout"]["splits"]:
         if counts and split["name"] in counts:
             split["count"] = counts[split["name"]]
-    if official_folder:
-        for source in release["sources"]:
-            if source["kind"] == "gdrive-folder":
-                source["id"] = official_folder
+    for source in release["sources"]:
+        if official_folder and source["kind"] == "gdrive-folder":
+            source["id"] = official_folder
+        if denoise_file and source.get("component") == "train_denoise":
+            source["id"] = denoise_file
     path = tmp / "bg20k.yaml"
     path.write_text(yaml.dump(release, Dumper=_DUMPER, sort_keys=False))
     return path

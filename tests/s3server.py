@@ -174,8 +174,6 @@ def local(tmp_path: Path, small_release: Path) -> Path:
 
 def with_denoise(tmp_path: Path, local: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Add train_denoise/ to the publisher's tree from its (emulated) official Drive file."""
-    import yaml
-
     from tests.data import SMALL, jpeg, zip_bytes
     from tests.gdrive_emulator import DriveEmulator, Options
     from tests.helpers import cli, write_release
@@ -186,12 +184,7 @@ def with_denoise(tmp_path: Path, local: Path, monkeypatch: pytest.MonkeyPatch) -
         for name, value in drive.env().items():
             patch.setenv(name, value)
         file_id = drive.add_file("train_denoise.zip", zip_bytes(denoised))
-        release = write_release(tmp_path / "rel-denoise", counts=SMALL)
-        data = yaml.safe_load(release.read_text())
-        for source in data["sources"]:
-            if source.get("component") == "train_denoise":
-                source["id"] = file_id
-        release.write_text(yaml.safe_dump(data))
+        release = write_release(tmp_path / "rel-denoise", counts=SMALL, denoise_file=file_id)
         patch.setenv("BG20K_RELEASE_FILE", str(release))
         result = cli("fetch", "--accept", "--dest", str(local), "--with", "train_denoise")
         assert result.code == 0, result.err

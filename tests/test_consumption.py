@@ -168,12 +168,7 @@ def test_train_denoise_is_added_to_an_existing_dataset(
         if p.startswith("train/")
     }
     file_id = drive.add_file("train_denoise.zip", zip_bytes(denoised, prefix="BG-20k/"))
-    release = write_release(tmp_path / "rel", counts=SMALL)
-    data = yaml.safe_load(release.read_text())
-    for source in data["sources"]:
-        if source.get("component") == "train_denoise":
-            source["id"] = file_id
-    release.write_text(yaml.safe_dump(data))
+    release = write_release(tmp_path / "rel", counts=SMALL, denoise_file=file_id)
     monkeypatch.setenv("BG20K_RELEASE_FILE", str(release))
     result = fetch(
         "--from", str(tmp_path / "a.zip"), "--dest", str(dest), "--with", "train_denoise"
