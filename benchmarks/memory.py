@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from lib import make_stored_zip, photo_bytes, timed
+from report import by_size
 
 
 def peak_memory(b: Any) -> dict[str, dict[int, float]]:
@@ -46,18 +47,12 @@ def peak_memory(b: Any) -> dict[str, dict[int, float]]:
 
 
 def memory_table(found: dict[str, dict[int, float]]) -> str:
-    if not found:
-        return ""
-    sizes = sorted({n for row in found.values() for n in row})
-    lines = [
-        "",
+    return by_size(
         "Peak memory against the number of files (10): peak RSS at each size; growth = the "
         "peak at the largest size over the peak at the smallest (1.0 is flat).",
-        "",
-        "| command | " + " | ".join(f"{n:,} files" for n in sizes) + " | growth |",
-        "| --- | " + " | ".join("---:" for _ in sizes) + " | ---: |",
-    ]
-    for what, row in found.items():
-        cells = " | ".join(f"{row[n]:.0f} MiB" for n in sizes)
-        lines.append(f"| {what} | {cells} | {row[sizes[-1]] / row[sizes[0]]:.2f} |")
-    return "\n".join(lines) + "\n"
+        "command",
+        [
+            (what, {n: f"{mib:.0f} MiB" for n, mib in row.items()}, row[max(row)] / row[min(row)])
+            for what, row in found.items()
+        ],
+    )

@@ -106,3 +106,21 @@ def write(
         json.dumps({"header": header, "cases": raw}, indent=1)
     )
     return out / f"results-{stamp}.md"
+
+
+def by_size(caption: str, label: str, rows: list[tuple[str, dict[int, str], float]]) -> str:
+    """A table of one value per size (the many-file and memory cases): a row per step, a
+    column per size, and its growth from the smallest size to the largest."""
+    if not rows:
+        return ""
+    sizes = sorted({n for _, cells, _ in rows for n in cells})
+    lines = [
+        "",
+        caption,
+        "",
+        f"| {label} | " + " | ".join(f"{n:,} files" for n in sizes) + " | growth |",
+        "| --- | " + " | ".join("---:" for _ in sizes) + " | ---: |",
+    ]
+    for name, cells, growth in rows:
+        lines.append(f"| {name} | " + " | ".join(cells[n] for n in sizes) + f" | {growth:.2f} |")
+    return "\n".join(lines) + "\n"

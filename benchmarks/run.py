@@ -118,21 +118,12 @@ def run_cases(
 
 
 def scaling_table(scaling: list[cases.Scaling]) -> str:
-    if not scaling:
-        return ""
-    sizes = sorted({n for s in scaling for n in s.seconds})
-    lines = [
-        "",
+    return report.by_size(
         "Many-file scaling (7): seconds at each size; growth = time per file at the largest "
         "size over time per file at the smallest (1.0 is linear).",
-        "",
-        "| step | " + " | ".join(f"{n:,} files" for n in sizes) + " | growth |",
-        "| --- | " + " | ".join("---:" for _ in sizes) + " | ---: |",
-    ]
-    for s in scaling:
-        cells = " | ".join(f"{s.seconds[n]:.3f} s" for n in sizes)
-        lines.append(f"| {s.step} | {cells} | {s.growth():.2f} |")
-    return "\n".join(lines) + "\n"
+        "step",
+        [(s.step, {n: f"{t:.3f} s" for n, t in s.seconds.items()}, s.growth()) for s in scaling],
+    )
 
 
 if __name__ == "__main__":
