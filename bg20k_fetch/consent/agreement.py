@@ -7,12 +7,10 @@ cover.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 from bg20k_fetch.errors import IntegrityError, ReleaseDescriptionError, UsageError
-from bg20k_fetch.util.fs import read_limited
-from bg20k_fetch.util.shipped import agreement_facts, release_file
+from bg20k_fetch.util.shipped import agreement_facts, agreement_text, release_file
 
 TYPE_CHECKING = False  # not typing's: `bg20k status` imports this module
 if TYPE_CHECKING:
@@ -37,10 +35,6 @@ class Agreement:
         }
 
 
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def load_agreement(release: Release | None = None) -> Agreement:
     """The agreement ``release`` names (by default the description in use), its text checked
     against the digest the description pins."""
@@ -59,15 +53,15 @@ def load_agreement(release: Release | None = None) -> Agreement:
             "sha256": release.agreement.sha256,
             "dataset": release.dataset,
         }
-    path = release_file().resolve().parent / facts["file"]
     try:
-        data = read_limited(path, 1 << 20)
+        path, data, digest = agreement_text(facts)
     except (OSError, ValueError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else str(exc)
         raise ReleaseDescriptionError(
-            f"Cannot read the agreement text {path}: {reason}.", hint="Reinstall bg20k."
+            f"Cannot read the agreement text {release_file().resolve().parent / facts['file']}: "
+            f"{reason}.",
+            hint="Reinstall bg20k.",
         ) from exc
-    digest = sha256_hex(data)
     if digest != facts["sha256"]:
         # The description and the text must travel together; a mismatch means one was edited
         # without the other, and we must not ask anyone to accept an unidentified text.

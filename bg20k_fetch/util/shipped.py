@@ -90,18 +90,25 @@ def agreement_facts() -> dict[str, str] | None:
     return strings if len(strings) == len(facts) else None
 
 
+def agreement_text(facts: dict[str, str]) -> tuple[Path, bytes, str]:
+    """The agreement file ``facts`` names, beside the description in use: its path, bytes and
+    SHA-256. OSError or ValueError when it cannot be read."""
+    import hashlib
+
+    path = release_file().resolve().parent / facts["file"]
+    data = read_limited(path, LIMIT)
+    return path, data, hashlib.sha256(data).hexdigest()
+
+
 def quick_agreement_sha256() -> str | None:
     """The agreement text's SHA-256, when the text on disk is the one the current compiled
     description names; None otherwise (consent/agreement.py's load_agreement then says what is
     wrong, in words). Apart from it only so that `agreement --sha256` needs no dataclasses."""
-    import hashlib
-
     facts = agreement_facts()
     if facts is None:
         return None
     try:
-        data = read_limited(release_file().resolve().parent / facts["file"], LIMIT)
+        _, _, digest = agreement_text(facts)
     except (OSError, ValueError):
         return None
-    digest = hashlib.sha256(data).hexdigest()
     return digest if digest == facts["sha256"] else None
