@@ -77,43 +77,64 @@ def _overlapping_zip() -> bytes:
 
 
 GOOD = jpeg(0)
-HOSTILE: dict[str, tuple[str, bytes, str]] = {
-    "parent dir": ("a.zip", _zip([("BG-20k/train/../../../evil.jpg", GOOD, None)]), "evil.jpg"),
-    "absolute": ("a.zip", _zip([("/tmp/evil.jpg", GOOD, None)]), "/tmp/evil.jpg"),
-    "backslash": ("a.zip", _zip([("BG-20k\\train\\..\\..\\evil.jpg", GOOD, None)]), "evil.jpg"),
-    "drive letter": ("a.zip", _zip([("C:/evil.jpg", GOOD, None)]), "C:/evil.jpg"),
+# Built by the test that uses it: the bomb alone is 64 MiB to deflate, once per worker otherwise.
+HOSTILE: dict[str, tuple[str, Callable[[], bytes], str]] = {
+    "parent dir": (
+        "a.zip",
+        lambda: _zip([("BG-20k/train/../../../evil.jpg", GOOD, None)]),
+        "evil.jpg",
+    ),
+    "absolute": ("a.zip", lambda: _zip([("/tmp/evil.jpg", GOOD, None)]), "/tmp/evil.jpg"),
+    "backslash": (
+        "a.zip",
+        lambda: _zip([("BG-20k\\train\\..\\..\\evil.jpg", GOOD, None)]),
+        "evil.jpg",
+    ),
+    "drive letter": ("a.zip", lambda: _zip([("C:/evil.jpg", GOOD, None)]), "C:/evil.jpg"),
     "zip symlink": (
         "a.zip",
-        _zip([("BG-20k/train/link.jpg", b"/etc/passwd", stat.S_IFLNK | 0o777)]),
+        lambda: _zip([("BG-20k/train/link.jpg", b"/etc/passwd", stat.S_IFLNK | 0o777)]),
         "link.jpg",
     ),
     "duplicate": (
         "a.zip",
-        _zip([("BG-20k/train/h_00000000.jpg", jpeg(5), None)]),  # a second, different body
+        lambda: _zip([("BG-20k/train/h_00000000.jpg", jpeg(5), None)]),  # a second, different body
         "h_00000000.jpg",
     ),
-    "bomb": ("a.zip", _zip([("BG-20k/train/bomb.jpg", b"\0" * (64 * 2**20), None)]), "bomb.jpg"),
-    "overlap": ("a.zip", _overlapping_zip(), "overlaps"),
+    "bomb": (
+        "a.zip",
+        lambda: _zip([("BG-20k/train/bomb.jpg", b"\0" * (64 * 2**20), None)]),
+        "bomb.jpg",
+    ),
+    "overlap": ("a.zip", _overlapping_zip, "overlaps"),
     "tar symlink": (
         "a.tar",
-        _tar(_tar_member("BG-20k/train/s.jpg", tarfile.SYMTYPE, "/etc")),
+        lambda: _tar(_tar_member("BG-20k/train/s.jpg", tarfile.SYMTYPE, "/etc")),
         "s.jpg",
     ),
     "tar hardlink": (
         "a.tar",
-        _tar(_tar_member("BG-20k/train/h.jpg", tarfile.LNKTYPE, "/etc/passwd")),
+        lambda: _tar(_tar_member("BG-20k/train/h.jpg", tarfile.LNKTYPE, "/etc/passwd")),
         "h.jpg",
     ),
-    "tar device": ("a.tar", _tar(_tar_member("BG-20k/train/dev.jpg", tarfile.CHRTYPE)), "dev.jpg"),
-    "tar fifo": ("a.tar", _tar(_tar_member("BG-20k/train/fifo.jpg", tarfile.FIFOTYPE)), "fifo.jpg"),
+    "tar device": (
+        "a.tar",
+        lambda: _tar(_tar_member("BG-20k/train/dev.jpg", tarfile.CHRTYPE)),
+        "dev.jpg",
+    ),
+    "tar fifo": (
+        "a.tar",
+        lambda: _tar(_tar_member("BG-20k/train/fifo.jpg", tarfile.FIFOTYPE)),
+        "fifo.jpg",
+    ),
     "tar parent": (
         "a.tar",
-        _tar(_tar_member("BG-20k/train/../../../evil.jpg", tarfile.REGTYPE, data=GOOD)),
+        lambda: _tar(_tar_member("BG-20k/train/../../../evil.jpg", tarfile.REGTYPE, data=GOOD)),
         "evil.jpg",
     ),
     "tar absolute": (
         "a.tar",
-        _tar(_tar_member("/tmp/bg20k-evil.jpg", tarfile.REGTYPE, data=GOOD)),
+        lambda: _tar(_tar_member("/tmp/bg20k-evil.jpg", tarfile.REGTYPE, data=GOOD)),
         "/tmp/bg20k-evil.jpg",
     ),
 }
@@ -134,11 +155,11 @@ def test_without_its_hostile_member_each_archive_is_a_good_dataset(
 def test_hostile_archive_is_refused(
     kind: str, tmp_path: Path, small_release: Path, isolated_env: dict[str, Path]
 ) -> None:
-    name, data, named = HOSTILE[kind]
+    name, build, named = HOSTILE[kind]
     work = tmp_path / "work" / "inner"
     work.mkdir(parents=True)
     archive = work / name
-    archive.write_bytes(data)
+    archive.write_bytes(build())
     dest = work / "dest"
     before = set(tmp_path.rglob("*"))
     outside_before = set(Path("/tmp").glob("*evil*"))
