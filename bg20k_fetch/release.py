@@ -11,7 +11,7 @@ import json
 import re
 import zlib
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -135,14 +135,22 @@ class Release:
         return tuple(s.name for s in self.layout.optional_splits)
 
 
-def _description(path: Path) -> object:
+def _description(path: Path) -> Release:
     data = read_limited(path, LIMIT)
     compiled = compiled_copy(path, data)
     if compiled is not None:
-        return compiled.get("description")
+        return build(Release, compiled.get("description"))
+    return _from_yaml(data)
+
+
+@lru_cache(maxsize=8)
+def _from_yaml(data: bytes) -> Release:
+    """A description given as YAML, by its bytes: a process that opens many copies of one
+    description (a test run writes one per test) parses and checks it once. A Release is
+    frozen, so every caller may share it."""
     from bg20k_fetch.util.yamlio import load_yaml  # PyYAML: a third of `bg20k cite`'s start
 
-    return load_yaml(data.decode("utf-8"), max_nodes=100_000)
+    return build(Release, load_yaml(data.decode("utf-8"), max_nodes=100_000))
 
 
 def compiled_text(path: Path, answers: dict[str, object] | None = None) -> str:
@@ -164,7 +172,7 @@ def compiled_text(path: Path, answers: dict[str, object] | None = None) -> str:
 @cache
 def _load(path: Path) -> Release:
     try:
-        raw = _description(path)
+        return _description(path)
     except UnicodeDecodeError as exc:
         raise ReleaseDescriptionError(
             f"The dataset description {path} is not UTF-8 text.",
@@ -175,14 +183,12 @@ def _load(path: Path) -> Release:
             f"Cannot read the dataset description {path}: {exc.strerror}.",
             hint="Reinstall bg20k, or fix BG20K_RELEASE_FILE.",
         ) from exc
+    except Invalid as exc:
+        raise ReleaseDescriptionError(f"The dataset description {path} is invalid: {exc}.") from exc
     except ValueError as exc:
         raise ReleaseDescriptionError(
             f"The dataset description {path} is unusable: {exc}."
         ) from exc
-    try:
-        return build(Release, raw)
-    except Invalid as exc:
-        raise ReleaseDescriptionError(f"The dataset description {path} is invalid: {exc}.") from exc
 
 
 def load_release() -> Release:

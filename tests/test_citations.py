@@ -8,9 +8,8 @@ from pathlib import Path
 import bibtexparser
 import pybtex.errors
 import pytest
-from pybtex.database import parse_string
 
-from tests.helpers import run_bg20k
+from tests.helpers import parse_bibtex, run_bg20k
 
 FACTS = {
     "li2022bridging": {
@@ -57,7 +56,7 @@ def cite(*args: str) -> str:
 def strict_parse(text: str):  # type: ignore[no-untyped-def]
     pybtex.errors.set_strict_mode(True)
     try:
-        return parse_string(text, "bibtex")
+        return parse_bibtex(text)
     finally:
         pybtex.errors.set_strict_mode(False)
 

@@ -7,13 +7,12 @@ import json
 import subprocess
 from pathlib import Path
 
-import pybtex.database
 import pytest
 import yaml
 
 from tests.data import SMALL, make_tree, tar_bytes, zip_bytes
 from tests.fileserver import Behaviour, FileServer
-from tests.helpers import cache_contents, run_bg20k
+from tests.helpers import cache_contents, parse_bibtex, run_bg20k
 
 
 @pytest.fixture
@@ -64,7 +63,7 @@ def test_clean_fetch_end_to_end(
     assert hashlib.sha256(agreement).hexdigest() == provenance["agreement_sha256"]
     consent = yaml.safe_load((root / "CONSENT.yaml").read_text())
     assert consent["method"] == "flag" and consent["status"] == "accepted"
-    bib = pybtex.database.parse_string((root / "CITATION.bib").read_text(), "bibtex")
+    bib = parse_bibtex((root / "CITATION.bib").read_text())
     assert "li2022bridging" in bib.entries
     # One line of progress log at most every few seconds, no control characters.
     assert "\x1b" not in result.err and "\r" not in result.err

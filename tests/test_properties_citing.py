@@ -15,13 +15,13 @@ import bibtexparser
 import yaml
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from pybtex.database import parse_string
 
 from bg20k_fetch.citing.bib_scan import parse_aux, parse_bbl, parse_bcf, parse_bib
 from bg20k_fetch.citing.paper_check import CITED, check_paper
 from bg20k_fetch.citing.references import existing_keys, merge_into_bib, render
 from bg20k_fetch.citing.tex_scan import scan_project
 from bg20k_fetch.release import Person, Reference, Release, load_release
+from tests.helpers import parse_bibtex
 
 RELEASE = load_release()
 
@@ -87,7 +87,7 @@ def _with(refs: list[Reference]) -> Release:
 def test_every_bibtex_and_biblatex_entry_parses_back(ref: Reference) -> None:
     for fmt in ("bibtex", "biblatex"):
         text = render([ref], _with([ref]), fmt)
-        entry = parse_string(text, "bibtex").entries[ref.key]  # pybtex: BibTeX's own rules
+        entry = parse_bibtex(text).entries[ref.key]  # pybtex: BibTeX's own rules
         assert _unescape(entry.fields["title"]) == ref.title.replace("{", "").replace("}", "")
         assert entry.fields["doi"] == ref.doi
         assert [p.last_names[0] for p in entry.persons["author"]] == [a.family for a in ref.authors]
@@ -168,7 +168,7 @@ def test_the_bib_appender_keeps_every_byte_and_adds_only_what_is_missing(
 
 def _parses(text: str) -> bool:
     try:
-        parse_string(text, "bibtex")
+        parse_bibtex(text)
     except Exception:  # pybtex raises its own and several builtin errors
         return False
     return True
