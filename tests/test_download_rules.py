@@ -354,6 +354,11 @@ def test_a_destination_that_cannot_be_made_is_a_storage_error(
         (b"PK\x03\x04<html><title>inside a zip</title>", None),
         (b"\xff\xd8\xff\xe0<title>x</title>", None),
         (b" " * 4096 + b"<html><title>too late</title>", None),  # only the first 4 KiB
+        # Data that starts with "<" by chance: a random file once did, and was refused as a page.
+        (b"<\xda\xd4\x04\xc8\x99\xa1i\x0cL\xb9<\xadN\x86G\xce\xd9", None),
+        (b"<" + bytes(range(256)) + b"<title>x</title>", None),
+        (b"<3 not markup", None),
+        (b"\t<!-- a comment --><title>\xc3\xa9t\xc3\xa9</title>", "\u00e9t\u00e9"),
     ],
 )
 def test_what_counts_as_a_web_page(head: bytes, title: str | None) -> None:

@@ -31,13 +31,20 @@ class Cancelled(Bg20kError):
     exit_code = ExitCode.INTERRUPTED
 
 
+# Markup opens with a tag, a declaration or a comment, after any spaces.
+_MARKUP = re.compile(rb"[ \t\r\n\f]*<[A-Za-z!?/]")
+# Control bytes no web page holds; random data has one every eleven bytes or so.
+_BINARY = re.compile(rb"[\x00-\x08\x0e-\x1f\x7f]")
+
+
 def html_title(head: bytes) -> str | None:
-    """The title of a page served where data was expected, or None for data. Markup starts
-    with a tag, and neither a zip, a tar nor a JPEG starts with ``<`` (after any spaces)."""
-    text = head[:4096].decode("utf-8", "replace")
-    if not re.match(r"\s*<", text):
+    """The title of a page served where data was expected, or None for data. A page starts
+    with markup and is text: neither a zip, a tar nor a JPEG starts with ``<``, and data that
+    happens to (1 file in 256 of random bytes) has control bytes in its first kilobyte."""
+    head = head[:4096]
+    if not _MARKUP.match(head) or _BINARY.search(head, 0, 1024):
         return None
-    return page_title(text)
+    return page_title(head.decode("utf-8", "replace"))
 
 
 def cannot_write(path: Path, exc: OSError) -> StorageError:
