@@ -12,9 +12,11 @@ import stat
 import struct
 import tarfile
 import zipfile
-from pathlib import Path, PurePath
+from pathlib import Path, PurePath, PurePosixPath
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bg20k_fetch.errors import DamagedData, UnsafeArchiveError
 from bg20k_fetch.transfer import archive as archive_module
@@ -117,6 +119,19 @@ def test_zip_member_limits(tmp_path: Path) -> None:
 )
 def test_safe_name_normalises(raw: str, safe: str) -> None:
     assert safe_name(raw) == safe
+
+
+@given(st.lists(st.sampled_from(["", ".", "..", "a", "b.jpg", "train", " ", "\u00e9"]), max_size=6))
+def test_safe_name_splits_as_pathlib_does(parts: list[str]) -> None:
+    """safe_name splits names by hand (pathlib interns every part it sees, for good): the
+    same components as PurePosixPath's, for every relative name it accepts."""
+    raw = "/".join(parts)
+    expected = PurePosixPath(raw).parts
+    if raw.startswith("/") or ".." in expected or not expected:
+        with pytest.raises(UnsafeArchiveError):
+            safe_name(raw)
+    else:
+        assert safe_name(raw) == "/".join(expected)
 
 
 @pytest.mark.parametrize(

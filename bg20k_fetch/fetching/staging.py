@@ -12,7 +12,7 @@ import os
 import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import IO
 
 from bg20k_fetch.errors import ConflictingFiles, IntegrityError, StorageError
@@ -60,7 +60,8 @@ class Staging:
     def target_for(self, name: str) -> str | None:
         """Where a file belongs inside BG-20k/ — ``split/…`` for an image, a bare name for one
         of the release's root files — or None for extras (a mirror's notes, OS clutter …)."""
-        parts = PurePosixPath(name).parts
+        # Split by hand: pathlib would intern every name for the life of the process.
+        parts = [part for part in name.split("/") if part and part != "."]
         if "__MACOSX" in parts or parts[-1].startswith("."):
             return None
         if self.component is not None:
@@ -92,7 +93,8 @@ class Staging:
         total = sum(m.size for m, _ in placed)
         self.reporter.phase(f"extract {path.name}", total, "bytes")
         if kind_of(path) == "zip":
-            self._copy_zip(path, placed, total)
+            del members  # the items hold what is copied; the peak is during the copy
+            self._copy_zip(path, self._items(placed), total)
             return
         wanted = {m.name: rel for m, rel in placed}
         with open_members(path, members) as stream:  # a tar is read once, front to back
@@ -101,12 +103,18 @@ class Staging:
                 if rel is not None:
                     self._store(rel, handle, f"{path.name}:{member.name}", member.size)
 
-    def _copy_zip(self, path: Path, placed: list[tuple[Member, str]], total: int) -> None:
+    def _items(self, placed: list[tuple[Member, str]]) -> list[Item]:
+        """What to copy, emptying ``placed``: each path's first copy is written, the others
+        only hashed and compared."""
         items, seen, root = [], set(), str(self.root)
         for member, rel in placed:
             fresh = rel not in self._bucket(rel) and rel not in seen
             seen.add(rel)
             items.append(Item(member, rel, os.path.join(root, rel) if fresh else None))
+        placed.clear()
+        return items
+
+    def _copy_zip(self, path: Path, items: list[Item], total: int) -> None:
         copied = copy_members(
             path, items, workers=workers_for(total, len(items)), advance=self.reporter.advance
         )

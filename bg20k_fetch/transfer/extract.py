@@ -96,9 +96,9 @@ def copy_members(
     """Copy (or just hash) every item; returns each with what it held. The first error stops
     the other workers at their next member (as does setting ``stop``) and is raised; files
     already written stay for the caller to discard with the rest of the staging tree."""
-    for parent in sorted({Path(i.target).parent for i in items if i.target is not None}):
+    for parent in sorted({os.path.dirname(i.target) for i in items if i.target is not None}):
         try:
-            parent.mkdir(parents=True, exist_ok=True)
+            Path(parent).mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise _write_error(parent, exc) from exc
     stop = stop or threading.Event()
