@@ -133,7 +133,8 @@ def _list_view(
     response = get(session, urls.folder_view(folder_id), stream=False, cookie=cookie)
     if response.status_code == 404:
         raise DriveNotFound("folder", folder_id)
-    kind = classify(response.text, response.url, urls.accounts)
+    page = response.text  # decoded once: each .text is a new copy of a page of megabytes
+    kind = classify(page, response.url, urls.accounts)
     if kind is PageKind.AUTOMATED:  # throttling: retried like any 429
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
         raise RetryableHTTPError(response.url, response.status_code, retry_after)
@@ -143,7 +144,7 @@ def _list_view(
         raise SourceError(
             f"Listing Google Drive folder {folder_id} failed: HTTP {response.status_code}."
         )
-    return [(e.id, e.name, e.is_folder, None, None) for e in folder_entries(response.text)]
+    return [(e.id, e.name, e.is_folder, None, None) for e in folder_entries(page)]
 
 
 def _list_api(

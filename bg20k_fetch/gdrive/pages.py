@@ -68,13 +68,20 @@ def classify(page: str, url: str = "", accounts: str = "https://accounts.google.
     return _classify_by_words(page)
 
 
+# Searched without lowering the page first: a folder's listing page is megabytes (5.7 MiB for
+# 15,000 files), and a lowered copy of it was the largest thing a Drive folder fetch held.
+_AUTOMATED = re.compile("automated queries", re.I)
+_TOO_MANY = re.compile("too many users have viewed or downloaded", re.I)
+_NEED_ACCESS = re.compile("need access", re.I)
+
+
 def _classify_by_words(page: str) -> PageKind:
-    heading, text = page_title(page).lower(), page.lower()
-    if "automated queries" in text:
+    heading = page_title(page).lower()
+    if _AUTOMATED.search(page):
         return PageKind.AUTOMATED
-    if "quota exceeded" in heading or "too many users have viewed or downloaded" in text:
+    if "quota exceeded" in heading or _TOO_MANY.search(page):
         return PageKind.QUOTA
-    if "sign in" in heading or "sign-in" in heading or "need access" in text:
+    if "sign in" in heading or "sign-in" in heading or _NEED_ACCESS.search(page):
         return PageKind.NEEDS_SIGN_IN
     if "virus scan warning" in heading:
         return PageKind.WARNING
