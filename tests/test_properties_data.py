@@ -40,6 +40,7 @@ from bg20k_fetch.gdrive.pages import (
 )
 from bg20k_fetch.release import Release
 from bg20k_fetch.transfer.resume import parse_content_range
+from bg20k_fetch.util.plainyaml import parse_plain
 from bg20k_fetch.util.strict import Invalid, build
 from bg20k_fetch.util.yamlio import YamlError, dump_yaml, load_yaml
 from tests.helpers import REPO
@@ -198,6 +199,57 @@ def test_any_yaml_text_is_a_value_or_a_yaml_error(text: str) -> None:
 def test_yaml_reads_back_as_dumped(value: object) -> None:
     assert load_yaml(dump_yaml(value)) == value
     assert load_yaml(dump_yaml(value, allow_unicode=True)) == value
+
+
+# The plain subset bg20k reads without PyYAML: records as dump_yaml writes them, and lines of
+# the shapes the subset accepts, mixed with the ones it must leave to PyYAML.
+SCALAR = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**20), 10**20),
+    st.text(max_size=30),
+    st.text(st.sampled_from("abcxyz0123456789.-_/@+ :#'\""), max_size=20),
+    st.sampled_from(["yes", "No", "on", "~", "0b101", "0x1f", "012", "1.0", "0.2.0", "1e5"]),
+)
+RECORD = st.dictionaries(
+    st.one_of(
+        st.from_regex(r"[a-z_][a-z0-9_]{0,12}", fullmatch=True), st.sampled_from(["on", "y"])
+    ),
+    st.one_of(SCALAR, st.lists(SCALAR, max_size=3)),
+    max_size=8,
+)
+LINE = st.one_of(
+    st.builds("{}: {}".format, st.sampled_from(["a", "b", "on", "key"]), st.text(max_size=12)),
+    st.builds("- {}".format, st.text(max_size=12)),
+    st.sampled_from(["a:", "b:", "- x", "a: []", "a: 'x'' y'", "  - x", "a: b: c", "a:b"]),
+    st.text(max_size=15),
+)
+
+
+@given(st.one_of(RECORD.map(dump_yaml), st.lists(LINE, max_size=6).map("\n".join)))
+@example(dump_yaml({"tool_version": "0.2.0", "sha": "0b1", "datasets": ["/d/BG-20k"]}))
+def test_the_plain_reader_answers_only_as_pyyaml_would(text: str) -> None:
+    try:
+        expected: object = yaml.safe_load(text)
+    except yaml.YAMLError:
+        assert parse_plain(text) is None
+        return
+    assert parse_plain(text) in (None, expected)
+
+
+def test_a_consent_record_is_read_without_pyyaml() -> None:
+    record = {
+        "schema_version": 1,
+        "agreement_title": "BG-20k Dataset v1.0 Release Agreement",
+        "agreement_sha256": "0" * 63 + "a",
+        "accepted_at": "2026-12-06T14:48:10Z",
+        "tool_version": "0.2.0",
+        "name": None,
+        "email": "ada@example.org",
+        "datasets": ["/data/BG-20k", "/mnt/lab/BG-20k"],
+        "revoked_at": None,
+    }
+    assert parse_plain(dump_yaml(record)) == record
 
 
 # -- the release description ----------------------------------------------------------------------

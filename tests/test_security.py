@@ -82,8 +82,8 @@ def test_yaml_is_loaded_only_through_the_safe_loader() -> None:
 
     from bg20k_fetch.util import yamlio as yamlio
 
-    assert issubclass(yamlio._SafeLoader, SafeConstructor)
-    assert not issubclass(yamlio._SafeLoader, FullConstructor)
+    assert issubclass(yamlio._safe_loader(), SafeConstructor)
+    assert not issubclass(yamlio._safe_loader(), FullConstructor)
 
 
 def test_no_code_runs_from_data() -> None:
@@ -119,7 +119,7 @@ def test_an_alias_bomb_is_refused_before_anything_is_built(monkeypatch: pytest.M
         for p, c in zip("abcdefghi", "bcdefghij", strict=True)
     )
     built: list[object] = []
-    loader = yamlio._SafeLoader
+    loader = yamlio._safe_loader()
     monkeypatch.setattr(
         loader, "construct_document", lambda self, node: built.append(node) or {}, raising=True
     )

@@ -15,15 +15,15 @@ refused as damaged at once instead of hanging the command.
 from __future__ import annotations
 
 import re
+from functools import cache
+from typing import TYPE_CHECKING
 
-import yaml
+from bg20k_fetch.util.plainyaml import parse_plain
 
-# SafeConstructor either way; never a loader that builds arbitrary objects.
-_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+if TYPE_CHECKING:
+    import yaml
+
 MAX_NODES = 2_000_000  # a provenance of 20,000 files is about 40,000
-
-
-_BaseDumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 # Text a YAML 1.2 reader (ruamel, as in cffconvert; Go's yaml; GitHub's CFF parser) takes for a
 # number though PyYAML's YAML 1.1 leaves it plain: 0o17 and 1e3. PyYAML already quotes what
 # 1.1 reads as another type. A property test found "0o10" written as a CFF title.
@@ -33,7 +33,23 @@ _YAML12_NUMBER = re.compile(
 )
 
 
-_SafeDumper: type[yaml.SafeDumper] = type("_SafeDumper", (_BaseDumper,), {})
+@cache
+def _safe_loader() -> type[yaml.SafeLoader]:
+    import yaml
+
+    # SafeConstructor either way; never a loader that builds arbitrary objects.
+    loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return loader
+
+
+@cache
+def _safe_dumper() -> type[yaml.SafeDumper]:
+    import yaml
+
+    base: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    dumper: type[yaml.SafeDumper] = type("_SafeDumper", (base,), {})
+    dumper.add_representer(str, _text)
+    return dumper
 
 
 def _text(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
@@ -41,14 +57,13 @@ def _text(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
     return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
 
 
-_SafeDumper.add_representer(str, _text)
-
-
 def dump_yaml(data: object, *, allow_unicode: bool = False) -> str:
     """``yaml.safe_dump(data, sort_keys=False)`` through libyaml's C emitter where the wheel has
     it: the same safe representer, a fraction of the time (consent records, CITATION.cff, the
     dataset card and PROVENANCE.yaml are written on every fetch)."""
-    return yaml.dump(data, Dumper=_SafeDumper, sort_keys=False, allow_unicode=allow_unicode)
+    import yaml
+
+    return yaml.dump(data, Dumper=_safe_dumper(), sort_keys=False, allow_unicode=allow_unicode)
 
 
 class YamlError(ValueError):
@@ -56,6 +71,11 @@ class YamlError(ValueError):
 
 
 def load_yaml(text: str, *, max_nodes: int = MAX_NODES) -> object:
+    plain = parse_plain(text)  # bg20k's own records, without importing PyYAML
+    if plain is not None:
+        return plain
+    import yaml
+
     try:
         return _safe_load(text, max_nodes)
     except yaml.YAMLError as exc:
@@ -66,7 +86,7 @@ def _safe_load(text: str, max_nodes: int) -> object:
     """What ``yaml.safe_load`` does, with the C safe loader when there is one — but a mapping
     that names a key twice is refused: the safe loader keeps the last silently, and a record
     whose two ``status`` lines disagree has no one meaning."""
-    loader = _SafeLoader(text)
+    loader = _safe_loader()(text)
     try:
         node = loader.get_single_node()
         if node is None:
@@ -80,6 +100,8 @@ def _safe_load(text: str, max_nodes: int) -> object:
 
 
 def _unique_keys(root: yaml.Node) -> None:
+    import yaml
+
     stack, seen = [root], set()
     while stack:
         node = stack.pop()
@@ -104,6 +126,15 @@ def _expanded_size(root: yaml.Node, limit: int) -> int:
     graph (each shared node once, times its uses), so that a billion laughs is refused before
     anything is built, in time proportional to the file, not to what it would expand to.
     A node that contains itself expands without end."""
+    import yaml
+
+    def _children(node: yaml.Node) -> list[yaml.Node]:
+        if isinstance(node, yaml.MappingNode):
+            return [n for pair in node.value for n in pair]
+        if isinstance(node, yaml.SequenceNode):
+            return list(node.value)
+        return []
+
     size: dict[int, int] = {}
     on_path: set[int] = set()
     stack: list[tuple[yaml.Node, bool]] = [(root, False)]
@@ -122,14 +153,6 @@ def _expanded_size(root: yaml.Node, limit: int) -> int:
         stack.append((node, True))
         stack.extend((c, False) for c in _children(node) if id(c) not in size)
     return size[id(root)]
-
-
-def _children(node: yaml.Node) -> list[yaml.Node]:
-    if isinstance(node, yaml.MappingNode):
-        return [n for pair in node.value for n in pair]
-    if isinstance(node, yaml.SequenceNode):
-        return list(node.value)
-    return []
 
 
 def _first_line(exc: Exception) -> str:
