@@ -228,6 +228,7 @@ LINE = st.one_of(
 
 @given(st.one_of(RECORD.map(dump_yaml), st.lists(LINE, max_size=6).map("\n".join)))
 @example(dump_yaml({"tool_version": "0.2.0", "sha": "0b1", "datasets": ["/d/BG-20k"]}))
+@example("k" * 1025 + ": v\n")  # longer than YAML allows a plain key (a review found it)
 def test_the_plain_reader_answers_only_as_pyyaml_would(text: str) -> None:
     try:
         expected: object = yaml.safe_load(text)

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import re
 
-_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# YAML allows an implicit key 1,024 characters at most; far more than a record uses.
+_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,199}")
 # Plain scalars that are surely strings: starting with a letter or "/" (so never a number,
 # a timestamp or an indicator), without ":" or "#" (never a mapping or a comment).
 _TEXT = re.compile(r"[A-Za-z/][A-Za-z0-9._/@+-]*(?: [A-Za-z0-9._/@+-]+)*")
