@@ -358,6 +358,7 @@ def test_a_destination_that_cannot_be_made_is_a_storage_error(
         (b"<\xda\xd4\x04\xc8\x99\xa1i\x0cL\xb9<\xadN\x86G\xce\xd9", None),
         (b"<" + bytes(range(256)) + b"<title>x</title>", None),
         (b"<3 not markup", None),
+        (b"\xef\xbb\xbf<!DOCTYPE html><title>Quota</title>", "Quota"),  # a BOM first
         (b"\t<!-- a comment --><title>\xc3\xa9t\xc3\xa9</title>", "\u00e9t\u00e9"),
     ],
 )

@@ -31,8 +31,8 @@ class Cancelled(Bg20kError):
     exit_code = ExitCode.INTERRUPTED
 
 
-# Markup opens with a tag, a declaration or a comment, after any spaces.
-_MARKUP = re.compile(rb"[ \t\r\n\f]*<[A-Za-z!?/]")
+# Markup opens with a tag, a declaration or a comment, after any spaces (and a UTF-8 BOM).
+_MARKUP = re.compile(rb"(?:\xef\xbb\xbf)?[ \t\r\n\f]*<[A-Za-z!?/]")
 # Control bytes no web page holds; random data has one every eleven bytes or so.
 _BINARY = re.compile(rb"[\x00-\x08\x0e-\x1f\x7f]")
 
