@@ -379,3 +379,23 @@ def test_unreachable_drive_is_a_clean_exit_4(tmp_path: Path, small_release: Path
     last = result.err.splitlines()[-1]
     assert last.startswith("bg20k: error: Giving up on the listing of Drive folder")
     assert "cannot connect to 127.0.0.1:9" in last and "Traceback" not in result.err
+
+
+@pytest.mark.parametrize(
+    "name", ["automated queries.jpg", "need access.jpg", "Too many users have viewed or downloaded"]
+)
+def test_a_file_named_like_drives_refusals_is_listed_like_any_other(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A listing page names every file in the folder: a name that reads like Drive's throttling
+    or sign-in page is a file's name, not Drive refusing (it was retried as throttling)."""
+    from bg20k_fetch.gdrive.listing import list_folder
+    from bg20k_fetch.progress import NullReporter
+    from bg20k_fetch.transfer.http import make_session
+
+    with DriveEmulator(Options()) as drive:
+        for variable, value in drive.env().items():
+            monkeypatch.setenv(variable, value)
+        folder = drive.add_tree({f"train/{name}": jpeg(1), "train/a.jpg": jpeg(2)})
+        listed = list_folder(make_session(), DriveUrls.resolve(), folder, NullReporter())
+    assert sorted(f.path for f in listed) == sorted([f"train/{name}", "train/a.jpg"])

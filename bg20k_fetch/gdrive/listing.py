@@ -134,7 +134,10 @@ def _list_view(
     if response.status_code == 404:
         raise DriveNotFound("folder", folder_id)
     page = response.text  # decoded once: each .text is a new copy of a page of megabytes
-    kind = classify(page, response.url, urls.accounts)
+    entries = folder_entries(page) if response.status_code == 200 else []
+    # A page that lists files is a listing, whatever the files are called: only a page that
+    # lists nothing is read for Drive's throttling and sign-in words ("need access.jpg").
+    kind = PageKind.OTHER if entries else classify(page, response.url, urls.accounts)
     if kind is PageKind.AUTOMATED:  # throttling: retried like any 429
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
         raise RetryableHTTPError(response.url, response.status_code, retry_after)
@@ -144,7 +147,7 @@ def _list_view(
         raise SourceError(
             f"Listing Google Drive folder {folder_id} failed: HTTP {response.status_code}."
         )
-    return [(e.id, e.name, e.is_folder, None, None) for e in folder_entries(page)]
+    return [(e.id, e.name, e.is_folder, None, None) for e in entries]
 
 
 def _list_api(
