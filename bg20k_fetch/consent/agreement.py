@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bg20k_fetch.errors import IntegrityError, ReleaseDescriptionError, UsageError
-from bg20k_fetch.util.shipped import agreement_facts, agreement_text, release_file
+from bg20k_fetch.util.shipped import agreement_facts, agreement_path, agreement_text
 
 TYPE_CHECKING = False  # not typing's: `bg20k status` imports this module
 if TYPE_CHECKING:
@@ -53,14 +53,13 @@ def load_agreement(release: Release | None = None) -> Agreement:
             "sha256": release.agreement.sha256,
             "dataset": release.dataset,
         }
+    path = agreement_path(facts)
     try:
-        path, data, digest = agreement_text(facts)
+        data, digest = agreement_text(path)
     except (OSError, ValueError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else str(exc)
         raise ReleaseDescriptionError(
-            f"Cannot read the agreement text {release_file().resolve().parent / facts['file']}: "
-            f"{reason}.",
-            hint="Reinstall bg20k.",
+            f"Cannot read the agreement text {path}: {reason}.", hint="Reinstall bg20k."
         ) from exc
     if digest != facts["sha256"]:
         # The description and the text must travel together; a mismatch means one was edited

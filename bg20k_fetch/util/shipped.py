@@ -90,14 +90,17 @@ def agreement_facts() -> dict[str, str] | None:
     return strings if len(strings) == len(facts) else None
 
 
-def agreement_text(facts: dict[str, str]) -> tuple[Path, bytes, str]:
-    """The agreement file ``facts`` names, beside the description in use: its path, bytes and
-    SHA-256. OSError or ValueError when it cannot be read."""
+def agreement_path(facts: dict[str, str]) -> Path:
+    """The agreement file ``facts`` names, beside the description in use."""
+    return release_file().resolve().parent / facts["file"]
+
+
+def agreement_text(path: Path) -> tuple[bytes, str]:
+    """The agreement text's bytes and SHA-256; OSError or ValueError when it cannot be read."""
     import hashlib
 
-    path = release_file().resolve().parent / facts["file"]
     data = read_limited(path, LIMIT)
-    return path, data, hashlib.sha256(data).hexdigest()
+    return data, hashlib.sha256(data).hexdigest()
 
 
 def quick_agreement_sha256() -> str | None:
@@ -108,7 +111,7 @@ def quick_agreement_sha256() -> str | None:
     if facts is None:
         return None
     try:
-        _, _, digest = agreement_text(facts)
+        _, digest = agreement_text(agreement_path(facts))
     except (OSError, ValueError):
         return None
     return digest if digest == facts["sha256"] else None
