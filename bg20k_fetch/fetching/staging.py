@@ -93,8 +93,9 @@ class Staging:
         total = sum(m.size for m, _ in placed)
         self.reporter.phase(f"extract {path.name}", total, "bytes")
         if kind_of(path) == "zip":
-            del members  # the items hold what is copied; the peak is during the copy
-            self._copy_zip(path, self._items(placed), total)
+            items = self._items(placed)
+            del members, placed  # the items hold what is copied; the peak is during the copy
+            self._copy_zip(path, items, total)
             return
         wanted = {m.name: rel for m, rel in placed}
         with open_members(path, members) as stream:  # a tar is read once, front to back
@@ -104,14 +105,13 @@ class Staging:
                     self._store(rel, handle, f"{path.name}:{member.name}", member.size)
 
     def _items(self, placed: list[tuple[Member, str]]) -> list[Item]:
-        """What to copy, emptying ``placed``: each path's first copy is written, the others
-        only hashed and compared."""
+        """What to copy: each path's first copy is written, the others only hashed and
+        compared."""
         items, seen, root = [], set(), str(self.root)
         for member, rel in placed:
             fresh = rel not in self._bucket(rel) and rel not in seen
             seen.add(rel)
             items.append(Item(member, rel, os.path.join(root, rel) if fresh else None))
-        placed.clear()
         return items
 
     def _copy_zip(self, path: Path, items: list[Item], total: int) -> None:

@@ -31,13 +31,18 @@ _QUOTED = re.compile(
 _BOOLEANS = "y Y yes Yes YES n N no No NO true True TRUE false False FALSE on On ON off Off OFF"
 _WORDS = frozenset(f"{_BOOLEANS} null Null NULL".split())
 _NOT = object()  # outside the subset
-Scalar = str | int | bool | None
+# A record is a few hundred bytes; a bigger document (a provenance, a description) is left
+# to PyYAML before this reader splits it into lines for nothing.
+_MAX_TEXT = 64 << 10
 
 
 def parse_plain(text: str) -> dict[str, object] | None:
     """The mapping ``text`` holds, or None when it is not in the plain subset."""
+    if len(text) > _MAX_TEXT:
+        return None
     result: dict[str, object] = {}
     listing: str | None = None  # the key whose block list the next "- " lines extend
+    items: list[object] = []  # that list
     lines = text.split("\n")
     if lines[-1] == "":
         lines.pop()
@@ -46,17 +51,14 @@ def parse_plain(text: str) -> dict[str, object] | None:
             item = _scalar(line[2:])
             if item is _NOT:
                 return None
-            current = result[listing]
-            if current is None:
-                current = result[listing] = []
-            assert isinstance(current, list)
-            current.append(item)
+            result[listing] = items  # "key:" then items: a list after all
+            items.append(item)
             continue
         key, colon, rest = line.partition(":")
         if not colon or not _KEY.fullmatch(key) or key in _WORDS or key in result:
             return None
         if rest == "":  # "key:" alone: null, or a block list on the lines below
-            result[key], listing = None, key
+            result[key], listing, items = None, key, []
             continue
         value = _scalar(rest[1:]) if rest.startswith(" ") else _NOT
         if value is _NOT:
