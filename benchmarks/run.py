@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import cases
 import report
 from drive_block import drive_block
+from drive_pinned import drive_pinned
 from lib import PY, REPO, ensure_tools, machine
 from memory import memory_table, peak_memory
 from paper_check import paper_check
@@ -107,6 +108,7 @@ def run_cases(
         found += cases.start_up(bench, tree, env)
     if "drive" in chosen:
         found += cases.drive(bench)
+        found += drive_pinned(bench)
     if "block" in chosen:
         found += drive_block(bench)
     if "paper" in chosen:

@@ -5,6 +5,7 @@ docs/performance.md."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -43,7 +44,10 @@ def test_the_quick_benchmark_suite_runs(tmp_path: Path) -> None:
     (raw,) = out.glob("results-*.json")
     cases = json.loads(raw.read_text())["cases"]
     numbers = {c["case"].split(".")[0] for c in cases}
-    assert numbers == {"1", "2", "3", "4", "5", "5b", "6", "8", "9a", "9b"}  # 7: the table below
+    expected = {"1", "2", "3", "4", "5", "5b", "6", "8", "9a", "9b"}  # 7: the table below
+    if len(os.sched_getaffinity(0)) >= 2:
+        expected.add("5c")  # the emulator on a core of its own
+    assert numbers == expected
     for case in cases:
         runs = [case["ours"], *case["yardsticks"], *case["extra"]]
         assert all(m["seconds"] and min(m["seconds"]) > 0 for m in runs), case["case"]
