@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+import io
 import json
+import os
 import signal
+import threading
+import time
 from pathlib import Path
 
 import pexpect
@@ -68,6 +72,51 @@ def test_ctrl_d_declines_and_ctrl_c_interrupts(key: str, isolated_env: dict[str,
         assert child.exitstatus == 130 and child.signalstatus is None
         assert "Interrupted; nothing was downloaded by this run" in (child.before or "")
     assert not (isolated_env["config"] / "consent.yaml").exists()
+
+
+@pytest.mark.timeout(20)
+def test_a_ctrl_c_that_misses_the_read_still_ends_the_prompt() -> None:
+    """Under load the signal can land after Python's last check and before the read blocks;
+    it then only sets a flag, and input() slept in read() for ever with ^C on the screen. A
+    signal handled on another thread leaves the read just as uninterrupted: the same case,
+    every time."""
+    from bg20k_fetch.cli.ui import read_line
+
+    quiet, keyboard = os.pipe()  # nobody types
+    stdin = io.TextIOWrapper(io.FileIO(quiet, closefd=True))
+
+    def elsewhere() -> None:
+        time.sleep(0.3)
+        signal.pthread_kill(threading.get_ident(), signal.SIGINT)
+
+    # Python's own Ctrl-C handler, whatever this run inherited (a script's background job
+    # starts with SIGINT ignored).
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+    sender = threading.Thread(target=elsewhere)
+    sender.start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            read_line(stdin)
+        assert time.monotonic() - started < 5
+    finally:
+        sender.join()  # the signal is never left to land in another test
+        signal.signal(signal.SIGINT, inherited)
+        stdin.close()
+        os.close(keyboard)
+
+
+@pytest.mark.parametrize(("typed", "line"), [("I agree\n", "I agree"), ("no\r\n", "no")])
+def test_the_prompt_reads_one_line_and_ctrl_d_is_the_end(typed: str, line: str) -> None:
+    from bg20k_fetch.cli.ui import read_line
+
+    quiet, keyboard = os.pipe()
+    os.write(keyboard, typed.encode())
+    os.close(keyboard)
+    with io.TextIOWrapper(io.FileIO(quiet, closefd=True)) as stdin:
+        assert read_line(stdin) == line
+        with pytest.raises(EOFError):
+            read_line(stdin)
 
 
 def test_fetch_without_terminal_refuses_and_opens_no_connection(

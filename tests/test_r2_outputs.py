@@ -148,9 +148,7 @@ def test_r2_01_dev_full_in_a_real_process(args: list[str]) -> None:
 # -- item 14: words ----------------------------------------------------------------------------
 
 
-def test_r2_14_ctrl_c_at_the_prompt_is_an_interruption_not_a_refusal(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_r2_14_ctrl_c_at_the_prompt_is_an_interruption_not_a_refusal() -> None:
     from bg20k_fetch.cli import main
     from bg20k_fetch.cli.ui import Ui
 
@@ -158,11 +156,11 @@ def test_r2_14_ctrl_c_at_the_prompt_is_an_interruption_not_a_refusal(
         def isatty(self) -> bool:
             return True
 
-    def interrupt(*args: object, **kwargs: object) -> str:
-        raise KeyboardInterrupt
+    class Interrupted(Terminal):
+        def readline(self, size: int | None = -1) -> str:
+            raise KeyboardInterrupt
 
-    ui = Ui(stdout=Terminal(), stderr=io.StringIO(), stdin=Terminal())
-    monkeypatch.setattr(type(ui.out), "input", interrupt)
+    ui = Ui(stdout=Terminal(), stderr=io.StringIO(), stdin=Interrupted())
     assert main(["accept"], ui) == 130
 
 

@@ -190,10 +190,12 @@ class Ui:
             )
             self.out.print(diff or "(the earlier text is no longer on disk)", markup=False)
         self.show_agreement(agreement, pager=False)
+        self.out.print(
+            "\nType [bold]I agree[/bold] to accept this agreement (anything else declines): ",
+            end="",
+        )
         try:
-            answer = self.out.input(
-                "\nType [bold]I agree[/bold] to accept this agreement (anything else declines): "
-            )
+            answer = read_line(self.stdin)
         except EOFError:
             self.out.print()
             return False
@@ -201,6 +203,24 @@ class Ui:
             self.out.print()
             raise
         return answer.strip().lower() == ACCEPT_PHRASE
+
+
+def read_line(stream: TextIO) -> str:
+    """A line typed at the terminal, as input() reads it, except for Ctrl-C: a signal that lands
+    after Python's last check and before the read blocks only sets a flag, and input() then
+    sleeps in read() for ever with ^C on the screen. Waiting in short polls lets Python act on
+    it within a fifth of a second. (A terminal hands over one line per read, so nothing typed
+    waits unseen in Python's buffer; after a partial line and Ctrl-D the read blocks as
+    input()'s did, for the rest of that line.)"""
+    import select  # only the prompt needs it
+
+    with contextlib.suppress(AttributeError, OSError, ValueError):  # no descriptor: read at once
+        while not select.select([stream.fileno()], [], [], 0.2)[0]:
+            pass
+    line = stream.readline()
+    if not line:
+        raise EOFError  # Ctrl-D
+    return line.rstrip("\r\n")
 
 
 def one_line(text: str) -> str:
