@@ -109,8 +109,8 @@ BUGS = (
     Bug(
         "the whole-folder pause after a 429 removed",
         "bg20k_fetch/gdrive/throttle.py",
-        "        if delay > 0:\n            self._sleep(delay)",
-        "        if False:\n            self._sleep(delay)",
+        "        if delay > 0:\n            pause = self._sleep",
+        "        if False:\n            pause = self._sleep",
         (
             G + "test_a_429_pauses_every_worker_for_its_retry_after",
             "tests/test_gdrive.py::test_throttling_mid_folder_backs_off_and_completes",

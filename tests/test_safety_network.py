@@ -321,6 +321,54 @@ def test_i17_folder_fetch_syncs_only_its_own_file_system(
     assert result.code == 0, result.err
 
 
+@pytest.mark.timeout(60)
+def test_i17_a_ctrl_c_while_the_workers_start_still_stops_them(
+    drive: DriveEmulator,
+    tmp_path: Path,
+    isolated_env: dict[str, Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Under load a Ctrl-C could land while the main thread was still starting the workers:
+    it was raised before the code that tells them to stop, and the run waited for every file
+    (about 20 s each here) while one worker fetched them all. Here it lands there every time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bg20k_fetch.gdrive import folder
+
+    # Two files of ~20 s: the old code fetched both on the one worker started, failing the
+    # assertion below well within the timeout.
+    big = {f"train/h_{n:08x}.jpg": jpeg(n) + b"\0" * 40_000 for n in range(2)}
+    drive.options.delay_per_chunk, drive.options.chunk = 0.5, 1000
+    folder_id = drive.add_tree(big)
+    sent: list[float] = []
+    submitted = 0
+
+    class Pool(ThreadPoolExecutor):
+        def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def]
+            nonlocal submitted
+            submitted += 1
+            if submitted == 2:  # the first worker is downloading; the second is not started
+                deadline = time.monotonic() + 20
+                while not any(p.stat().st_size for p in isolated_env["cache"].rglob("*.part")):
+                    assert time.monotonic() < deadline
+                    time.sleep(0.05)
+                sent.append(time.monotonic())
+                os.kill(os.getpid(), signal.SIGINT)
+            return super().submit(fn, *args, **kwargs)
+
+    monkeypatch.setattr(folder, "ThreadPoolExecutor", Pool)
+    # Python's own Ctrl-C handler, whatever this run inherited (a script's background job
+    # starts with SIGINT ignored).
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        result = fetch("--source", f"gdrive-folder:{folder_id}", "--dest", str(tmp_path / "d"))
+    finally:
+        signal.signal(signal.SIGINT, inherited)
+    assert sent and time.monotonic() - sent[0] < 10  # not the ~20 s of a file in flight
+    assert result.code == 130, result.err
+    assert any(p.stat().st_size for p in isolated_env["cache"].rglob("*.part"))  # kept
+
+
 @pytest.mark.slow
 def test_i17_ctrl_c_in_a_folder_fetch_does_not_wait_for_files_in_flight(
     drive: DriveEmulator, tmp_path: Path, isolated_env: dict[str, Path]

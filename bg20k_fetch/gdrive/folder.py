@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -42,6 +43,7 @@ from bg20k_fetch.transfer.http import RetryableHTTPError, make_session
 from bg20k_fetch.transfer.retry import RetriesExhausted, is_connect_failure
 from bg20k_fetch.transfer.stream import Cancelled, Opener
 from bg20k_fetch.util.fs import sync_filesystem
+from bg20k_fetch.util.signals import deferred, wait_or_stop
 
 if TYPE_CHECKING:
     from bg20k_fetch.sources.base import Fetching
@@ -105,15 +107,15 @@ class FolderFetch:
                 self._fetch_one(f)
 
         workers = max(1, min(self.concurrency.ceiling, len(todo)))
-        with ThreadPoolExecutor(max_workers=workers) as pool:
+        # A signal stops the workers and is raised once they have (util/signals.py: why).
+        with deferred() as held, ThreadPoolExecutor(max_workers=workers) as pool:
             futures = [pool.submit(worker) for _ in range(workers)]
             try:
-                finished, _ = wait(futures, return_when=FIRST_EXCEPTION)
-                for fut in finished:
+                stopping = partial(self.reporter.note, "Stopping; partial files are kept.")
+                for fut in wait_or_stop(futures, self._stop, held, on_stop=stopping):
                     fut.result()  # re-raise a fatal error (host down, budget exhausted)
             except BaseException:
-                # Ctrl-C or a fatal error: files in flight stop at their next chunk, keeping
-                # their .part for the next run; the workers take no other file.
+                # A fatal error: the others take no other file.
                 self._stop.set()
                 pool.shutdown(wait=True)
                 raise
@@ -137,7 +139,6 @@ class FolderFetch:
         """One try at a file; True when it must be asked again after a pause."""
         dest = self.target / f.local
         direct = self.urls.direct_url(f.id)
-        self.throttle.wait()
         opener = drive_opener(
             self._session(), self.urls, f.id, first_url=direct, cookies=self.ctx.cookies
         )
@@ -234,7 +235,7 @@ class FolderFetch:
                 self._local.throttled = False
                 self.concurrency.requeue()  # the retry waits for a slot under the cut limit
             self._within_budget()  # every request: the budget bounds the whole wait
-            throttle.wait()
+            throttle.wait(self._stop)  # a retry too: the pause binds every request in flight
             health.check(len(self.done))
             try:
                 response = opener(headers)

@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from bg20k_fetch.transfer.policy import backoff
 from bg20k_fetch.transfer.settings import env_number
+from bg20k_fetch.transfer.stream import Cancelled
 
 
 class Throttle:
@@ -47,11 +48,16 @@ class Throttle:
         """BG20K_THROTTLE_BUDGET: seconds of pausing allowed before a folder fetch stops."""
         return cls(budget=env_number("BG20K_THROTTLE_BUDGET", cls.BUDGET, low=0, high=7 * 86400))
 
-    def wait(self) -> None:
+    def wait(self, cancel: threading.Event | None = None) -> None:
+        """Sit out the pause every worker owes; a stopping fetch (``cancel`` set) does not wait
+        out a pause of minutes, and its request is Cancelled."""
         with self._lock:
             delay = self._until - self._clock()
         if delay > 0:
-            self._sleep(delay)
+            pause = self._sleep if cancel is None else cancel.wait
+            pause(delay)
+        if cancel is not None and cancel.is_set():
+            raise Cancelled("Stopped during Google Drive's pause; partial files are kept.")
 
     def hit(self, retry_after: float | None = None) -> float:
         """Record a throttling answer; returns the pause every worker now takes."""

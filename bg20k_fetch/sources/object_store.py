@@ -98,8 +98,11 @@ class ObjectStore:
             ctx.reporter.advance(1)
             return rel, info
 
-        with ThreadPoolExecutor(max_workers=ctx.jobs or 8) as pool:
+        pool = ThreadPoolExecutor(max_workers=ctx.jobs or 8)
+        try:
             done = dict(pool.map(one, sorted(expected)))
+        finally:  # Ctrl-C even while map() queues the files: the queued ones are not fetched
+            pool.shutdown(wait=True, cancel_futures=True)
         into.add_listed(cache, done, link=not ctx.keep_archive)
         ctx.chain.extend(
             [

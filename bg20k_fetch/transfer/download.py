@@ -43,6 +43,7 @@ from bg20k_fetch.transfer.stream import (
     Cancelled,
     Opener,
     Sniffer,
+    cancellable_sleep,
     cannot_write,
     chunks,
     html_title,
@@ -77,9 +78,7 @@ class Download:
         Where the kernel has a boot id, no fsync is needed at all: a finished file's record
         names the boot, and a file from an earlier boot is re-hashed before it is reused."""
         self.session, self.url, self.dest = session, url, dest
-        self.opener = opener
-        self.durable = durable
-        self.cancel = cancel
+        self.opener, self.durable, self.cancel = opener, durable, cancel
         self.label = label or Path(urlsplit(url).path).name or url
         self.file = PartFile(dest, url)
         self.expected_sha256 = expected_sha256.lower() if expected_sha256 else None
@@ -117,6 +116,7 @@ class Download:
             self.reporter,
             hint=self._hint,
             progress=lambda: self.high_water,
+            sleep=cancellable_sleep(self.cancel, self.label),
         )
 
     def _hint(self) -> str:

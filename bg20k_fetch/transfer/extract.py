@@ -13,7 +13,7 @@ import os
 import threading
 import zipfile
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -22,6 +22,7 @@ from bg20k_fetch.errors import DamagedData, IntegrityError, StorageError, Unsafe
 from bg20k_fetch.transfer.archive import UNREADABLE, Member
 from bg20k_fetch.transfer.hashing import FileInfo, Readable, consume
 from bg20k_fetch.transfer.members import MemberStream, readable
+from bg20k_fetch.util.signals import deferred, wait_or_stop
 
 BIG_ENOUGH = 64 << 20  # below this, one thread: starting more costs more than it saves
 
@@ -129,14 +130,17 @@ def copy_members(
 
     if len(runs) <= 1:
         return work(runs[0]) if runs else []
-    pool = ThreadPoolExecutor(max_workers=len(runs), thread_name_prefix="extract")
-    try:
-        futures = [pool.submit(work, run) for run in runs]
-        wait(futures, return_when=FIRST_EXCEPTION)
-        return [pair for future in futures for pair in future.result()]
-    finally:
-        stop.set()  # Ctrl-C in the main thread: the workers stop at their next member
-        pool.shutdown(wait=True)
+    # Ctrl-C or a kill stops the workers at their next member and is raised once they have
+    # (util/signals.py: raised at once, it could land inside concurrent.futures' own code).
+    with deferred() as held:
+        pool = ThreadPoolExecutor(max_workers=len(runs), thread_name_prefix="extract")
+        try:
+            futures = [pool.submit(work, run) for run in runs]
+            wait_or_stop(futures, stop, held)
+            return [pair for future in futures for pair in future.result()]
+        finally:
+            stop.set()  # a worker's error: the others stop at their next member
+            pool.shutdown(wait=True)
 
 
 def _copy_run(

@@ -4,6 +4,8 @@ engine (``download.py``), apart so that the engine reads as decisions."""
 from __future__ import annotations
 
 import re
+import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import IO
@@ -29,6 +31,18 @@ class Cancelled(Bg20kError):
     """The caller asked the download to stop (Ctrl-C in a folder fetch); the .part is kept."""
 
     exit_code = ExitCode.INTERRUPTED
+
+
+def cancellable_sleep(cancel: threading.Event | None, label: str) -> Callable[[float], None]:
+    """The wait before a retry, which a stopping fetch does not sit out (Cancelled)."""
+
+    def pause(delay: float) -> None:
+        if cancel is None:
+            time.sleep(delay)
+        elif cancel.wait(delay):
+            raise Cancelled(f"Stopped {label}; the partial file is kept.")
+
+    return pause
 
 
 # Markup opens with a tag, a declaration or a comment, after any spaces (and a UTF-8 BOM).
