@@ -4,6 +4,7 @@ ratios against the targets, as a Markdown table and as JSON."""
 from __future__ import annotations
 
 import json
+import statistics
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -28,6 +29,16 @@ class Comparison:
         if self.higher_is_better:
             return base.median / self.ours.median  # rate ratio, same work
         return self.ours.median / base.median
+
+    def pairs(self) -> list[float]:
+        """The ratio within each pair of adjacent runs (ABBA runs bg20k and its yardstick back
+        to back): a machine that drifts within minutes moves both sides of a pair alike, so
+        their spread says how firm the ratio of medians is."""
+        base = self.yardsticks[0]
+        return [
+            b / o if self.higher_is_better else o / b
+            for o, b in zip(self.ours.seconds, base.seconds, strict=False)
+        ]
 
     def met(self) -> bool | None:
         if self.target is None:
@@ -61,15 +72,21 @@ def markdown(comparisons: list[Comparison], header: str) -> str:
                 f"({_spread(m)}) | "
                 f"{len(m.seconds)} | {m.peak_mib:.0f} MiB | {ratio} |"
             )
-    lines += ["", "| target | measured | |", "| --- | ---: | --- |"]
+    lines += [
+        "",
+        "| target | measured | each pair (min, median, max) | |",
+        "| --- | ---: | ---: | --- |",
+    ]
     for c in comparisons:
         if c.target is None:
             continue
         sign = "≥" if c.higher_is_better else "≤"
         verdict = "met" if c.met() else "**missed**"
+        pairs = sorted(c.pairs())
+        each = f"{pairs[0]:.2f}, {statistics.median(pairs):.2f}, {pairs[-1]:.2f}" if pairs else ""
         lines.append(
             f"| {c.case}: {sign} {c.target:.2f}× `{c.yardsticks[0].name}` | "
-            f"{c.ratio():.2f}× | {verdict} |"
+            f"{c.ratio():.2f}× | {each} | {verdict} |"
         )
     notes = [f"- {c.case}: {c.note}" for c in comparisons if c.note]
     if notes:
@@ -98,6 +115,7 @@ def write(
         {
             **asdict(c),
             "ratio": c.ratio(),
+            "pair_ratios": c.pairs(),
             "met": c.met(),
         }
         for c in comparisons

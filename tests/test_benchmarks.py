@@ -54,7 +54,11 @@ def test_the_quick_benchmark_suite_runs(tmp_path: Path) -> None:
         assert all(m["rss_kib"] for m in runs), case["case"]  # peak memory of every command
         assert case["ratio"] > 0
     table = (out / "latest.md").read_text()
-    assert "| target | measured |" in table and "Many-file scaling" in table
+    assert "| target | measured | each pair (min, median, max) |" in table
+    assert "Many-file scaling" in table
+    for case in cases:
+        if case["target"] is not None:  # one ratio per pair of adjacent runs
+            assert len(case["pair_ratios"]) == len(case["ours"]["seconds"]) > 0
     assert "Peak memory against the number of files" in table
     for command in ("bg20k fetch --source FILE.zip", "bg20k fetch (Drive folder)"):
         row = next(line for line in table.splitlines() if line.startswith(f"| {command} |"))
