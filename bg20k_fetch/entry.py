@@ -30,4 +30,8 @@ def main() -> None:
         stopped = isinstance(exc, Terminated)
         sys.stderr.write(f"bg20k: error: {'terminated' if stopped else 'interrupted'}.\n")
         sys.exit(143 if stopped else 130)
+    # The command has finished and said how: a Ctrl-C while the interpreter shuts down must
+    # not turn "BG-20k is ready" into a death by signal.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     sys.exit(code)

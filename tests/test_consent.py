@@ -74,6 +74,22 @@ def test_ctrl_d_declines_and_ctrl_c_interrupts(key: str, isolated_env: dict[str,
     assert not (isolated_env["config"] / "consent.yaml").exists()
 
 
+@pytest.mark.slow
+def test_an_answer_typed_before_the_agreement_is_shown_does_not_accept(
+    isolated_env: dict[str, Path],
+) -> None:
+    """The acceptance is typed after the text it accepts: "I agree" typed ahead (a paste, a
+    script feeding the terminal) used to be read as the answer (a hostile probe's finding)."""
+    child = spawn_bg20k("accept")
+    child.sendline("I agree")  # before the agreement is even loaded
+    child.expect("to accept this agreement")
+    child.sendeof()  # no answer typed after the prompt: declined
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 3
+    assert not (isolated_env["config"] / "consent.yaml").exists()
+
+
 @pytest.mark.timeout(20)
 def test_a_ctrl_c_that_misses_the_read_still_ends_the_prompt() -> None:
     """Under load the signal can land after Python's last check and before the read blocks;

@@ -10,12 +10,16 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bg20k_fetch.gdrive.throttle import Throttle
 from bg20k_fetch.transfer.stream import Cancelled, cancellable_sleep
 from bg20k_fetch.util.signals import deferred, wait_or_stop
+from tests.data import SMALL, make_tree, zip_bytes
+from tests.helpers import cli
 
 
 @pytest.fixture
@@ -107,3 +111,33 @@ def test_a_stopping_fetch_does_not_sit_out_a_retrys_backoff() -> None:
     started = time.monotonic()
     cancellable_sleep(None, "h_1.jpg")(0.2)  # a lone download waits its backoff out
     assert time.monotonic() - started >= 0.2
+
+
+def test_a_ctrl_c_during_the_swap_names_the_dataset_it_put_in_place(
+    tmp_path: Path,
+    small_release: Path,
+    isolated_env: dict[str, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    python_ctrl_c: None,
+) -> None:
+    """The swap holds a Ctrl-C until the tree is in place, then it lands: the run used to end
+    with "nothing was downloaded by this run" over a complete, verified dataset (a hostile
+    probe's finding). What is on disk is what the line says."""
+    from bg20k_fetch.fetching import install
+
+    archive = tmp_path / "BG-20k.zip"
+    archive.write_bytes(zip_bytes(make_tree(tmp_path / "orig", SMALL)))
+    swap = install._swap
+
+    def swap_then_ctrl_c(*args: Any, **kwargs: Any) -> Any:
+        kept = swap(*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGINT)  # held: the swap's section has not ended yet
+        return kept
+
+    monkeypatch.setattr(install, "_swap", swap_then_ctrl_c)
+    dest = tmp_path / "d"
+    result = cli("fetch", "--accept", "--source", str(archive), "--dest", str(dest))
+    assert result.code == 130
+    assert f"after this run had put BG-20k in place at {dest / 'BG-20k'}" in result.err
+    assert "nothing was downloaded" not in result.err
+    assert cli("verify", "--dest", str(dest)).code == 0  # and it is so

@@ -190,6 +190,7 @@ class Ui:
             )
             self.out.print(diff or "(the earlier text is no longer on disk)", markup=False)
         self.show_agreement(agreement, pager=False)
+        discard_typeahead(self.stdin)
         self.out.print(
             "\nType [bold]I agree[/bold] to accept this agreement (anything else declines): ",
             end="",
@@ -203,6 +204,17 @@ class Ui:
             self.out.print()
             raise
         return answer.strip().lower() == ACCEPT_PHRASE
+
+
+def discard_typeahead(stream: TextIO) -> None:
+    """What was typed before the agreement was on screen does not answer it: the acceptance is
+    typed after the text it accepts."""
+    try:
+        import termios
+
+        termios.tcflush(stream.fileno(), termios.TCIFLUSH)
+    except (ImportError, AttributeError, OSError, ValueError):
+        pass  # not a terminal (or not POSIX): nothing was typed ahead
 
 
 def read_line(stream: TextIO) -> str:
