@@ -24,6 +24,7 @@ from bg20k_fetch.transfer.archive import (
     archive_kind,
     kind_of,
     list_members,
+    name_parts,
 )
 from bg20k_fetch.transfer.extract import Item, copy_members, workers_for
 from bg20k_fetch.transfer.hashing import FileInfo, consume
@@ -60,8 +61,7 @@ class Staging:
     def target_for(self, name: str) -> str | None:
         """Where a file belongs inside BG-20k/ — ``split/…`` for an image, a bare name for one
         of the release's root files — or None for extras (a mirror's notes, OS clutter …)."""
-        # Split by hand: pathlib would intern every name for the life of the process.
-        parts = [part for part in name.split("/") if part and part != "."]
+        parts = name_parts(name)
         if "__MACOSX" in parts or parts[-1].startswith("."):
             return None
         if self.component is not None:
