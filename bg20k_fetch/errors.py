@@ -6,6 +6,10 @@ from enum import IntEnum
 
 from bg20k_fetch.redact import redact
 
+TYPE_CHECKING = False  # not typing's: `bg20k cite` imports this module, and never typing
+if TYPE_CHECKING:
+    from pathlib import Path
+
 
 class ExitCode(IntEnum):
     """Exit statuses documented in README.md. Scripts depend on these: never renumber."""
@@ -125,6 +129,18 @@ class Interrupted(Bg20kError):
 
 class Terminated(KeyboardInterrupt):
     """SIGTERM, handled like Ctrl-C (work stops cleanly, partial files kept), exit 143."""
+
+
+def mark_installed(stop: KeyboardInterrupt, root: Path) -> None:
+    """A Ctrl-C or kill held while the dataset was swapped into place lands after the swap:
+    the interruption then carries where the finished tree now is, so the message says so."""
+    stop.installed_at = root  # type: ignore[attr-defined]
+
+
+def installed_at(stop: KeyboardInterrupt) -> Path | None:
+    """Where this run put the dataset before the interruption landed (mark_installed)."""
+    root: Path | None = getattr(stop, "installed_at", None)
+    return root
 
 
 class AllSourcesFailed(Bg20kError):

@@ -6,18 +6,14 @@ import argparse
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 from bg20k_fetch.cli.reporters import JsonReporter, PlainReporter, QuietReporter, RichReporter
 from bg20k_fetch.cli.ui import Ui
-from bg20k_fetch.dataset.provenance import read_marker
-from bg20k_fetch.dataset.target import Target
-from bg20k_fetch.errors import Bg20kError, ExitCode, Interrupted, StorageError, Terminated
+from bg20k_fetch.errors import ExitCode, Interrupted, StorageError, Terminated, installed_at
 from bg20k_fetch.fetching.dry_run import dry_run
 from bg20k_fetch.fetching.pipeline import fetch
 from bg20k_fetch.locations import Paths
 from bg20k_fetch.progress import Reporter
-from bg20k_fetch.release import load_release
 from bg20k_fetch.transfer.cache import downloaded_since
 from bg20k_fetch.util.disk import require_space
 
@@ -61,7 +57,7 @@ def cmd_fetch(args: argparse.Namespace, ui: Ui) -> int:
                 ask=ui.ask_consent if ui.interactive else None,
             )
         except KeyboardInterrupt as exc:
-            raise _stopped(exc, started, args.dest) from None
+            raise _stopped(exc, started) from None
     if isinstance(reporter, JsonReporter):
         reporter.emit(
             event="done",
@@ -79,12 +75,12 @@ def cmd_fetch(args: argparse.Namespace, ui: Ui) -> int:
     return 0
 
 
-def _stopped(exc: KeyboardInterrupt, started: float, dest: str | None) -> Interrupted:
+def _stopped(exc: KeyboardInterrupt, started: float) -> Interrupted:
     """Ctrl-C or a kill: say what is on disk — the dataset when this run put it in place (a
     signal during the swap waits for it, then lands), kept downloads when there are some."""
     how = "Terminated" if isinstance(exc, Terminated) else "Interrupted"
     cache = Paths.from_env().cache_dir
-    installed = _installed_since(dest, started)
+    installed = installed_at(exc)
     if installed is not None:
         stopped = Interrupted(
             f"{how} after this run had put BG-20k in place at {installed}.",
@@ -102,16 +98,6 @@ def _stopped(exc: KeyboardInterrupt, started: float, dest: str | None) -> Interr
     if isinstance(exc, Terminated):
         stopped.exit_code = ExitCode.TERMINATED
     return stopped
-
-
-def _installed_since(dest: str | None, started: float) -> Path | None:
-    """The dataset's root, when its marker says bg20k made it at or after ``started``."""
-    try:
-        root = Target.resolve(dest, Paths.from_env(), load_release()).root
-    except Bg20kError:
-        return None
-    made = read_marker(root)
-    return root if made is not None and made.timestamp() >= started else None
 
 
 def _dry_run(args: argparse.Namespace, ui: Ui) -> int:

@@ -13,18 +13,21 @@ import os
 import shutil
 import stat
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bg20k_fetch.dataset.provenance import (
     component_manifest,
     read_manifest,
+    read_marker,
     read_provenance,
     receipt_names,
     was_adopted,
 )
 from bg20k_fetch.dataset.target import Target
-from bg20k_fetch.errors import Bg20kError, IntegrityError, StorageError
+from bg20k_fetch.errors import Bg20kError, IntegrityError, StorageError, mark_installed
 from bg20k_fetch.release import Release
 from bg20k_fetch.transfer.hashing import hash_file
 from bg20k_fetch.util.fs import fsync_dir
@@ -65,6 +68,21 @@ class Kept:
 
 def _some(names: list[str]) -> str:
     return ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "") + "."
+
+
+@contextmanager
+def interruption_says_if_installed(root: Path) -> Iterator[None]:
+    """A signal held through the swap lands after it, and one may land in the steps after:
+    when the tree at ``root`` was made from now on (its marker says when), the interruption
+    carries where it is (errors.installed_at), so what is said is what is on disk."""
+    since = datetime.now(UTC).replace(microsecond=0)  # a marker's precision
+    try:
+        yield
+    except KeyboardInterrupt as stop:
+        made = read_marker(root)
+        if made is not None and made >= since:
+            mark_installed(stop, root)
+        raise
 
 
 def swap_into_place(staging_root: Path, target: Target, release: Release) -> Kept:

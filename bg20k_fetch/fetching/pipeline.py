@@ -18,8 +18,9 @@ from bg20k_fetch.errors import StorageError, UsageError
 from bg20k_fetch.fetching.adopt import adopt, sources_inside
 from bg20k_fetch.fetching.build import Fetched, Run, try_sources
 from bg20k_fetch.fetching.components import add_component
-from bg20k_fetch.fetching.decision import Action, Decision, decide
+from bg20k_fetch.fetching.decision import Action, decide
 from bg20k_fetch.fetching.dest_lock import destination_lock
+from bg20k_fetch.fetching.install import interruption_says_if_installed
 from bg20k_fetch.fetching.leftovers import clean_leftovers
 from bg20k_fetch.gdrive.cookies import DriveCookies
 from bg20k_fetch.gdrive.links import DriveUrls
@@ -176,21 +177,20 @@ def _fetch(
     run = Run(paths, agreement, release, record, target, options, reporter, lock_file)
     run.policy, run.throttle, run.cookies = policy, throttle, cookies
 
-    with destination_lock(target.dest_dir, wait=options.wait, reporter=reporter):
-        clean_leftovers(target, release, reporter)
-        decision = decide(
-            target,
-            release,
-            force=options.force,
-            allow_partial=options.allow_partial,
-            lock_file=lock_file,
-            archive_sha256=options.sha256,
-        )
-        urls = DriveUrls.resolve(config)
-        fetched = _act(run, plan, decision, urls)
-        for name in options.components:
-            add_component(run, name, urls, plan)
+    fetched = _locked(run, plan, DriveUrls.resolve(config))
     _join_register(run, fetched)
+    return fetched
+
+
+def _locked(run: Run, plan: list[list[Source]], urls: DriveUrls) -> Fetched:
+    """Under the destination's lock: leftovers cleared, the dataset fetched (or reused), then
+    the optional splits asked for."""
+    lock = destination_lock(run.target.dest_dir, wait=run.options.wait, reporter=run.reporter)
+    with lock, interruption_says_if_installed(run.target.root):
+        clean_leftovers(run.target, run.release, run.reporter)
+        fetched = _act(run, plan, urls)
+        for name in run.options.components:
+            add_component(run, name, urls, plan)
     return fetched
 
 
@@ -227,9 +227,17 @@ def _check(options: FetchOptions, release: Release) -> None:
         raise UsageError(f"No optional split {unknown[0]!r}; the release has: {known}.")
 
 
-def _act(run: Run, plan: list[list[Source]], decision: Decision, urls: DriveUrls) -> Fetched:
-    """Do what was decided (under the destination lock)."""
-    target, reporter = run.target, run.reporter
+def _act(run: Run, plan: list[list[Source]], urls: DriveUrls) -> Fetched:
+    """Do what the destination calls for: reuse, adopt, refuse, build or rebuild."""
+    target, reporter, options = run.target, run.reporter, run.options
+    decision = decide(
+        target,
+        run.release,
+        force=options.force,
+        allow_partial=options.allow_partial,
+        lock_file=run.lock_file,
+        archive_sha256=options.sha256,
+    )
     if decision.action is Action.REUSE:
         assert decision.report is not None
         reporter.note(
