@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -198,8 +199,15 @@ def extraction(b: Bench, shape: int) -> tuple[list[Comparison], Path, dict[str, 
     # Leave bg20k's tree for the verify case.
     b.fresh(out_dir)
     subprocess.run(
-        f"{b.bg20k} fetch --quiet --source {archive} --dest {out_dir}",
-        shell=True,
+        [
+            *shlex.split(b.bg20k),
+            "fetch",
+            "--quiet",
+            "--source",
+            str(archive),
+            "--dest",
+            str(out_dir),
+        ],
         env=env,
         check=True,
         capture_output=True,
@@ -434,7 +442,7 @@ def many_files(b: Bench) -> list[Scaling]:
         dest = b.work / f"many-out-{n}"
         b.fresh(dest)
         fetch = f"{b.bg20k} fetch --quiet --source {source} --dest {dest}"
-        subprocess.run(fetch, shell=True, env=env, check=True, capture_output=True)
+        subprocess.run(shlex.split(fetch), env=env, check=True, capture_output=True)
         quick = b.run("quick verify", f"{b.bg20k} verify --dest {dest}", env=env)
         again = b.run("no-op re-fetch", fetch, env=env)
         found.setdefault("quick verify (CLI)", {})[n] = quick.median

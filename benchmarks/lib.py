@@ -12,7 +12,7 @@ import sys
 import time
 import zipfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -143,15 +143,19 @@ def _once(spec: Spec) -> tuple[float, int | None]:
         drop_page_cache()
     if spec.settle:
         settle_memory()
+    return run_timed(spec.name, spec.command, spec.env)
+
+
+def run_timed(name: str, command: str, env: dict[str, str] | None) -> tuple[float, int | None]:
+    """One run of ``command`` (bash: pipelines and `&&`), its wall time and the peak RSS in KiB
+    of its largest process, from /usr/bin/time."""
     rss_file = f"/tmp/bench-rss-{os.getpid()}"
-    wrapped = f"/usr/bin/time -f %M -o {rss_file} -- bash -c {_quote(spec.command)}"
+    argv = ["/usr/bin/time", "-f", "%M", "-o", rss_file, "--", "bash", "-c", command]
     start = time.perf_counter()
-    proc = subprocess.run(
-        wrapped, shell=True, env=spec.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
+    proc = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     took = time.perf_counter() - start
     if proc.returncode != 0:
-        raise RuntimeError(f"{spec.name} failed ({proc.returncode}): {proc.stderr[-800:]!r}")
+        raise RuntimeError(f"{name} failed ({proc.returncode}): {proc.stderr[-800:]!r}")
     try:
         return took, int(Path(rss_file).read_text().split()[-1])
     except (OSError, ValueError, IndexError):
@@ -207,30 +211,18 @@ def timed(
     warmup: bool = True,
 ) -> Measure:
     """Median wall time over ``runs`` (after a warm-up run) and the peak RSS of the slowest
-    process in the pipeline, via /usr/bin/time -v."""
+    process in the pipeline, via /usr/bin/time."""
     measure = Measure(name)
     for n in range(runs + (1 if warmup else 0)):
         if prepare:
             prepare()
-        rss_file = f"/tmp/bench-rss-{os.getpid()}"
-        wrapped = f"/usr/bin/time -f %M -o {rss_file} -- bash -c {_quote(command)}"
-        start = time.perf_counter()
-        proc = subprocess.run(
-            wrapped, shell=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
-        took = time.perf_counter() - start
-        if proc.returncode != 0:
-            raise RuntimeError(f"{name} failed ({proc.returncode}): {proc.stderr[-800:]!r}")
+        took, rss = run_timed(name, command, env)
         if n == 0 and warmup:
             continue
         measure.seconds.append(took)
-        with suppress(OSError, ValueError, IndexError):
-            measure.rss_kib.append(int(Path(rss_file).read_text().split()[-1]))
+        if rss is not None:
+            measure.rss_kib.append(rss)
     return measure
-
-
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "'\"'\"'") + "'"
 
 
 @contextmanager
