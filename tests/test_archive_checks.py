@@ -323,10 +323,10 @@ def test_an_archive_that_cannot_be_read_is_damaged_data(
 def test_an_unreadable_archive_without_a_message_is_named_by_its_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def unreadable(path: Path) -> zipfile.ZipFile:
+    def unreadable(path: Path) -> None:
         raise zipfile.BadZipFile()
 
-    monkeypatch.setattr(archive_module.zipfile, "ZipFile", unreadable)
+    monkeypatch.setattr(archive_module.zipdir, "read_directory", unreadable)
     path = tmp_path / "a.zip"
     path.write_bytes(b"PK\x03\x04")
     with pytest.raises(DamagedData) as caught:

@@ -13,10 +13,13 @@ import stat
 import struct
 import tarfile
 import zipfile
+from array import array
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path, PurePath
 
 from bg20k_fetch.errors import DamagedData, UnsafeArchiveError
+from bg20k_fetch.transfer import zipdir
 
 
 @dataclass(frozen=True)
@@ -128,59 +131,58 @@ class _Checker:
         return Member(name, size, name if raw == name else raw, *where)
 
 
-def _zip_members(zf: zipfile.ZipFile, archive: Path, limits: Limits) -> list[Member]:
+def _zip_members(archive: Path, limits: Limits) -> list[Member]:
+    directory = zipdir.read_directory(archive)
+    ends = _zip_spaces(directory, archive)
     checker, members = _Checker(limits, archive), []
-    infos = zf.infolist()
-    ends = _zip_spaces(zf, infos, archive)
-    for info in infos:
-        if not info.filename:  # zipfile's own is_dir() fails on it (fuzzing)
+    for entry, end in zip(zipdir.entries(directory), ends, strict=True):
+        name = entry.name
+        if not name:
             raise UnsafeArchiveError(f"{archive.name} holds a member without a name; refused.")
-        if info.filename != info.orig_filename:  # zipfile cut it at a NUL
-            raise UnsafeArchiveError(f"Archive member {info.orig_filename!r} is not a name.")
-        mode = info.external_attr >> 16
-        kind = stat.S_IFMT(mode)
-        if info.is_dir() and kind in (0, stat.S_IFDIR):
-            safe_name(info.filename)
+        if "\x00" in name:  # zipfile would cut it there
+            raise UnsafeArchiveError(f"Archive member {name!r} is not a name.")
+        kind = stat.S_IFMT(entry.mode)
+        if name.endswith("/") and kind in (0, stat.S_IFDIR):
+            safe_name(name)
             continue
         if kind not in (0, stat.S_IFREG):
             what = "a symbolic link" if kind == stat.S_IFLNK else "a special file"
-            raise UnsafeArchiveError(f"Archive member {info.filename!r} is {what}; refused.")
-        where = (info.header_offset, info.compress_size, info.compress_type, info.CRC)
-        members.append(
-            checker.add(
-                info.filename, info.file_size, info.compress_size,
-                *where, info.flag_bits, ends[info.header_offset],
-            )
-        )  # fmt: skip
+            raise UnsafeArchiveError(f"Archive member {name!r} is {what}; refused.")
+        where = (entry.offset, entry.packed, entry.method, entry.crc, entry.flags, end)
+        members.append(checker.add(name, entry.size, entry.packed, *where))
     return members
 
 
-def _zip_spaces(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], archive: Path) -> dict[int, int]:
-    """Where each member's space ends (the next member's local header, or the central
-    directory), by its local header's offset. Overlapping entries (the zip-bomb trick of many
+def _zip_spaces(directory: zipdir.Directory, archive: Path) -> array[int]:
+    """Where each entry's space ends (the next member's local header, or the central
+    directory), in the directory's order. Overlapping entries (the zip-bomb trick of many
     names sharing one body) are refused as unsafe; an entry outside the archive's data as
-    damage."""
-    spans = sorted(
-        (i.header_offset, i.header_offset + 30 + _name_bytes(i) + i.compress_size, i) for i in infos
-    )
-    ends: dict[int, int] = {}
-    followings = [start for start, _, _ in spans[1:]]
-    for (start, end, info), later in zip(spans, [*followings, None], strict=True):
-        following = zf.start_dir if later is None else later
-        if start < 0 or (later is None and end > following):
+    damage. Two arrays of numbers, not an object per entry: a first pass over the records."""
+    starts, stops = array("q"), array("q")
+    for entry in zipdir.entries(directory):
+        starts.append(entry.offset)
+        stops.append(entry.offset + 30 + entry.name_bytes + entry.packed)
+    ends = array("q", bytes(8 * len(starts)))
+    order = sorted(range(len(starts)), key=starts.__getitem__)
+    for place, index in enumerate(order):
+        following = directory.start if place + 1 == len(order) else starts[order[place + 1]]
+        last = place + 1 == len(order)
+        if starts[index] < 0 or (last and stops[index] > following):
             raise DamagedData(
-                f"{archive.name} is damaged: its member {info.filename!r} cannot be read "
-                "(it lies outside the archive's data).",
+                f"{archive.name} is damaged: its member {_name_at(directory, index)!r} cannot "
+                "be read (it lies outside the archive's data).",
                 hint="Delete it and fetch again.",
             )
-        if end > following:
-            raise UnsafeArchiveError(f"Archive member {info.filename!r} overlaps another; refused.")
-        ends[start] = following
+        if stops[index] > following:
+            name = _name_at(directory, index)
+            raise UnsafeArchiveError(f"Archive member {name!r} overlaps another; refused.")
+        ends[index] = following
     return ends
 
 
-def _name_bytes(info: zipfile.ZipInfo) -> int:
-    return len(info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437"))
+def _name_at(directory: zipdir.Directory, index: int) -> str:
+    """The index-th entry's name, for an error message (read again rather than kept)."""
+    return next(islice(zipdir.entries(directory), index, None)).name
 
 
 def _tar_members(tf: tarfile.TarFile, archive: Path, limits: Limits, size: int) -> list[Member]:
@@ -218,8 +220,7 @@ def list_members(path: Path, limits: Limits | None = None) -> list[Member]:
     limits = limits or Limits()
     try:
         if kind_of(path) == "zip":
-            with zipfile.ZipFile(path) as zf:
-                return _zip_members(zf, path, limits)
+            return _zip_members(path, limits)
         with tarfile.open(path, "r:*") as tf:
             return _tar_members(tf, path, limits, max(path.stat().st_size, 1))
     except UNREADABLE as exc:
