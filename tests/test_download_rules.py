@@ -32,7 +32,7 @@ from bg20k_fetch.transfer.retry import RetriesExhausted
 from bg20k_fetch.transfer.stream import Cancelled, html_title
 from tests.fileserver import Behaviour, FileServer, LoopbackServer, reply
 
-DATA = os.urandom(300_000)  # more than one 64 KiB server chunk, less than one read1() CHUNK
+DATA = os.urandom(300_000)  # several 64 KiB server chunks; each cut below is inside a CHUNK
 SHA = hashlib.sha256(DATA).hexdigest()
 FAST = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.02, total_budget=5.0, max_restarts=2)
 

@@ -18,9 +18,11 @@ from bg20k_fetch.errors import Bg20kError, ExitCode, StorageError
 from bg20k_fetch.transfer.http import page_title
 from bg20k_fetch.transfer.resume import parse_content_range
 
-# read1() hands over whatever has arrived, up to this much: a cut connection loses nothing,
-# and on a fast link fewer, larger writes keep the copy cheap.
-CHUNK = 1 << 20
+# read1() hands over whatever has arrived, up to this much: a cut connection loses nothing.
+# 256 KiB, not 1 MiB: the hashing thread may hold eight chunks, and glibc keeps freed chunks
+# of 1 MiB in the heap once one has been returned (its mmap threshold rises to their size),
+# which left 5-13 MiB of a download's buffers in every later phase of a fetch (issue 25).
+CHUNK = 1 << 18
 Sniffer = Callable[[bytes], str | None]  # returns a complaint about the first bytes, or None
 # Opens the response for one attempt, given the request headers; sources whose URL must be
 # worked out per request (Google Drive's confirmation form) pass their own.
