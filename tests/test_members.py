@@ -4,6 +4,7 @@ compressed otherwise than stored or deflated still lands, read through zipfile."
 
 from __future__ import annotations
 
+import bz2
 import hashlib
 import struct
 import zipfile
@@ -306,3 +307,72 @@ def test_a_member_zipfile_cannot_open_is_damaged_data_that_says_what_to_do(
     assert "a.zip is damaged: its member" in caught.value.message
     assert "cannot be read" in caught.value.message
     assert caught.value.hint == "Delete it and fetch again."
+
+
+def _local(name: bytes, method: int, crc: int, body: bytes, size: int, extra: bytes = b"") -> bytes:
+    return struct.pack(
+        "<4s2B4HL2L2H", b"PK\x03\x04", 46, 0, 0, method, 0, 0, crc, len(body), size, len(name),
+        len(extra),
+    ) + name + extra + body  # fmt: skip
+
+
+def _central(
+    name: bytes, method: int, crc: int, packed: int, size: int, at: int, mode: int
+) -> bytes:
+    return struct.pack(
+        "<4s4B4HL2L5H2L", b"PK\x01\x02", 46, 3, 46, 0, 0, method, 0, 0, crc, packed, size,
+        len(name), 0, 0, 0, 0, mode << 16, at,
+    ) + name  # fmt: skip
+
+
+def _zip_of(locals_: list[bytes], centrals: list[bytes]) -> bytes:
+    body, directory = b"".join(locals_), b"".join(centrals)
+    n = len(centrals)
+    return (
+        body
+        + directory
+        + struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, n, n, len(directory), len(body), 0)
+    )
+
+
+def test_a_member_read_through_zipfile_is_the_entry_the_checks_approved(tmp_path: Path) -> None:
+    """A file listed again under its own name as a directory (skipped by the checks, sizes
+    unread) whose body is a bzip2 bomb: zipfile looked up by name would find the directory
+    entry, and write its 16 MiB before the size was compared (found by a hostile review)."""
+    name, good, bomb = b"BG-20k/train/a.jpg/", b"abc", bz2.compress(bytes(16 << 20))
+    packed = bz2.compress(good)
+    first = _local(name, zipfile.ZIP_BZIP2, zlib.crc32(good), packed, len(good))
+    second = _local(name, zipfile.ZIP_BZIP2, zlib.crc32(bytes(16 << 20)), bomb, 0xFFFF_FFFE)
+    archive = tmp_path / "a.zip"
+    archive.write_bytes(
+        _zip_of(
+            [first, second],
+            [
+                _central(
+                    name, zipfile.ZIP_BZIP2, zlib.crc32(good), len(first) - 49, 3, 0, 0o100644
+                ),
+                _central(name, zipfile.ZIP_BZIP2, 0, len(bomb), 0xFFFF_FFFE, len(first), 0),
+            ],
+        )
+    )
+    assert copy_out(archive, tmp_path / "out") == {"BG-20k/train/a.jpg": good}
+
+
+def test_a_member_read_through_zipfile_stays_inside_its_own_space(tmp_path: Path) -> None:
+    """A local extra field long enough to push the member's bytes into the next member's."""
+    name, data = b"BG-20k/train/a.jpg", b"abc"
+    packed = bz2.compress(data)
+    first = _local(name, zipfile.ZIP_BZIP2, zlib.crc32(data), packed, 3, extra=b"\x00" * 8)
+    second = _local(b"BG-20k/train/b.jpg", 0, zlib.crc32(data), data, 3)
+    archive = tmp_path / "a.zip"
+    archive.write_bytes(
+        _zip_of(
+            [first, second],
+            [
+                _central(name, zipfile.ZIP_BZIP2, zlib.crc32(data), len(packed) + 8, 3, 0, 0),
+                _central(b"BG-20k/train/b.jpg", 0, zlib.crc32(data), 3, 3, len(first), 0),
+            ],
+        )
+    )
+    with pytest.raises(DamagedData, match="overlaps the next member"):
+        copy_out(archive, tmp_path / "out")

@@ -22,7 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bg20k_fetch.errors import DamagedData, UnsafeArchiveError
-from bg20k_fetch.transfer.archive import Member, list_members
+from bg20k_fetch.transfer.archive import Limits, Member, list_members
 from bg20k_fetch.transfer.zipdir import entries, read_directory
 
 
@@ -318,3 +318,71 @@ def test_a_name_zipfile_would_alter_is_refused_as_it_is_spelled(
     with pytest.raises(UnsafeArchiveError) as caught:
         list_members(path)
     assert caught.value.message == message
+
+
+def _with_extra(extra: bytes, *, size: int, packed: int, offset: int) -> bytes:
+    """One stored member whose directory record carries ``extra`` and the given numbers."""
+    name, data = b"BG-20k/train/a.jpg", b"abc"
+    local = struct.pack("<4s2B4HL2L2H", b"PK\x03\x04", 45, 0, 0, 0, 0, 0, 0, 3, 3, len(name), 0)
+    record = struct.pack(
+        "<4s4B4HL2L5H2L", b"PK\x01\x02", 45, 3, 45, 0, 0, 0, 0, 0, 0, packed, size,
+        len(name), len(extra), 0, 0, 0, 0o100644 << 16, offset,
+    ) + name + extra  # fmt: skip
+    body = local + name + data
+    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 1, 1, len(record), len(body), 0)
+    return body + record + end
+
+
+_TIMESTAMP = struct.pack("<HHB4s", 0x5455, 5, 1, b"\x00\x00\x00\x00")
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        _TIMESTAMP + struct.pack("<HH3Q", 1, 24, 3, 3, 0),  # the Zip64 field after another
+        struct.pack("<HH2Q", 1, 16, 3, 3) + struct.pack("<HHQ", 1, 8, 0),  # two Zip64 fields
+        struct.pack("<HH", 0x9999, 0) * 500 + struct.pack("<HH3Q", 1, 24, 3, 3, 0),
+        _TIMESTAMP + struct.pack("<HH", 1, 30) + bytes(24),  # longer than what is left
+        _TIMESTAMP + b"\x01\x00",  # a field cut short: ignored, as zipfile ignores it
+    ],
+)
+def test_extra_fields_are_walked_as_zipfile_walks_them(tmp_path: Path, extra: bytes) -> None:
+    path = tmp_path / "a.zip"
+    path.write_bytes(_with_extra(extra, size=0xFFFF_FFFF, packed=0xFFFF_FFFF, offset=0xFFFF_FFFF))
+    assert _zipdir_view(path) == _zipfile_view(path)
+
+
+def test_an_offset_past_what_any_file_holds_lies_outside_the_archive(tmp_path: Path) -> None:
+    path = tmp_path / "a.zip"
+    extra = struct.pack("<HHQ", 1, 8, 2**64 - 1)
+    path.write_bytes(_with_extra(extra, size=3, packed=3, offset=0xFFFF_FFFF))
+    with pytest.raises(DamagedData) as caught:
+        list_members(path)
+    assert caught.value.message == (
+        "a.zip is damaged: its member 'BG-20k/train/a.jpg' cannot be read "
+        "(it lies outside the archive's data)."
+    )
+
+
+def test_a_directory_of_too_many_entries_is_refused_before_it_is_all_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bg20k_fetch.transfer import zipdir
+
+    path = tmp_path / "a.zip"
+    path.write_bytes(
+        _build([(f"BG-20k/train/{i}.jpg", b"", 0) for i in range(50)], comment=b"", zip64=False)
+    )
+    read = 0
+    real = zipdir.entries
+
+    def counting(directory: zipdir.Directory) -> Iterator[zipdir.Entry]:
+        nonlocal read
+        for entry in real(directory):
+            read += 1
+            yield entry
+
+    monkeypatch.setattr(zipdir, "entries", counting)
+    with pytest.raises(UnsafeArchiveError, match="has more than 5 members; refused"):
+        list_members(path, Limits(max_members=5))
+    assert read <= 7

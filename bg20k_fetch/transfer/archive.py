@@ -133,7 +133,7 @@ class _Checker:
 
 def _zip_members(archive: Path, limits: Limits) -> list[Member]:
     directory = zipdir.read_directory(archive)
-    ends = _zip_spaces(directory, archive)
+    ends = _zip_spaces(directory, archive, limits)
     checker, members = _Checker(limits, archive), []
     for entry, end in zip(zipdir.entries(directory), ends, strict=True):
         name = entry.name
@@ -153,15 +153,20 @@ def _zip_members(archive: Path, limits: Limits) -> list[Member]:
     return members
 
 
-def _zip_spaces(directory: zipdir.Directory, archive: Path) -> array[int]:
+def _zip_spaces(directory: zipdir.Directory, archive: Path, limits: Limits) -> array[int]:
     """Where each entry's space ends (the next member's local header, or the central
     directory), in the directory's order. Overlapping entries (the zip-bomb trick of many
     names sharing one body) are refused as unsafe; an entry outside the archive's data as
     damage. Two arrays of numbers, not an object per entry: a first pass over the records."""
     starts, stops = array("q"), array("q")
     for entry in zipdir.entries(directory):
-        starts.append(entry.offset)
-        stops.append(entry.offset + 30 + entry.name_bytes + entry.packed)
+        if len(starts) > limits.max_members:  # before a hostile directory's millions are read
+            raise UnsafeArchiveError(
+                f"{archive.name} has more than {limits.max_members} members; refused."
+            )
+        # Past what a file can hold is past its end: kept at the largest number the array takes.
+        starts.append(min(entry.offset, _FARTHEST))
+        stops.append(min(entry.offset + 30 + entry.name_bytes + entry.packed, _FARTHEST))
     ends = array("q", bytes(8 * len(starts)))
     order = sorted(range(len(starts)), key=starts.__getitem__)
     for place, index in enumerate(order):
@@ -178,6 +183,9 @@ def _zip_spaces(directory: zipdir.Directory, archive: Path) -> array[int]:
             raise UnsafeArchiveError(f"Archive member {name!r} overlaps another; refused.")
         ends[index] = following
     return ends
+
+
+_FARTHEST = 2**63 - 1
 
 
 def _name_at(directory: zipdir.Directory, index: int) -> str:

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from bg20k_fetch.errors import DamagedData, IntegrityError, StorageError, UnsafeArchiveError
+from bg20k_fetch.errors import DamagedData, IntegrityError, StorageError
 from bg20k_fetch.transfer.archive import UNREADABLE, Member
 from bg20k_fetch.transfer.hashing import FileInfo, Readable, consume
-from bg20k_fetch.transfer.members import MemberStream, readable
+from bg20k_fetch.transfer.members import MemberStream, data_start, readable, zipfile_entry
 from bg20k_fetch.util.signals import deferred, wait_or_stop
 
 BIG_ENOUGH = 64 << 20  # below this, one thread: starting more costs more than it saves
@@ -66,13 +66,8 @@ def open_stream(source: Source, member: Member) -> IO[bytes] | MemberStream:
     """The member's bytes (CRC checked as they are read out)."""
     if readable(member):
         return MemberStream(source.fd, member)
-    try:
-        info = source.zip().getinfo(member.raw)
-    except KeyError:  # the archive changed between the check and the read
-        raise UnsafeArchiveError(
-            f"Archive member {member.raw!r} was not checked; refused."
-        ) from None
-    return source.zip().open(info)
+    data_start(source.fd, member)  # its local header checked, its bytes inside its own space
+    return source.zip().open(zipfile_entry(member))
 
 
 def _runs(items: Sequence[Item], workers: int) -> list[list[Item]]:

@@ -1,14 +1,14 @@
 """Reading a checked archive's members: in archive order (``open_members``), or a zip's
 members each straight from where its central directory put them (``MemberStream``).
 
-The checks (archive.list_members) read the central directory through zipfile once and keep,
-with each member, where its bytes are. Opening the zip again through zipfile for the copy would
-parse that directory a second time (12 MiB of records for 20,000 members, the largest part of a
-fetch's peak memory) and re-read every local header through three seeks and a 4 KiB read under
-a lock the workers share. Here each worker reads with ``os.pread`` on its own descriptor (no
-seek, no lock) and checks what zipfile would: the local header's signature and name, that the
-member is not encrypted, its length, and its CRC-32 once the last byte is read. Stored and
-deflated members only; a member compressed otherwise is read through zipfile.
+The checks (archive.list_members, through zipdir.py) read the central directory once and keep,
+with each member, where its bytes are. Opening the zip through zipfile for the copy would parse
+that directory again into a ZipInfo per entry (12 MiB for 20,000 members) and re-read every
+local header through three seeks and a 4 KiB read under a lock the workers share. Here each
+worker reads with ``os.pread`` on its own descriptor (no seek, no lock) and checks what zipfile
+would: the local header's signature and name, that the member is not encrypted, its length,
+and its CRC-32 once the last byte is read. Stored and deflated members only; a member
+compressed otherwise is read through zipfile, from the entry the checks approved.
 """
 
 from __future__ import annotations
@@ -39,33 +39,55 @@ def readable(member: Member) -> bool:
     return 0 <= member.offset < member.end and member.method in (STORED, DEFLATED)
 
 
+def data_start(fd: int, member: Member) -> int:
+    """Where ``member``'s bytes begin, after its local header, which is checked as zipfile
+    checks it: its signature and name, no encryption or patch data. Its bytes must end inside
+    the member's own space (a long extra field would reach into the next member's)."""
+    header = os.pread(fd, _LOCAL.size, member.offset)
+    if len(header) != _LOCAL.size or header[:4] != _SIGNATURE:
+        raise zipfile.BadZipFile(f"Bad magic number for file header of {member.raw!r}")
+    fields = _LOCAL.unpack(header)
+    flags, name_length, extra_length = fields[3], fields[10], fields[11]
+    if (member.flags | flags) & _ENCRYPTED:
+        raise RuntimeError(f"File {member.raw!r} is encrypted")
+    if (member.flags | flags) & (_PATCHED | _STRONG):
+        raise zipfile.BadZipFile(f"{member.raw!r} uses a zip feature bg20k does not read")
+    name = os.pread(fd, name_length, member.offset + _LOCAL.size)
+    try:
+        local: str | None = name.decode("utf-8" if flags & _UTF8 else "cp437")
+    except UnicodeDecodeError:
+        local = None
+    if local != member.raw:
+        raise zipfile.BadZipFile(
+            f"File name in directory {member.raw!r} and header {name!r} differ."
+        )
+    start: int = member.offset + _LOCAL.size + name_length + extra_length
+    if start + member.packed > member.end:
+        raise zipfile.BadZipFile(f"{member.raw!r} overlaps the next member")
+    return start
+
+
+def zipfile_entry(member: Member) -> zipfile.ZipInfo:
+    """The checked entry, for zipfile to read a member compressed otherwise than stored or
+    deflated: built from what the checks approved, never looked up by name (a name may be
+    listed twice, the second time as a directory whose sizes no check read)."""
+    info = zipfile.ZipInfo(member.raw)
+    info.header_offset, info.compress_type, info.flag_bits = (
+        member.offset,
+        member.method,
+        member.flags,
+    )
+    info.compress_size, info.file_size, info.CRC = member.packed, member.size, member.crc
+    return info
+
+
 class MemberStream:
     """A member's bytes, decompressed, from an open descriptor on its zip. Raises
     zipfile.BadZipFile (or RuntimeError for an encrypted member) as zipfile's streams do."""
 
     def __init__(self, fd: int, member: Member) -> None:
-        header = os.pread(fd, _LOCAL.size, member.offset)
-        if len(header) != _LOCAL.size or header[:4] != _SIGNATURE:
-            raise zipfile.BadZipFile(f"Bad magic number for file header of {member.raw!r}")
-        fields = _LOCAL.unpack(header)
-        flags, name_length, extra_length = fields[3], fields[10], fields[11]
-        if (member.flags | flags) & _ENCRYPTED:
-            raise RuntimeError(f"File {member.raw!r} is encrypted")
-        if (member.flags | flags) & (_PATCHED | _STRONG):
-            raise zipfile.BadZipFile(f"{member.raw!r} uses a zip feature bg20k does not read")
-        name = os.pread(fd, name_length, member.offset + _LOCAL.size)
-        try:
-            local: str | None = name.decode("utf-8" if flags & _UTF8 else "cp437")
-        except UnicodeDecodeError:
-            local = None
-        if local != member.raw:
-            raise zipfile.BadZipFile(
-                f"File name in directory {member.raw!r} and header {name!r} differ."
-            )
+        self._at = data_start(fd, member)
         self._fd, self._member = fd, member
-        self._at = member.offset + _LOCAL.size + name_length + extra_length
-        if self._at + member.packed > member.end:  # a long extra field reaching the next
-            raise zipfile.BadZipFile(f"{member.raw!r} overlaps the next member")
         self._packed_left = member.packed
         self._out = 0
         self._crc = 0
