@@ -170,8 +170,8 @@ def _zip_spaces(directory: zipdir.Directory, archive: Path, limits: Limits) -> a
     ends = array("q", bytes(8 * len(starts)))
     order = sorted(range(len(starts)), key=starts.__getitem__)
     for place, index in enumerate(order):
-        following = directory.start if place + 1 == len(order) else starts[order[place + 1]]
         last = place + 1 == len(order)
+        following = directory.start if last else starts[order[place + 1]]
         if starts[index] < 0 or (last and stops[index] > following):
             raise DamagedData(
                 f"{archive.name} is damaged: its member {_name_at(directory, index)!r} cannot "

@@ -72,12 +72,12 @@ def zipfile_entry(member: Member) -> zipfile.ZipInfo:
     deflated: built from what the checks approved, never looked up by name (a name may be
     listed twice, the second time as a directory whose sizes no check read)."""
     info = zipfile.ZipInfo(member.raw)
-    info.header_offset, info.compress_type, info.flag_bits = (
+    info.header_offset, info.compress_size, info.file_size = (
         member.offset,
-        member.method,
-        member.flags,
+        member.packed,
+        member.size,
     )
-    info.compress_size, info.file_size, info.CRC = member.packed, member.size, member.crc
+    info.compress_type, info.flag_bits, info.CRC = member.method, member.flags, member.crc
     return info
 
 
