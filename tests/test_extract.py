@@ -3,7 +3,9 @@ took it; the first damaged member stops every worker; nothing already there is o
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
 import threading
 import zipfile
 from pathlib import Path
@@ -91,7 +93,8 @@ def test_a_damaged_member_stops_every_worker(
     assert set(written) <= {"h_00000.jpg", second_run.name.rsplit("/", 1)[1]}
 
 
-def test_an_existing_file_is_never_overwritten(tmp_path: Path) -> None:
+@pytest.mark.parametrize("own_dirs", [False, True])
+def test_an_existing_file_is_never_overwritten(tmp_path: Path, own_dirs: bool) -> None:
     files = many(10)
     archive = tmp_path / "a.zip"
     write_zip(archive, files)
@@ -99,9 +102,73 @@ def test_an_existing_file_is_never_overwritten(tmp_path: Path) -> None:
     kept = out / "BG-20k/train/h_00004.jpg"
     kept.parent.mkdir(parents=True)
     kept.write_bytes(b"someone else's")
-    with pytest.raises(StorageError, match="Cannot write"):
-        copy_members(archive, items_for(archive, out), workers=2, advance=lambda n: None)
+    scratch = str(out) if own_dirs else None
+    with pytest.raises(StorageError, match=r"Cannot write .*h_00004\.jpg: File exists"):
+        copy_members(
+            archive, items_for(archive, out), workers=2, advance=lambda n: None, scratch=scratch
+        )
     assert kept.read_bytes() == b"someone else's"
+    assert not [p for p in out.iterdir() if p.name.startswith(".bg20k")]  # no worker dir left
+
+
+def test_each_worker_creates_its_files_in_a_directory_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Creating a file holds its directory's lock: workers sharing train/ take turns. Each
+    creates in its own directory and links the file into place; none is left behind."""
+    files = many(60)
+    archive = tmp_path / "a.zip"
+    write_zip(archive, files)
+    out = tmp_path / "out"
+    out.mkdir()
+    created: dict[str, set[str]] = {}
+    real_open = open
+
+    def spy(path: str, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        worker = threading.current_thread().name
+        if worker.startswith("extract"):  # not the check that links work, made beforehand
+            created.setdefault(worker, set()).add(os.path.dirname(path))
+        return real_open(path, *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(extract, "open", spy, raising=False)
+    copied = copy_members(
+        archive, items_for(archive, out), workers=2, advance=lambda n: None, scratch=str(out)
+    )
+    assert len(copied) == len(files)
+    for item, _ in copied:
+        assert (out / item.rel).read_bytes() == files[item.rel]
+        assert (out / item.rel).stat().st_nlink == 1  # linked into place, then unlinked
+    dirs = [d for per_thread in created.values() for d in per_thread]
+    assert (
+        created
+        and len(dirs) == len(created)
+        and all(
+            os.path.dirname(d) == str(out) and os.path.basename(d).startswith(".bg20k-extract-")
+            for d in dirs
+        )
+    )
+    assert len(set(dirs)) == len(dirs)  # never two threads in one directory
+    assert sorted(p.name for p in out.iterdir()) == ["BG-20k"]
+
+
+def test_without_hard_links_the_workers_create_in_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = many(30)
+    archive = tmp_path / "a.zip"
+    write_zip(archive, files)
+    out = tmp_path / "out"
+    out.mkdir()
+
+    def no_links(src: str, dst: str) -> None:
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(extract.os, "link", no_links)
+    copied = copy_members(
+        archive, items_for(archive, out), workers=2, advance=lambda n: None, scratch=str(out)
+    )
+    assert all((out / item.rel).read_bytes() == files[item.rel] for item, _ in copied)
+    assert sorted(p.name for p in out.iterdir()) == ["BG-20k"]
 
 
 def test_runs_are_contiguous_and_balanced_by_bytes() -> None:

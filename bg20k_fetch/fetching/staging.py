@@ -116,7 +116,11 @@ class Staging:
 
     def _copy_zip(self, path: Path, items: list[Item], total: int) -> None:
         copied = copy_members(
-            path, items, workers=workers_for(total, len(items)), advance=self.reporter.advance
+            path,
+            items,
+            workers=workers_for(total, len(items)),
+            advance=self.reporter.advance,
+            scratch=str(self.root),
         )
         for item, info in copied:
             if item.target is not None:

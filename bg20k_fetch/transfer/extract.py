@@ -5,6 +5,8 @@ directory put them (members.py); the directories are made first (parallel ``make
 then each worker takes a contiguous run of members in archive order, with its own descriptor
 on the zip, so reads stay sequential and no lock is shared. Reading, CRC, SHA-256 and writing
 all release the GIL, so the threads use every core.
+Each worker creates its files in a directory of its own and links them into place
+(workerdir.py): creating files in one shared directory, the workers would take turns.
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from bg20k_fetch.errors import DamagedData, IntegrityError, StorageError
+from bg20k_fetch.errors import DamagedData, IntegrityError
 from bg20k_fetch.transfer.archive import UNREADABLE, Member
 from bg20k_fetch.transfer.hashing import FileInfo, Readable, consume
 from bg20k_fetch.transfer.members import MemberStream, data_start, readable, zipfile_entry
+from bg20k_fetch.transfer.workerdir import WorkerDir, links_work, write_error
 from bg20k_fetch.util.signals import deferred, wait_or_stop
 
 BIG_ENOUGH = 64 << 20  # below this, one thread: starting more costs more than it saves
@@ -88,15 +91,18 @@ def copy_members(
     workers: int,
     advance: Callable[[int], None],
     stop: threading.Event | None = None,
+    scratch: str | None = None,
 ) -> list[tuple[Item, FileInfo]]:
     """Copy (or just hash) every item; returns each with what it held. The first error stops
     the other workers at their next member (as does setting ``stop``) and is raised; files
-    already written stay for the caller to discard with the rest of the staging tree."""
+    already written stay for the caller to discard with the rest of the staging tree.
+    ``scratch``: a directory of the caller's on the targets' file system, where each worker
+    makes its own directory to create files in (removed before this returns)."""
     for parent in sorted({os.path.dirname(i.target) for i in items if i.target is not None}):
         try:
             Path(parent).mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise _write_error(parent, exc) from exc
+            raise write_error(parent, exc) from exc
     stop = stop or threading.Event()
     lock = threading.Lock()
 
@@ -105,6 +111,7 @@ def copy_members(
             advance(size)
 
     runs = _runs(items, workers)
+    own_dirs = scratch is not None and len(runs) > 1 and links_work(scratch)
 
     def work(run: list[Item]) -> list[tuple[Item, FileInfo]]:
         try:
@@ -116,7 +123,8 @@ def copy_members(
                 hint="Delete it and fetch again.",
             ) from exc
         try:
-            return _copy_run(source, path, run, stop, counted)
+            with WorkerDir(scratch if own_dirs else None) as own:
+                return _copy_run(source, path, run, stop, counted, own)
         except BaseException:
             stop.set()
             raise
@@ -144,6 +152,7 @@ def _copy_run(
     run: list[Item],
     stop: threading.Event,
     advance: Callable[[int], None],
+    own: WorkerDir,
 ) -> list[tuple[Item, FileInfo]]:
     done: list[tuple[Item, FileInfo]] = []
     for item in run:
@@ -157,7 +166,7 @@ def _copy_run(
                 f"{path.name} is damaged: {exc}.", hint="Delete it and fetch again."
             ) from exc
         with stream:
-            info = _copy_one(stream, item.target, origin)
+            info = _copy_one(stream, item.target, origin, own)
         if info.size != item.member.size:
             raise IntegrityError(
                 f"{origin} gave {info.size} bytes where {item.member.size} were declared."
@@ -167,20 +176,15 @@ def _copy_run(
     return done
 
 
-def _copy_one(stream: Readable, target: str | None, origin: str) -> FileInfo:
+def _copy_one(stream: Readable, target: str | None, origin: str, own: WorkerDir) -> FileInfo:
     if target is None:
         return consume(stream, None, origin)
     try:
         # An explicit buffer size: open() then skips its isatty() and second fstat(), two
         # system calls of the eight each of 20,000 files costs.
-        with open(target, "xb", buffering=1 << 16) as out:
-            return consume(stream, out, origin)
+        with open(own.file or target, "xb", buffering=1 << 16) as out:
+            info = consume(stream, out, origin)
+        own.place(target)
+        return info
     except OSError as exc:  # reads raise DamagedData inside consume: these are writes
-        raise _write_error(target, exc) from exc
-
-
-def _write_error(target: str | Path, exc: OSError) -> StorageError:
-    return StorageError(
-        f"Cannot write {target}: {exc.strerror or exc}.",
-        hint="Check free space and permissions at the destination.",
-    )
+        raise write_error(target, exc) from exc

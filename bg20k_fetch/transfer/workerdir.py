@@ -1,0 +1,79 @@
+"""Where each extracting worker creates its files: a directory of its own, then a link into place.
+
+Creating a file holds its directory's lock for the whole of the file system's work on the new
+inode, so workers creating files in one directory (``train/`` holds three quarters of BG-20k)
+take turns, and spin while they wait: on the benchmark machine two threads creating 20,000
+files in one directory took 6-11 s and twice the CPU, in two directories 4-6 s. A link, not a
+rename, puts each file in place: it never replaces a file already there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+
+from bg20k_fetch.errors import StorageError
+
+
+def links_work(scratch: str) -> bool:
+    """Whether this file system takes hard links (some network and FUSE ones do not); the
+    workers then create their files in place."""
+    probe = os.path.join(scratch, f".bg20k-link-probe-{os.getpid()}")
+    try:
+        with open(probe, "xb"):
+            pass
+    except OSError:
+        return False
+    try:
+        os.link(probe, probe + "-2")
+        os.unlink(probe + "-2")
+        return True
+    except OSError:
+        return False
+    finally:
+        os.unlink(probe)
+
+
+class WorkerDir:
+    """One worker's directory to create files in, holding at most the file being written;
+    without a scratch directory, files are created in place."""
+
+    def __init__(self, scratch: str | None) -> None:
+        self.dir = (
+            None
+            if scratch is None
+            else os.path.join(scratch, f".bg20k-extract-{threading.get_ident()}")
+        )
+        self.file = None if self.dir is None else os.path.join(self.dir, "member")
+
+    def __enter__(self) -> WorkerDir:
+        if self.dir is not None:
+            try:
+                os.mkdir(self.dir)  # ours from here: an existing one is refused
+            except OSError as exc:
+                raise write_error(self.dir, exc) from exc
+        return self
+
+    def place(self, target: str) -> None:
+        if self.file is not None:
+            os.link(self.file, target)  # fails on an existing file; a rename would replace it
+            os.unlink(self.file)
+
+    def __exit__(self, failed: object, *exc: object) -> None:
+        if self.dir is None or self.file is None:
+            return
+        try:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.file)  # a member whose writing failed
+            os.rmdir(self.dir)
+        except OSError as exc:
+            if failed is None:  # else the first error is the one to report
+                raise write_error(self.dir, exc) from exc
+
+
+def write_error(target: str | os.PathLike[str], exc: OSError) -> StorageError:
+    return StorageError(
+        f"Cannot write {target}: {exc.strerror or exc}.",
+        hint="Check free space and permissions at the destination.",
+    )
