@@ -8,10 +8,12 @@ import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.data import SMALL, make_tree, zip_bytes
 from tests.helpers import REPO, cli
@@ -146,3 +148,22 @@ def test_s2_09_what_cffconvert_makes_of_it_is_what_the_readme_says(tmp_path: Pat
     # … and the README says so, pointing paper authors at `bg20k cite`.
     readme = " ".join((REPO / "README.md").read_text().split())
     assert "cffconvert 2 converts the dataset entry, not preferred-citation" in readme
+
+
+@given(
+    st.lists(
+        st.text(st.characters(blacklist_characters="/\x00"), min_size=1, max_size=12).filter(
+            lambda part: part not in (".", "..")
+        ),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_the_globs_split_a_path_as_pathlib_does(parts: list[str]) -> None:
+    """The globs' folder and extension come from string slicing (20,000 Paths were a third of
+    the receipts' time): for any clean relative path they are pathlib's own parent and suffix."""
+    from bg20k_fetch.dataset.ecosystem import _folder_and_suffix
+
+    path = "/".join(parts)
+    pure = PurePosixPath(path)
+    assert _folder_and_suffix(path) == (str(pure.parent), pure.suffix)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import PurePosixPath
 
 from bg20k_fetch.citing.cff import citation_cff
 from bg20k_fetch.citing.references import render, select
@@ -74,12 +73,16 @@ def patterns(paths: Iterable[str], split: str) -> list[str]:
     """Globs that match exactly the images a split holds, from the manifest: one per folder
     and extension as named on disk (``*.jpg``, ``*.JPG``, ``*.jpeg`` …), since the readers'
     globs are case-sensitive."""
-    found = {
-        (str(PurePosixPath(p).parent), PurePosixPath(p).suffix)
-        for p in paths
-        if p.split("/", 1)[0] == split
-    }
+    found = {_folder_and_suffix(p) for p in paths if p.split("/", 1)[0] == split}
     return [f"{folder}/*{suffix}" for folder, suffix in sorted(found)]
+
+
+def _folder_and_suffix(path: str) -> tuple[str, str]:
+    """PurePosixPath(path)'s parent and suffix, for a manifest's clean relative paths, without
+    building two Paths for each of 20,000 files (a third of the receipts' time)."""
+    folder, _, name = path.rpartition("/")
+    dot = name.rfind(".")
+    return folder or ".", name[dot:] if 0 < dot < len(name) - 1 else ""
 
 
 def croissant(

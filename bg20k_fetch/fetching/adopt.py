@@ -80,7 +80,7 @@ def adopt(run: Run, plan: list[list[Source]], inside: list[Path], decision: Deci
         f"Adopted {target.root} in place: no file was moved; bg20k's receipts were added."
     )
     remove_own_problems_file(target)
-    return Fetched(target.root, provenance.digest, provenance.file_count, provenance.complete)
+    return Fetched.written(target.root, provenance)
 
 
 def _adoptable(run: Run, real: Path) -> tuple[dict[str, FileInfo], dict[str, FileInfo]]:

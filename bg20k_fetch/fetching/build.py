@@ -14,7 +14,7 @@ from bg20k_fetch.consent.record import ConsentRecord
 from bg20k_fetch.consent.store import consent_held
 from bg20k_fetch.dataset.layout import LayoutReport, check_layout, main_hashes, read_split_lists
 from bg20k_fetch.dataset.pin import LockFile
-from bg20k_fetch.dataset.provenance import SourceAttempt
+from bg20k_fetch.dataset.provenance import Provenance, SourceAttempt
 from bg20k_fetch.dataset.target import Target
 from bg20k_fetch.errors import (
     AllSourcesFailed,
@@ -54,9 +54,18 @@ class Fetched:
     digest: str
     file_count: int
     complete: bool
+    # Where this fetch took it from, as its receipts say; None when nothing was fetched (the
+    # tree was already there) and the receipts on disk are the ones to read.
+    served_by: str | None = None
 
     def __fspath__(self) -> str:
         return os.fspath(self.path)  # usable wherever a path is: os.path.join(result, ...)
+
+    @classmethod
+    def written(cls, root: Path, provenance: Provenance) -> Fetched:
+        """What a fetch that wrote these receipts leaves."""
+        p = provenance
+        return cls(root, p.digest, p.file_count, p.complete, p.served_by)
 
 
 @dataclass
@@ -169,7 +178,7 @@ def try_source(
     remove_own_problems_file(target)
     if not run.options.keep_archive:
         fetching.remove_caches()
-    return Fetched(target.root, provenance.digest, provenance.file_count, provenance.complete)
+    return Fetched.written(target.root, provenance)
 
 
 def checked(

@@ -203,8 +203,8 @@ def _join_register(run: Run, fetched: Fetched) -> None:
     from bg20k_fetch.register import add_to_register
     from bg20k_fetch.storage.store import is_store_url
 
-    try:
-        served_by = read_provenance(fetched.path).served_by
+    try:  # what this fetch wrote, or else its receipts (reading them parses 20,000 sizes)
+        served_by = fetched.served_by or read_provenance(fetched.path).served_by
     except (OSError, ValueError):
         return
     if not is_store_url(served_by):
