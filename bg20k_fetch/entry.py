@@ -23,9 +23,13 @@ def main() -> None:
 
     signal.signal(signal.SIGTERM, terminated)
     try:
-        from bg20k_fetch.cli import main as cli_main
+        from bg20k_fetch.cli.quick import answer
 
-        code = cli_main()  # it says how it stopped; a signal in its own imports lands here
+        code = answer(sys.argv[1:])  # `cite`, `agreement --sha256`, `status`: no parser
+        if code is None:
+            from bg20k_fetch.cli.parser import main as cli_main
+
+            code = cli_main()  # it says how it stopped; a signal in its own imports lands here
     except KeyboardInterrupt as exc:
         stopped = isinstance(exc, Terminated)
         sys.stderr.write(f"bg20k: error: {'terminated' if stopped else 'interrupted'}.\n")

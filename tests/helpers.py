@@ -119,12 +119,14 @@ def cli(
     env: dict[str, str] | None = None,
     stdin: str = "",
     encoding: str = "utf-8",
+    quick: bool = False,
 ) -> Result:
     """Run ``bg20k ARGS`` in this process: ``main(argv, ui)`` with captured streams.
 
     The fast layer: no interpreter start-up, same parser, handlers and error mapping as the real
     command. ``env`` is set for the call only. Streams are byte buffers under text wrappers, like
-    a real pipe, so what the command writes as exact bytes is checked as bytes.
+    a real pipe, so what the command writes as exact bytes is checked as bytes. ``quick``: the
+    answer the `bg20k` command gives these exact arguments without the parser (cli/quick.py).
     """
     import io
 
@@ -137,7 +139,15 @@ def cli(
     saved = {name: os.environ.get(name) for name in env or {}}
     os.environ.update(env or {})
     try:
-        code = main(list(args), Ui(stdout=stdout, stderr=stderr, stdin=io.StringIO(stdin)))
+        ui = Ui(stdout=stdout, stderr=stderr, stdin=io.StringIO(stdin))
+        if quick:
+            from bg20k_fetch.cli.quick import answer
+
+            quick_code = answer(list(args), ui)
+            assert quick_code is not None, f"{args} is not answered without the parser"
+            code = quick_code
+        else:
+            code = main(list(args), ui)
     finally:
         for name, value in saved.items():
             if value is None:

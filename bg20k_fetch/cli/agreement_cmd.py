@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
-
 from bg20k_fetch.cli.ui import Ui
 from bg20k_fetch.util.shipped import quick_agreement_sha256
+
+TYPE_CHECKING = False  # not typing's: importing typing is a tenth of `bg20k cite`'s start
+if TYPE_CHECKING:
+    import argparse  # the parser is not loaded for the commands quick.py answers
 
 
 def cmd_agreement(args: argparse.Namespace, ui: Ui) -> int:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import argparse
-
 from bg20k_fetch.cli.ui import Ui
 from bg20k_fetch.errors import StorageError
-from bg20k_fetch.util.fs import OUTPUT_HINT, atomic_write, output_target
 from bg20k_fetch.util.shipped import quick_citation
-from bg20k_fetch.util.userpath import user_path
+
+TYPE_CHECKING = False  # not typing's: importing typing is a tenth of `bg20k cite`'s start
+if TYPE_CHECKING:
+    import argparse  # the parser is not loaded for the commands quick.py answers
+
+    from bg20k_fetch.release import Reference, Release
 
 
 def cmd_cite(args: argparse.Namespace, ui: Ui) -> int:
@@ -20,7 +22,7 @@ def cmd_cite(args: argparse.Namespace, ui: Ui) -> int:
         if quick is not None:
             ui.raw(quick)
             return 0
-    from bg20k_fetch.citing.references import merge_into_bib, render, select
+    from bg20k_fetch.citing.references import render, select
     from bg20k_fetch.release import load_release
 
     release = load_release()
@@ -28,6 +30,14 @@ def cmd_cite(args: argparse.Namespace, ui: Ui) -> int:
     if to_stdout:
         ui.raw(render(refs, release, args.format, explain=args.explain))
         return 0
+    return _to_file(args, ui, refs, release)
+
+
+def _to_file(args: argparse.Namespace, ui: Ui, refs: list[Reference], release: Release) -> int:
+    from bg20k_fetch.citing.references import merge_into_bib, render
+    from bg20k_fetch.util.fs import OUTPUT_HINT, atomic_write, output_target
+    from bg20k_fetch.util.userpath import user_path
+
     path = user_path(args.output, "-o")
     if path.is_symlink():
         try:

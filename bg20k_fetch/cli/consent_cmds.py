@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-import argparse
-
 from bg20k_fetch.cli.ui import Ui
 from bg20k_fetch.consent.agreement import load_agreement, validate_pin
-from bg20k_fetch.consent.gate import Identity, environment_pin, require_consent
 from bg20k_fetch.consent.record import State, accepted_line, describe, read_status
 from bg20k_fetch.consent.store import read_history, revoke, tidy
 from bg20k_fetch.errors import ConsentError
 from bg20k_fetch.locations import Paths
 from bg20k_fetch.util.shipped import release_file
 
+TYPE_CHECKING = False  # not typing's: importing typing is a tenth of `bg20k cite`'s start
+if TYPE_CHECKING:
+    import argparse  # the parser is not loaded for the commands quick.py answers
+
 
 def cmd_accept(args: argparse.Namespace, ui: Ui) -> int:
+    from bg20k_fetch.consent.gate import Identity, environment_pin, require_consent
+
     paths = Paths.from_env()
     agreement = load_agreement()
     identity: Identity = {"name": args.name, "email": args.email, "affiliation": args.affiliation}

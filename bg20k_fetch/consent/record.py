@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import difflib
 import hashlib
 import json
 import re
@@ -218,6 +217,8 @@ def agreement_diff(status: ConsentStatus, agreement: Agreement) -> str | None:
         with contextlib.suppress(OSError, ValueError):
             old_text = read_limited(Path(status.record.accepted_text), RECORD_LIMIT).decode()
     old = status.record
+    import difflib  # only when the texts differ: not on every `bg20k status`
+
     lines = difflib.unified_diff(
         old_text.splitlines(keepends=True),
         agreement.text.splitlines(keepends=True),

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from bg20k_fetch.errors import StorageError
 from bg20k_fetch.util.procs import owner_tag, tag_is_dead
+from bg20k_fetch.util.readfile import read_limited as read_limited  # where it always was
 
 TYPE_CHECKING = False  # not typing's: importing typing is a tenth of `bg20k cite`'s start
 if TYPE_CHECKING:
@@ -207,29 +208,6 @@ def sync_filesystem(path: Path) -> None:
     try:
         if syncfs(fd) != 0:
             os.sync()
-    finally:
-        os.close(fd)
-
-
-def read_limited(path: Path, limit: int) -> bytes:
-    """A regular file's bytes, refusing anything larger than ``limit`` (or not a regular file:
-    a FIFO or /dev/zero named where a record belongs would otherwise hang the command).
-
-    Raises OSError (FileNotFoundError when absent) or ValueError when it is too big."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise ValueError("it is not a regular file")
-        if info.st_size > limit:
-            raise ValueError(f"it is {info.st_size} bytes, more than the {limit} allowed")
-        chunks, size = [], 0
-        while chunk := os.read(fd, 1 << 20):
-            size += len(chunk)
-            if size > limit:  # grew while being read
-                raise ValueError(f"it is more than the {limit} bytes allowed")
-            chunks.append(chunk)
-        return b"".join(chunks)
     finally:
         os.close(fd)
 

@@ -2,7 +2,7 @@
 
 Kept apart from release.py (which validates the description into dataclasses) so that the
 commands answered from the precompiled copy (`cite`, `agreement --sha256`) can find and read it
-without loading the validation machinery.
+without loading the validation machinery, nor pathlib: they work on paths as text.
 """
 
 from __future__ import annotations
@@ -10,38 +10,56 @@ from __future__ import annotations
 import json
 import os
 import zlib
-from pathlib import Path
 
 from bg20k_fetch.errors import Bg20kError
-from bg20k_fetch.util.fs import read_limited
-from bg20k_fetch.util.userpath import user_path
+from bg20k_fetch.util.readfile import read_limited
+
+TYPE_CHECKING = False  # not typing's: importing typing is a tenth of `bg20k cite`'s start
+if TYPE_CHECKING:
+    from pathlib import Path
 
 RELEASE_FILE_NAME = "bg20k.yaml"
 COMPILED_NAME = "bg20k.json"  # the same, precompiled: JSON loads without importing PyYAML
 LIMIT = 1 << 20
 
 
-def shipped_dir() -> Path:
+def _shipped_dir() -> str:
     # In a wheel the directory is copied into the package; in a source checkout (editable
     # install, or running from the tree) it sits beside the package at the repository top.
-    packaged = Path(__file__).resolve().parent.parent / "agreement"
-    if (packaged / RELEASE_FILE_NAME).is_file():
+    package = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+    packaged = os.path.join(package, "agreement")
+    if os.path.isfile(os.path.join(packaged, RELEASE_FILE_NAME)):
         return packaged
-    return Path(__file__).resolve().parent.parent.parent / "agreement"
+    return os.path.join(os.path.dirname(package), "agreement")
+
+
+def shipped_dir() -> Path:
+    from pathlib import Path
+
+    return Path(_shipped_dir())
+
+
+def _release_name() -> str:
+    override = os.environ.get("BG20K_RELEASE_FILE")
+    if override:
+        from bg20k_fetch.util.userpath import user_path
+
+        return str(user_path(override, "BG20K_RELEASE_FILE"))
+    return os.path.join(_shipped_dir(), RELEASE_FILE_NAME)
 
 
 def release_file() -> Path:
-    override = os.environ.get("BG20K_RELEASE_FILE")
-    if override:
-        return user_path(override, "BG20K_RELEASE_FILE")
-    return shipped_dir() / RELEASE_FILE_NAME
+    from pathlib import Path
+
+    return Path(_release_name())
 
 
-def compiled_copy(path: Path, data: bytes) -> dict[str, object] | None:
+def compiled_copy(path: str | os.PathLike[str], data: bytes) -> dict[str, object] | None:
     """The precompiled copy beside the description (``bg20k.json``), when it was compiled from
     these very bytes: an edited YAML is read as YAML, never through a stale copy."""
+    compiled = os.path.join(os.path.dirname(os.fspath(path)), COMPILED_NAME)
     try:
-        packed = json.loads(read_limited(path.with_name(COMPILED_NAME), 4 * LIMIT))
+        packed = json.loads(read_limited(compiled, 4 * LIMIT))
     except (OSError, ValueError, RecursionError):
         return None
     if not isinstance(packed, dict) or packed.get("source_crc32") != zlib.crc32(data):
@@ -53,7 +71,7 @@ def current_compiled_copy() -> dict[str, object] | None:
     """The compiled copy of the description in use, if it is current; None otherwise (and
     for any problem reading it: the caller then takes the full path, which words errors)."""
     try:
-        path = release_file().resolve()
+        path = os.path.realpath(_release_name())
         return compiled_copy(path, read_limited(path, LIMIT))
     except (OSError, ValueError, RuntimeError, Bg20kError):  # the full path words the error
         return None
@@ -92,10 +110,16 @@ def agreement_facts() -> dict[str, str] | None:
 
 def agreement_path(facts: dict[str, str]) -> Path:
     """The agreement file ``facts`` names, beside the description in use."""
-    return release_file().resolve().parent / facts["file"]
+    from pathlib import Path
+
+    return Path(_agreement_name(facts))
 
 
-def agreement_text(path: Path) -> tuple[bytes, str]:
+def _agreement_name(facts: dict[str, str]) -> str:
+    return os.path.join(os.path.dirname(os.path.realpath(_release_name())), facts["file"])
+
+
+def agreement_text(path: str | os.PathLike[str]) -> tuple[bytes, str]:
     """The agreement text's bytes and SHA-256; OSError or ValueError when it cannot be read."""
     import hashlib
 
@@ -111,7 +135,7 @@ def quick_agreement_sha256() -> str | None:
     if facts is None:
         return None
     try:
-        _, digest = agreement_text(agreement_path(facts))
+        _, digest = agreement_text(_agreement_name(facts))
     except (OSError, ValueError):
         return None
     return digest if digest == facts["sha256"] else None
