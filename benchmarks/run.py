@@ -74,7 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     header = (
         f"bg20k benchmarks ({'quick' if args.quick else 'full'}), "
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {machine()}; medians of "
-        f"{sizes.runs} run(s) after a warm-up; took {time.monotonic() - started:.0f} s"
+        f"{sizes.runs} run(s) after a warm-up (extraction and end to end: "
+        f"{max(sizes.runs, sizes.wide_runs)}; start-up: {sizes.startup_runs}); "
+        f"took {time.monotonic() - started:.0f} s"
     )
     extra = scaling_table(scaling) + memory_table(memory)
     text = report.markdown(found, header) + extra
