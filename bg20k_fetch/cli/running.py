@@ -1,6 +1,6 @@
 """Running a command's handler: how every way out of it becomes one line and an exit code.
 
-Apart from cli/__init__.py (the parser) so that the answers given without the parser
+Apart from parser.py so that the answers given without the parser
 (quick.py) end exactly as the parsed commands do.
 """
 

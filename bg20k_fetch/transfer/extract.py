@@ -24,7 +24,7 @@ from bg20k_fetch.errors import DamagedData, IntegrityError
 from bg20k_fetch.transfer.archive import UNREADABLE, Member
 from bg20k_fetch.transfer.hashing import FileInfo, Readable, consume
 from bg20k_fetch.transfer.members import MemberStream, data_start, readable, zipfile_entry
-from bg20k_fetch.transfer.workerdir import WorkerDir, links_work, write_error
+from bg20k_fetch.transfer.workerdir import WorkerDir, write_error
 from bg20k_fetch.util.signals import deferred, wait_or_stop
 
 BIG_ENOUGH = 64 << 20  # below this, one thread: starting more costs more than it saves
@@ -111,7 +111,7 @@ def copy_members(
             advance(size)
 
     runs = _runs(items, workers)
-    own_dirs = scratch is not None and len(runs) > 1 and links_work(scratch)
+    own_dirs = scratch is not None and len(runs) > 1
 
     def work(run: list[Item]) -> list[tuple[Item, FileInfo]]:
         try:

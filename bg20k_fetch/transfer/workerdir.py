@@ -11,33 +11,17 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import threading
 
 from bg20k_fetch.errors import StorageError
 
 
-def links_work(scratch: str) -> bool:
-    """Whether this file system takes hard links (some network and FUSE ones do not); the
-    workers then create their files in place."""
-    probe = os.path.join(scratch, f".bg20k-link-probe-{os.getpid()}")
-    try:
-        with open(probe, "xb"):
-            pass
-    except OSError:
-        return False
-    try:
-        os.link(probe, probe + "-2")
-        os.unlink(probe + "-2")
-        return True
-    except OSError:
-        return False
-    finally:
-        os.unlink(probe)
-
-
 class WorkerDir:
     """One worker's directory to create files in, holding at most the file being written;
-    without a scratch directory, files are created in place."""
+    without a scratch directory, files are created in place. A file system that refuses a
+    link (FAT, some network ones; AFS between directories) gets the first file copied into
+    place, and every later one created in place."""
 
     def __init__(self, scratch: str | None) -> None:
         self.dir = (
@@ -45,7 +29,8 @@ class WorkerDir:
             if scratch is None
             else os.path.join(scratch, f".bg20k-extract-{threading.get_ident()}")
         )
-        self.file = None if self.dir is None else os.path.join(self.dir, "member")
+        self._temp = None if self.dir is None else os.path.join(self.dir, "member")
+        self.file = self._temp  # where the next member is created; None: in place
 
     def __enter__(self) -> WorkerDir:
         if self.dir is not None:
@@ -56,16 +41,24 @@ class WorkerDir:
         return self
 
     def place(self, target: str) -> None:
-        if self.file is not None:
+        if self.file is None:
+            return
+        try:
             os.link(self.file, target)  # fails on an existing file; a rename would replace it
-            os.unlink(self.file)
+        except FileExistsError:
+            raise
+        except OSError:
+            with open(self.file, "rb") as made, open(target, "xb") as out:
+                shutil.copyfileobj(made, out)
+            self.file = None
+        os.unlink(self._temp)  # type: ignore[arg-type]
 
     def __exit__(self, failed: object, *exc: object) -> None:
-        if self.dir is None or self.file is None:
+        if self.dir is None or self._temp is None:
             return
         try:
             with contextlib.suppress(FileNotFoundError):
-                os.unlink(self.file)  # a member whose writing failed
+                os.unlink(self._temp)  # a member whose writing failed
             os.rmdir(self.dir)
         except OSError as exc:
             if failed is None:  # else the first error is the one to report
