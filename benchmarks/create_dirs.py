@@ -65,6 +65,7 @@ def main() -> None:
             os.sync()
             settle_memory()
             found[name].append(create(args.work, own_dirs=name == "own directories"))
+            print(f"{name}: {found[name][-1][0]:.2f} s wall, {found[name][-1][1]:.2f} s CPU")
     shutil.rmtree(args.work, ignore_errors=True)
     for name, runs in found.items():
         walls = [w for w, _ in runs]

@@ -2,9 +2,10 @@
 
 Creating a file holds its directory's lock for the whole of the file system's work on the new
 inode, so workers creating files in one directory (``train/`` holds three quarters of BG-20k)
-take turns, and spin while they wait: on the benchmark machine two threads creating 20,000
-files in one directory took 6-11 s and twice the CPU, in two directories 4-6 s. A link, not a
-rename, puts each file in place: it never replaces a file already there.
+take turns, and spin while they wait. On the benchmark machine (benchmarks/create_dirs.py) two
+threads creating 20,000 files in one directory took 4-12 s, often at twice the CPU; in two
+directories 3-6.5 s; a 20,000-member extraction 4.6 s against 6.0 s (docs/performance.md, round
+2g). A link, not a rename, puts each file in place: it never replaces a file already there.
 """
 
 from __future__ import annotations
