@@ -219,3 +219,16 @@ def test_a_fetch_on_two_workers_with_a_path_given_twice(
     assert result.code == 5, result.err
     assert "train/h_00000000.jpg" in result.err
     assert not (tmp_path / "e" / "BG-20k").exists()
+
+
+def test_a_worker_directory_already_there_is_refused_and_left_as_it_is(tmp_path: Path) -> None:
+    """A worker removes only the directory it made and the one member it was writing: one of
+    the same name already there (not bg20k's to prove) stops the copy and is kept whole."""
+    from bg20k_fetch.transfer.workerdir import WorkerDir
+
+    theirs = tmp_path / f".bg20k-extract-{threading.get_ident()}"
+    theirs.mkdir()
+    (theirs / "member").write_bytes(b"not bg20k's")
+    with pytest.raises(StorageError, match=r"Cannot write .*File exists"), WorkerDir(str(tmp_path)):
+        pass  # never reached
+    assert (theirs / "member").read_bytes() == b"not bg20k's"

@@ -10,26 +10,11 @@ import argparse
 from collections.abc import Callable
 from pathlib import Path
 
-from bg20k_fetch.cli.ui import Ui
+from bg20k_fetch.cli.running import lazy
 
 TYPE_CHECKING = False  # not typing's: importing typing is a tenth of `bg20k cite`'s start
 if TYPE_CHECKING:
     from typing import Any
-
-Handler = Callable[[argparse.Namespace, Ui], int]
-
-
-def lazy(module: str, name: str) -> Handler:
-    """A handler imported on use, so building the parser imports no command's dependencies
-    (`bg20k cite` never loads requests, pydantic or the archive code)."""
-
-    def run(args: argparse.Namespace, ui: Ui) -> int:
-        import importlib
-
-        handler: Handler = getattr(importlib.import_module(f"{__package__}.{module}"), name)
-        return handler(args, ui)
-
-    return run
 
 
 def add_fetch_parsers(sub: Any, add_pin: Callable[[argparse.ArgumentParser], None]) -> None:

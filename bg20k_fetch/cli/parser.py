@@ -11,10 +11,10 @@ from bg20k_fetch._version import __version__
 from bg20k_fetch.citing import FORMATS
 from bg20k_fetch.cli.bom_cmd import add_parser as add_bom_parser
 from bg20k_fetch.cli.check_paper_cmd import add_parser as add_paper_parser
-from bg20k_fetch.cli.fetch_args import add_fetch_parsers, lazy
+from bg20k_fetch.cli.fetch_args import add_fetch_parsers
 from bg20k_fetch.cli.one_command import OneCommand, command_word
 from bg20k_fetch.cli.register_cmds import add_parsers as add_register_parsers
-from bg20k_fetch.cli.running import output_written, run_handler
+from bg20k_fetch.cli.running import lazy, output_written, run_handler
 from bg20k_fetch.cli.ui import Ui
 from bg20k_fetch.errors import UsageError
 

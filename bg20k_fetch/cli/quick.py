@@ -8,7 +8,7 @@ their start-up. Any other command line, and these with anything added, goes to t
 
 from __future__ import annotations
 
-from bg20k_fetch.cli.running import output_written, run_handler
+from bg20k_fetch.cli.running import lazy, output_written, run_handler
 from bg20k_fetch.cli.ui import Ui
 
 TYPE_CHECKING = False  # not typing's: importing typing is a tenth of `bg20k cite`'s start
@@ -27,31 +27,16 @@ class Parsed:
         self.__dict__.update(values)
 
 
-def _cite(args: argparse.Namespace, ui: Ui) -> int:
-    from bg20k_fetch.cli.cite_cmd import cmd_cite
-
-    return cmd_cite(args, ui)
-
-
-def _agreement(args: argparse.Namespace, ui: Ui) -> int:
-    from bg20k_fetch.cli.agreement_cmd import cmd_agreement
-
-    return cmd_agreement(args, ui)
-
-
-def _status(args: argparse.Namespace, ui: Ui) -> int:
-    from bg20k_fetch.cli.consent_cmds import cmd_status
-
-    return cmd_status(args, ui)
-
-
 QUICK: dict[tuple[str, ...], tuple[Handler, dict[str, object]]] = {
     ("cite",): (
-        _cite,
+        lazy("cite_cmd", "cmd_cite"),
         {"all": False, "format": "bibtex", "explain": False, "output": None, "force": False},
     ),
-    ("agreement", "--sha256"): (_agreement, {"sha256": True, "json": False}),
-    ("status",): (_status, {"json": False}),
+    ("agreement", "--sha256"): (
+        lazy("agreement_cmd", "cmd_agreement"),
+        {"sha256": True, "json": False},
+    ),
+    ("status",): (lazy("consent_cmds", "cmd_status"), {"json": False}),
 }
 
 

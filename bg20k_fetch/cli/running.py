@@ -18,6 +18,19 @@ if TYPE_CHECKING:
     Handler = Callable[[argparse.Namespace, Ui], int]
 
 
+def lazy(module: str, name: str) -> Handler:
+    """A handler imported on use, so building the parser, or answering without it, imports no
+    other command's dependencies (`bg20k cite` never loads requests, pydantic or archives)."""
+
+    def run(args: argparse.Namespace, ui: Ui) -> int:
+        import importlib
+
+        handler: Handler = getattr(importlib.import_module(f"{__package__}.{module}"), name)
+        return handler(args, ui)
+
+    return run
+
+
 def run_handler(handler: Handler, args: argparse.Namespace, ui: Ui) -> int:
     try:
         return handler(args, ui)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from bg20k_fetch.errors import ConflictingFiles, IntegrityError, StorageError
+from bg20k_fetch.errors import ConflictingFiles, IntegrityError
 from bg20k_fetch.progress import NullReporter, Reporter
 from bg20k_fetch.release import Release
 from bg20k_fetch.transfer.archive import (
@@ -29,6 +29,7 @@ from bg20k_fetch.transfer.archive import (
 from bg20k_fetch.transfer.extract import Item, copy_members, workers_for
 from bg20k_fetch.transfer.hashing import FileInfo, consume
 from bg20k_fetch.transfer.members import open_members
+from bg20k_fetch.transfer.workerdir import write_error
 from bg20k_fetch.util.fs import open_regular
 
 # Image types BG-20k does not hold: a file of one of them in a split folder is reported by
@@ -175,7 +176,7 @@ class Staging:
             with target.open("xb") as out:
                 info = consume(stream, out, origin)
         except OSError as exc:  # reads raise IntegrityError inside _consume: these are writes
-            raise _write_error(target, exc) from exc
+            raise write_error(target, exc) from exc
         if info.size != declared:
             raise IntegrityError(f"{origin} gave {info.size} bytes where {declared} were declared.")
         bucket[rel] = info
@@ -200,13 +201,6 @@ class Staging:
 
     def discard(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
-
-
-def _write_error(target: Path, exc: OSError) -> StorageError:
-    return StorageError(
-        f"Cannot write {target}: {exc.strerror or exc}.",
-        hint="Check free space and permissions at the destination.",
-    )
 
 
 def _open_source(file: Path) -> IO[bytes]:
